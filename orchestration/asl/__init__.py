@@ -1,0 +1,22 @@
+"""A pure Amazon States Language (JSONPath) interpreter the orchestrator drives: no broker, no clock, no I/O."""
+
+from .definition import load_definition
+from .errors import DefinitionError, StatesError
+from .execution import Execution, PendingTask, Step, TaskDispatch
+from .history import HistoryEvent
+from .interpreter import Interpreter
+from .states import StateMachine, Transition
+
+__all__ = [
+    "DefinitionError",
+    "Execution",
+    "HistoryEvent",
+    "Interpreter",
+    "PendingTask",
+    "StateMachine",
+    "StatesError",
+    "Step",
+    "TaskDispatch",
+    "Transition",
+    "load_definition",
+]

@@ -1,0 +1,243 @@
+"""Builds each kind of state from its JSON, noting every problem found on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from ._problems import Problems
+from ._timestamps import parse_timestamp
+from .choice import ChoiceBranch, compile_rule
+from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
+from .paths import ROOT, InvalidPath, JsonPath, ResultPath, compile_path, compile_reference_path
+from .retry import compile_catchers, compile_retriers
+from .states import ChoiceState, Dynamic, FailState, Flow, PassState, State, SucceedState, TaskState, WaitState
+from .templates import Template, compile_template
+
+MAX_INTEGER = 99_999_999
+
+FIELDS: dict[str, frozenset[str]] = {
+    "Task": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath"}
+        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath"}
+    ),
+    "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}),
+    "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default"}),
+    "Wait": frozenset({"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"}),
+    "Succeed": frozenset({"InputPath", "OutputPath"}),
+    "Fail": frozenset({"Error", "ErrorPath", "Cause", "CausePath"}),
+}
+COMMON_FIELDS = frozenset({"Type", "Comment", "QueryLanguage"})
+
+UNSUPPORTED_FIELDS: dict[str, str] = {
+    "HeartbeatSeconds": "task heartbeats",
+    "HeartbeatSecondsPath": "task heartbeats",
+    "Credentials": "cross-account task credentials",
+    "Arguments": "JSONata",
+    "Output": "JSONata",
+    "Assign": "variables",
+    "Branches": "Parallel states",
+    **{
+        name: "Map states"
+        for name in (
+            "Items", "ItemsPath", "ItemSelector", "ItemProcessor", "ItemReader", "ItemBatcher", "ResultWriter",
+            "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label",
+        )
+    },
+}
+
+
+def positive_integer(value: Any, least: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= MAX_INTEGER
+
+
+class StateBuilder:
+    """Compiles the states of one definition; `names` are all its state names, for checking targets."""
+
+    def __init__(self, names: Collection[str], problems: Problems) -> None:
+        self.names = names
+        self.problems = problems
+
+    def build(self, name: str, raw: dict[str, Any], kind: str) -> State:
+        where = f"State '{name}'"
+        self._check_fields(raw, kind, where)
+        flow = Flow(name, self._comment(raw, where), self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where))
+        builders: dict[str, Callable[[dict[str, Any], Flow, str], State]] = {
+            "Task": self._task,
+            "Pass": self._pass,
+            "Choice": self._choice,
+            "Wait": self._wait,
+            "Succeed": lambda raw, flow, where: SucceedState(flow),
+            "Fail": self._fail,
+        }
+        return builders[kind](raw, flow, where)
+
+    def _check_fields(self, raw: dict[str, Any], kind: str, where: str) -> None:
+        for key in raw:
+            if key in UNSUPPORTED_FIELDS:
+                self.problems.add(where, key, f"is not supported ({UNSUPPORTED_FIELDS[key]})")
+            elif key not in FIELDS[kind] and key not in COMMON_FIELDS:
+                self.problems.add(where, key, f"is not allowed in a {kind} state")
+
+    def _comment(self, raw: dict[str, Any], where: str) -> str | None:
+        comment = raw.get("Comment")
+        if comment is not None and not isinstance(comment, str):
+            self.problems.add(where, "Comment", "must be a string")
+            return None
+        return comment
+
+    def _io_path(self, raw: dict[str, Any], key: str, where: str) -> JsonPath | None:
+        if key not in raw:
+            return ROOT
+        if raw[key] is None:
+            return None
+        return self._path(raw[key], key, where, reference=False) or ROOT
+
+    def _path(self, text: Any, field: str, where: str, reference: bool) -> JsonPath | None:
+        try:
+            return compile_reference_path(text) if reference else compile_path(text)
+        except InvalidPath as exc:
+            self.problems.add(where, field, f"is invalid: {exc}")
+            return None
+
+    def target(self, value: Any, field: str, where: str) -> str | None:
+        """A transition target, checked to name a state of this machine."""
+        if not isinstance(value, str):
+            self.problems.add(where, field, "must be a state name")
+            return None
+        if value not in self.names:
+            self.problems.add(where, field, f"names unknown state '{value}'")
+        return value
+
+    def _next(self, raw: dict[str, Any], where: str) -> str | None:
+        has_next, end = "Next" in raw, raw.get("End")
+        if end is not None and not isinstance(end, bool):
+            self.problems.add(where, "End", "must be true")
+        if has_next and end:
+            self.problems.add(where, "End", "cannot be true when 'Next' is present")
+        if not has_next and end is not True:
+            self.problems.add(where, "Next", "is required unless 'End' is true")
+        return self.target(raw["Next"], "Next", where) if has_next else None
+
+    def _result_path(self, raw: dict[str, Any], where: str) -> ResultPath:
+        try:
+            return ResultPath(raw.get("ResultPath", "$"))
+        except InvalidPath as exc:
+            self.problems.add(where, "ResultPath", f"is invalid: {exc}")
+            return ResultPath("$")
+
+    def _template(self, raw: dict[str, Any], key: str, where: str, object_only: bool) -> Template | None:
+        if key not in raw:
+            return None
+        if object_only and not isinstance(raw[key], dict):
+            self.problems.add(where, key, "must be an object")
+            return None
+        return compile_template(raw[key], self.problems, where, key)
+
+    def _task(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        resource = raw.get("Resource")
+        if not isinstance(resource, str) or not resource:
+            self.problems.add(where, "Resource", "is required and must be a non-empty string")
+            resource = ""
+        timeout, timeout_path = raw.get("TimeoutSeconds"), None
+        if timeout is not None and not positive_integer(timeout):
+            self.problems.add(where, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
+            timeout = None
+        if "TimeoutSecondsPath" in raw:
+            timeout_path = self._path(raw["TimeoutSecondsPath"], "TimeoutSecondsPath", where, reference=True)
+            if "TimeoutSeconds" in raw:
+                self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
+        catchers = compile_catchers(raw["Catch"], self.problems, where) if "Catch" in raw else ()
+        for index, catcher in enumerate(catchers):
+            if catcher.next:
+                self.target(catcher.next, f"Catch[{index}].Next", where)
+        return TaskState(
+            flow=flow,
+            next=self._next(raw, where),
+            resource=resource,
+            parameters=self._template(raw, "Parameters", where, object_only=False),
+            result_selector=self._template(raw, "ResultSelector", where, object_only=True),
+            result_path=self._result_path(raw, where),
+            timeout_seconds=timeout,
+            timeout_seconds_path=timeout_path,
+            retriers=compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else (),
+            catchers=catchers,
+        )
+
+    def _pass(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        return PassState(
+            flow=flow,
+            next=self._next(raw, where),
+            parameters=self._template(raw, "Parameters", where, object_only=False),
+            has_result="Result" in raw,
+            result=raw.get("Result"),
+            result_path=self._result_path(raw, where),
+        )
+
+    def _choice(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        choices = raw.get("Choices")
+        branches: list[ChoiceBranch] = []
+        if not isinstance(choices, list) or not choices:
+            self.problems.add(where, "Choices", "is required and must be a non-empty array of Choice Rules")
+            choices = []
+        for index, item in enumerate(choices):
+            rule = compile_rule(item, self.problems, where, f"Choices[{index}]", top_level=True)
+            target = item.get("Next") if isinstance(item, dict) else None
+            if isinstance(target, str):
+                self.target(target, f"Choices[{index}].Next", where)
+            if rule is not None and isinstance(target, str):
+                branches.append(ChoiceBranch(rule, target))
+        default = self.target(raw["Default"], "Default", where) if "Default" in raw else None
+        return ChoiceState(flow=flow, choices=tuple(branches), default=default)
+
+    def _wait(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        given = [key for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if key in raw]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            self.problems.add(where, "Seconds", f"exactly one of Seconds, SecondsPath, Timestamp, TimestampPath is required (found {found})")
+        seconds = raw.get("Seconds")
+        if seconds is not None and not positive_integer(seconds, least=0):
+            self.problems.add(where, "Seconds", f"must be an integer from 0 to {MAX_INTEGER}")
+            seconds = None
+        timestamp = parse_timestamp(raw["Timestamp"]) if "Timestamp" in raw else None
+        if "Timestamp" in raw and timestamp is None:
+            self.problems.add(where, "Timestamp", "must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z")
+        return WaitState(
+            flow=flow,
+            next=self._next(raw, where),
+            seconds=seconds,
+            seconds_path=self._path(raw["SecondsPath"], "SecondsPath", where, True) if "SecondsPath" in raw else None,
+            timestamp=timestamp,
+            timestamp_path=self._path(raw["TimestampPath"], "TimestampPath", where, True) if "TimestampPath" in raw else None,
+        )
+
+    def _fail(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        texts: dict[str, str | None] = {}
+        for key in ("Error", "Cause"):
+            value = raw.get(key)
+            if value is not None and not isinstance(value, str):
+                self.problems.add(where, key, "must be a string")
+                value = None
+            if key in raw and f"{key}Path" in raw:
+                self.problems.add(where, f"{key}Path", f"cannot be used together with '{key}'")
+            texts[key] = value
+        return FailState(
+            flow=flow,
+            error=texts["Error"],
+            error_path=self._dynamic(raw, "ErrorPath", where),
+            cause=texts["Cause"],
+            cause_path=self._dynamic(raw, "CausePath", where),
+        )
+
+    def _dynamic(self, raw: dict[str, Any], key: str, where: str) -> Dynamic | None:
+        if key not in raw:
+            return None
+        text = raw[key]
+        if isinstance(text, str) and looks_like_intrinsic(text):
+            try:
+                return compile_intrinsic(text)
+            except IntrinsicSyntaxError as exc:
+                self.problems.add(where, key, f"is invalid: {exc}")
+                return None
+        return self._path(text, key, where, reference=True)

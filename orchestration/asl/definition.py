@@ -1,0 +1,154 @@
+"""Loads an ASL definition (JSON text, file or dict), validates it and compiles it into a StateMachine."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import deque
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ._problems import Problems
+from ._state_builders import MAX_INTEGER, StateBuilder, positive_integer
+from .errors import DefinitionError
+from .states import State, StateMachine, Transition, edges_of
+
+_TOP_FIELDS = frozenset({"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"})
+_STATE_TYPES = frozenset({"Task", "Pass", "Choice", "Wait", "Succeed", "Fail"})
+_UNSUPPORTED_TYPES = frozenset({"Parallel", "Map"})
+_MAX_NAME = 80
+_TOP = "Top level"
+# `$$` context paths that do not need the execution's input to be kept in the Execution.
+_CONTEXT_WITHOUT_INPUT = re.compile(r"\$\$(?!\.(?:State|Task|StateMachine)\b|\.Execution\.(?:Id|Name|StartTime)\b)")
+
+
+def load_definition(source: str | Path | dict[str, Any]) -> StateMachine:
+    """Load, validate and compile a definition; raises DefinitionError listing every problem found."""
+    raw = _read(source)
+    problems = Problems()
+    machine = _compile(raw, problems)
+    if problems or machine is None:
+        raise DefinitionError(problems.items or ["Top level: the definition could not be compiled"])
+    return machine
+
+
+def _read(source: str | Path | dict[str, Any]) -> Any:
+    if isinstance(source, dict):
+        return copy.deepcopy(source)  # the machine shares static values with what it renders: keep its own
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return _parse(source, "the text")
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError([f"{_TOP}: the definition is neither JSON text nor a readable file ({exc})"]) from None
+    return _parse(text, f"'{path}'")
+
+
+def _parse(text: str, origin: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionError([f"{_TOP}: {origin} is not valid JSON ({exc})"]) from None
+
+
+def _compile(raw: Any, problems: Problems) -> StateMachine | None:
+    if not isinstance(raw, dict):
+        problems.note(_TOP, "the definition must be a JSON object")
+        return None
+    _check_top_fields(raw, problems)
+    states_raw = raw.get("States")
+    if not isinstance(states_raw, dict) or not states_raw:
+        problems.add(_TOP, "States", "is required and must be a non-empty object")
+        states_raw = {}
+    start_at = raw.get("StartAt")
+    if not isinstance(start_at, str):
+        problems.add(_TOP, "StartAt", "is required and must be a state name")
+    elif states_raw and start_at not in states_raw:
+        problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'")
+    builder = StateBuilder(frozenset(states_raw), problems)
+    states = {name: state for name, value in states_raw.items() if (state := _state(builder, name, value)) is not None}
+    if isinstance(start_at, str) and start_at in states_raw:
+        _check_reachable(start_at, states_raw, problems)
+    if problems:
+        return None
+    return StateMachine(
+        start_at=str(start_at),
+        states=MappingProxyType(states),
+        timeout_seconds=raw.get("TimeoutSeconds"),
+        comment=raw.get("Comment"),
+        uses_execution_input=_CONTEXT_WITHOUT_INPUT.search(json.dumps(raw)) is not None,
+        _transitions=tuple(edge for state in states.values() for edge in edges_of(state)),
+    )
+
+
+def _check_top_fields(raw: dict[str, Any], problems: Problems) -> None:
+    for key in raw:
+        if key not in _TOP_FIELDS:
+            problems.add(_TOP, key, "is not a valid top-level field")
+    _check_query_language(raw, problems, _TOP)
+    if "TimeoutSeconds" in raw and not positive_integer(raw["TimeoutSeconds"]):
+        problems.add(_TOP, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
+    for key in ("Comment", "Version"):
+        if key in raw and not isinstance(raw[key], str):
+            problems.add(_TOP, key, "must be a string")
+
+
+def _check_query_language(raw: dict[str, Any], problems: Problems, where: str) -> None:
+    language = raw.get("QueryLanguage", "JSONPath")
+    if language == "JSONata":
+        problems.add(where, "QueryLanguage", "value 'JSONata' is not supported (only JSONPath)")
+    elif language != "JSONPath":
+        problems.add(where, "QueryLanguage", f"must be 'JSONPath', got {json.dumps(language)}")
+
+
+def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
+    where = f"State '{name}'"
+    if not 1 <= len(name) <= _MAX_NAME:
+        builder.problems.note(where, f"the state name must be 1 to {_MAX_NAME} characters long")
+    if not isinstance(raw, dict):
+        builder.problems.note(where, "the state must be a JSON object")
+        return None
+    _check_query_language(raw, builder.problems, where)
+    kind = raw.get("Type")
+    if kind in _STATE_TYPES:
+        return builder.build(name, raw, str(kind))
+    if kind in _UNSUPPORTED_TYPES:
+        builder.problems.add(where, "Type", f"value '{kind}' is not supported")
+    elif kind is None:
+        builder.problems.add(where, "Type", "is required")
+    else:
+        builder.problems.add(where, "Type", f"value {json.dumps(kind)} is not a valid state type")
+    if isinstance(raw.get("Next"), str):
+        builder.target(raw["Next"], "Next", where)
+    return None
+
+
+def _raw_targets(raw: Any) -> list[str]:
+    """Every state a state's JSON can lead to, read leniently (it may be invalid)."""
+    if not isinstance(raw, dict):
+        return []
+    targets = [raw.get("Next"), raw.get("Default")]
+    for key in ("Choices", "Catch"):
+        items = raw.get(key)
+        if isinstance(items, list):
+            targets.extend(item.get("Next") for item in items if isinstance(item, dict))
+    return [target for target in targets if isinstance(target, str)]
+
+
+def _check_reachable(start_at: str, states_raw: dict[str, Any], problems: Problems) -> None:
+    seen = {start_at}
+    queue = deque([start_at])
+    while queue:
+        for target in _raw_targets(states_raw.get(queue.popleft())):
+            if target in states_raw and target not in seen:
+                seen.add(target)
+                queue.append(target)
+    for name in states_raw:
+        if name not in seen:
+            problems.note(f"State '{name}'", "is not reachable from 'StartAt' (no Next, Default or Catch leads to it)")
+
+
+__all__ = ["Transition", "load_definition"]

@@ -1,0 +1,155 @@
+"""The compiled, immutable form of a state machine: one frozen object per state, and the machine itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from .choice import ChoiceBranch
+from .intrinsics import Intrinsic
+from .paths import JsonPath, ResultPath
+from .retry import Catcher, Retrier
+from .templates import Template
+
+StateType = Literal["Task", "Pass", "Choice", "Wait", "Succeed", "Fail"]
+TransitionKind = Literal["next", "catch", "choice", "default"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """What every state shares: its name, and the InputPath/OutputPath (None means JSON null, i.e. `{}`)."""
+
+    name: str
+    comment: str | None
+    input_path: JsonPath | None
+    output_path: JsonPath | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    flow: Flow
+    next: str | None
+    resource: str
+    parameters: Template | None
+    result_selector: Template | None
+    result_path: ResultPath
+    timeout_seconds: int | None
+    timeout_seconds_path: JsonPath | None
+    retriers: tuple[Retrier, ...]
+    catchers: tuple[Catcher, ...]
+    type: StateType = "Task"
+
+
+@dataclass(frozen=True, slots=True)
+class PassState:
+    flow: Flow
+    next: str | None
+    parameters: Template | None
+    has_result: bool
+    result: Any
+    result_path: ResultPath
+    type: StateType = "Pass"
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceState:
+    flow: Flow
+    choices: tuple[ChoiceBranch, ...]
+    default: str | None
+    type: StateType = "Choice"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitState:
+    flow: Flow
+    next: str | None
+    seconds: int | None
+    seconds_path: JsonPath | None
+    timestamp: datetime | None
+    timestamp_path: JsonPath | None
+    type: StateType = "Wait"
+
+
+@dataclass(frozen=True, slots=True)
+class SucceedState:
+    flow: Flow
+    type: StateType = "Succeed"
+
+
+# Fail's ErrorPath/CausePath may be a path or an intrinsic; both read the state's raw input.
+Dynamic = JsonPath | Intrinsic
+
+
+@dataclass(frozen=True, slots=True)
+class FailState:
+    flow: Flow
+    error: str | None
+    error_path: Dynamic | None
+    cause: str | None
+    cause_path: Dynamic | None
+    type: StateType = "Fail"
+
+
+State = TaskState | PassState | ChoiceState | WaitState | SucceedState | FailState
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One edge of the state graph, for drawing it."""
+
+    source: str
+    target: str
+    kind: TransitionKind
+    label: str
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A loaded definition: paths, templates and rules are compiled, so interpreting a step is cheap."""
+
+    start_at: str
+    states: Mapping[str, State]
+    timeout_seconds: int | None
+    comment: str | None
+    uses_execution_input: bool = False
+    _transitions: tuple[Transition, ...] = field(default=(), repr=False)
+
+    def transitions(self) -> list[Transition]:
+        """Every edge: Next, Catch, Choice rule and Default, in definition order."""
+        return list(self._transitions)
+
+    def state(self, name: str) -> State:
+        return self.states[name]
+
+    def state_type(self, name: str) -> StateType:
+        return self.states[name].type
+
+    def resource(self, name: str) -> str:
+        """The verbatim Resource of a Task state."""
+        state = self.states[name]
+        if not isinstance(state, TaskState):
+            raise KeyError(f"state {name!r} is a {state.type} state, not a Task")
+        return state.resource
+
+    def task_resources(self) -> dict[str, str]:
+        """Resource of each Task state, by state name."""
+        return {name: state.resource for name, state in self.states.items() if isinstance(state, TaskState)}
+
+
+def edges_of(state: State) -> list[Transition]:
+    """The transitions leaving one state."""
+    name = state.flow.name
+    if isinstance(state, ChoiceState):
+        edges = [Transition(name, branch.next, "choice", branch.rule.describe()) for branch in state.choices]
+        if state.default is not None:
+            edges.append(Transition(name, state.default, "default", "Default"))
+        return edges
+    edges = []
+    if isinstance(state, (TaskState, PassState, WaitState)) and state.next is not None:
+        edges.append(Transition(name, state.next, "next", "Next"))
+    if isinstance(state, TaskState):
+        for catcher in state.catchers:
+            edges.append(Transition(name, catcher.next, "catch", ", ".join(catcher.errors.names)))
+    return edges
