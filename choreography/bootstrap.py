@@ -1,0 +1,58 @@
+"""Wire one choreography service: its queue bindings, its handlers and its database."""
+
+from __future__ import annotations
+
+from choreography import order_service
+from choreography.reactions import Reaction, reactions_of, watched_events
+from shared.contracts import Message, PlaceOrder, routing_key
+from shared.handlers import SCHEMAS, handle_command
+from shared.messaging.topology import Binding, QueueSpec
+from shared.config import Settings
+from shared.messaging.broker import Broker
+from shared.runtime.host import Handle, Route, ServiceHost, Subscription, Tx
+from shared.stores.sqlite import Database
+from shared.wire import Outgoing
+
+SERVICES = ("orders", "payment", "inventory", "shipping")
+
+
+def schema(service: str) -> str:
+    return order_service.ORDER_SERVICE_SCHEMA if service == "orders" else SCHEMAS[service]
+
+
+def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
+    if service == "orders":
+        routes = {PlaceOrder: Route(order_service.place_order)}
+        routes.update({event: Route(order_service.watch) for event in watched_events()})
+        keys = [Binding("commands", routing_key(PlaceOrder))]
+        keys += [Binding("events", routing_key(e)) for e in sorted(watched_events(), key=lambda e: e.__name__)]
+        return [Subscription(QueueSpec("orders", tuple(keys), prefetch), routes)]
+    reactions = reactions_of(service)
+    if not reactions:
+        raise ValueError(f"no service {service!r} in choreography; choose one of {', '.join(SERVICES)}")
+    by_event: dict[type[Message], list[Reaction]] = {}
+    for r in reactions:
+        by_event.setdefault(r.when, []).append(r)
+    routes = {event: Route(_react(rs)) for event, rs in by_event.items()}
+    keys = tuple(Binding("events", routing_key(event)) for event in by_event)
+    return [Subscription(QueueSpec(service, keys, prefetch), routes)]
+
+
+def _react(reactions: list[Reaction]) -> Handle:
+    def handle(event: Message, tx: Tx) -> list[Outgoing]:
+        outcomes = [handle_command(r.command_for(event), tx.conn) for r in reactions]
+        return [Outgoing.event(outcome) for outcome in outcomes]
+
+    return handle
+
+
+def build(settings: Settings, broker: Broker) -> ServiceHost:
+    """A choreography service, ready to start."""
+    subs = subscriptions(settings.service)
+    db = Database(settings.database_path(), schema(settings.service))
+    return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe)
+
+
+def queue_specs() -> list[QueueSpec]:
+    """Every queue of this mode, for the runner to declare and the tap to name receivers by."""
+    return [sub.queue for service in SERVICES for sub in subscriptions(service)]

@@ -1,0 +1,84 @@
+"""The choreographed saga, as a table: which event makes which service do what.
+
+Read it top to bottom: that is the whole saga. Each reaction turns the event into the command the
+domain service already understands, so both modes run the very same business code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.contracts import (
+    ChargePayment,
+    Command,
+    Event,
+    OrderPlaced,
+    OutOfStock,
+    PaymentCharged,
+    PaymentDeclined,
+    PaymentRefunded,
+    RefundPayment,
+    ReleaseStock,
+    ReserveStock,
+    ScheduleShipment,
+    ShipmentFailed,
+    ShipmentScheduled,
+    StockReleased,
+    StockReserved,
+)
+
+
+@dataclass(frozen=True)
+class Reaction:
+    service: str
+    when: type[Event]
+    does: type[Command]
+
+    def command_for(self, event: Any) -> Command:
+        """The command this event asks of the service; it keeps the event's envelope, so whatever the
+        service emits is caused by the event itself."""
+        fields = {"order": event.order} if "order" in self.does.model_fields else {"order_id": event.order.order_id}
+        return self.does(
+            message_id=event.message_id,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            **fields,
+        )
+
+
+REACTIONS: tuple[Reaction, ...] = (
+    #        service      when this happens   the service does this
+    Reaction("payment",   OrderPlaced,        ChargePayment),
+    Reaction("inventory", PaymentCharged,     ReserveStock),
+    Reaction("shipping",  StockReserved,      ScheduleShipment),
+    # compensations: undo what already succeeded
+    Reaction("payment",   OutOfStock,         RefundPayment),
+    Reaction("inventory", ShipmentFailed,     ReleaseStock),
+    Reaction("payment",   ShipmentFailed,     RefundPayment),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the order service reads a saga's end from the events it sees."""
+
+    status: str
+    once_seen: frozenset[type[Event]] = frozenset()
+
+
+ENDINGS: dict[type[Event], Ending] = {
+    ShipmentScheduled: Ending("completed"),
+    PaymentDeclined:   Ending("compensated"),  # nothing succeeded, nothing to undo
+    OutOfStock:        Ending("compensated", frozenset({PaymentRefunded})),
+    ShipmentFailed:    Ending("compensated", frozenset({PaymentRefunded, StockReleased})),
+}  # fmt: skip
+
+
+def reactions_of(service: str) -> list[Reaction]:
+    return [r for r in REACTIONS if r.service == service]
+
+
+def watched_events() -> set[type[Event]]:
+    """Every event the order service needs to see to know how each saga ended."""
+    return set(ENDINGS) | {e for ending in ENDINGS.values() for e in ending.once_seen}

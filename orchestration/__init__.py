@@ -1,0 +1,1 @@
+"""Orchestration mode: a States Language orchestrator commands the services and undoes on failure."""

@@ -1,0 +1,81 @@
+"""Wire one orchestration process: the orchestrator, or a domain service answering its commands."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources as package_files
+from pathlib import Path
+
+from orchestration import participants
+from orchestration.asl import StateMachine, load_definition
+from orchestration.orchestrator import REPLY_KEY, Orchestrator
+from orchestration.resources import ResourceMap
+from orchestration.store import ORCHESTRATOR_SCHEMA
+from shared.config import Settings
+from shared.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
+from shared.handlers import DOMAIN_SERVICES, SCHEMAS
+from shared.messaging.broker import Broker
+from shared.messaging.topology import Binding, QueueSpec
+from shared.runtime.host import Route, ServiceHost, Subscription
+from shared.stores.sqlite import Database
+
+SERVICES = ("orchestrator", *DOMAIN_SERVICES)
+DEFAULT_DEFINITION = "checkout.asl.json"
+
+NOTIFICATIONS = QueueSpec("notifications", (Binding("events", "notifications.#"),), max_length=10_000)
+"""Where ``sns:publish`` notifications land, so they are routable and can be inspected."""
+
+
+def default_definition_path() -> Path:
+    return Path(str(package_files.files("orchestration") / DEFAULT_DEFINITION))
+
+
+def load_machine(definition: str | Path | None, resources: ResourceMap) -> StateMachine:
+    """Load and check a definition, including that every static Task resource is bound."""
+    machine = load_definition(Path(definition) if definition else default_definition_path())
+    problems = resources.check(machine.task_resources())
+    if problems:
+        from orchestration.asl import DefinitionError
+
+        raise DefinitionError(problems)
+    return machine
+
+
+STARTS = QueueSpec("orchestrator", (Binding("commands", routing_key(PlaceOrder)),), prefetch=256, suffix="starts")
+REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=256, suffix="replies")
+"""Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse."""
+
+
+def orchestrator_subscriptions(orchestrator: Orchestrator) -> list[Subscription]:
+    replies = {cls: Route(orchestrator.on_reply) for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
+    starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start)}
+    return [Subscription(STARTS, starts), Subscription(REPLIES, replies)]
+
+
+def queue_specs() -> list[QueueSpec]:
+    """Every queue of this mode, for the runner to declare and the tap to name receivers by."""
+    return [STARTS, REPLIES, NOTIFICATIONS] + [
+        sub.queue for service in DOMAIN_SERVICES for sub in participants.subscriptions(service)
+    ]
+
+
+def build(settings: Settings, broker: Broker) -> ServiceHost:
+    """An orchestration process, ready to start."""
+    if settings.service in DOMAIN_SERVICES:
+        db = Database(settings.database_path(), SCHEMAS[settings.service])
+        subs = participants.subscriptions(settings.service)
+        return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe)
+    if settings.service != "orchestrator":
+        raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")
+    resources = ResourceMap.load(settings.options.get("resources"))
+    machine = load_machine(settings.options.get("definition"), resources)
+    db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)
+    orchestrator = Orchestrator(machine, resources, db)
+    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator), unsafe=settings.unsafe)
+
+    async def timers(stopping: asyncio.Event) -> None:
+        await broker.declare_queue(NOTIFICATIONS)
+        await orchestrator.run_timers(stopping, host.send)
+
+    host.background = (timers,)
+    return host

@@ -1,0 +1,41 @@
+"""The command adapters: how Payment, Inventory and Shipping answer an orchestrator's commands.
+
+A command arrives on the service's queue; the same domain call choreography makes runs; its outcome
+goes back to the orchestrator's ``reply_to`` as the reply. A handler that raises answers ``TaskFailed``
+named after the exception, which is what the definition's ``Retry`` and ``Catch`` match.
+"""
+
+from __future__ import annotations
+
+from shared.contracts import Command, Message, TaskFailed, routing_key
+from shared.handlers import commands_of, handle_command
+from shared.messaging.topology import Binding, QueueSpec
+from shared.runtime.host import Route, Subscription, Tx
+from shared.wire import Outgoing
+
+
+class MissingReplyTo(Exception):
+    """A command with nowhere to send its answer cannot be part of an orchestrated saga."""
+
+
+def answer(command: Message, tx: Tx) -> list[Outgoing]:
+    assert isinstance(command, Command)
+    if not tx.reply_to:
+        raise MissingReplyTo(f"{type(command).__name__} {command.message_id} has no reply_to")
+    return [Outgoing.reply(handle_command(command, tx.conn), tx.reply_to)]
+
+
+def answer_error(command: Message, exc: Exception, tx: Tx) -> list[Outgoing]:
+    if not tx.reply_to:
+        return []
+    failed = command.caused(TaskFailed, error=type(exc).__name__, cause=str(exc))
+    return [Outgoing.reply(failed, tx.reply_to)]
+
+
+def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
+    commands = commands_of(service)
+    if not commands:
+        raise ValueError(f"{service!r} takes no commands")
+    routes: dict[type[Message], Route] = {cmd: Route(answer, answer_error) for cmd in commands}
+    keys = tuple(Binding("commands", routing_key(cmd)) for cmd in commands)
+    return [Subscription(QueueSpec(service, keys, prefetch), routes)]

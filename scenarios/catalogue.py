@@ -1,0 +1,137 @@
+"""The scenario catalogue: each scenario's set-up, its orders, its faults and what it expects."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.contracts import Order
+from shared.services.payment import DECLINED_CARDS
+from shared.services.shipping import UNSERVED_DESTINATIONS
+
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = next(iter(DECLINED_CARDS))
+UNSERVED = sorted(UNSERVED_DESTINATIONS)[0]
+CITIES = ("Berlin", "Lisbon", "Oslo", "Kyoto", "Nairobi", "Lima")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a run of the scenario must show for the scenario to pass."""
+
+    outcome: str | None = None
+    """Every order ends this way (``completed`` or ``compensated``); None when the mix is random."""
+    consistent: bool = True
+    """False for the unsafe demonstrations, which exist to produce a violation."""
+    violations: frozenset[str] = frozenset()
+    """Rules the scenario expects to see broken (when not ``consistent``)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    teaches: str
+    stock: dict[str, int]
+    make_orders: Callable[[int, random.Random, str], list[Order]]
+    default_orders: int = 1
+    expect: Expect = Expect()
+    deadline_s: float = 60.0
+    faults: tuple[str, ...] = ()
+
+    def orders(self, n: int | None, seed: int, run_token: str) -> list[Order]:
+        return self.make_orders(n or self.default_orders, random.Random(seed), run_token)
+
+    def predict(self, order: Order) -> str | None:
+        """The outcome an order must have whatever else happens in the run (None: it depends on the race)."""
+        if self.expect.outcome:
+            return self.expect.outcome
+        if not self.expect.consistent:
+            return None
+        if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
+            return "compensated"
+        if self.stock.get(order.sku, 0) < order.quantity:
+            return "compensated"
+        return None
+
+
+def _order(run_token: str, i: int, rng: random.Random, **overrides: object) -> Order:
+    fields: dict[str, object] = dict(
+        order_id=f"ord-{run_token}-{i:04d}",
+        customer_id=f"cust-{rng.randrange(1000):03d}",
+        sku="KEYBOARD",
+        quantity=1,
+        amount_cents=4999,
+        card_number=GOOD_CARD,
+        destination=rng.choice(CITIES),
+    )
+    fields.update(overrides)
+    return Order.model_validate(fields)
+
+
+def _same(**overrides: object) -> Callable[[int, random.Random, str], list[Order]]:
+    def make(n: int, rng: random.Random, run_token: str) -> list[Order]:
+        return [_order(run_token, i, rng, **overrides) for i in range(n)]
+
+    return make
+
+
+MIXED_SKUS = {"KEYBOARD": 20, "MOUSE": 15, "MONITOR": 8, "DOCK": 5, "WEBCAM": 0}
+
+
+def _mixed(n: int, rng: random.Random, run_token: str) -> list[Order]:
+    """A seeded mix: most orders fine, some declined, some unshippable, all competing for scarce stock."""
+    orders = []
+    for i in range(n):
+        roll = rng.random()
+        overrides: dict[str, object] = {"sku": rng.choice(sorted(MIXED_SKUS)), "quantity": rng.choice((1, 1, 1, 2))}
+        if roll < 0.1:
+            overrides["card_number"] = DECLINED_CARD
+        elif roll < 0.2:
+            overrides["destination"] = UNSERVED
+        overrides["amount_cents"] = rng.randrange(500, 50_000)
+        orders.append(_order(run_token, i, rng, **overrides))
+    return orders
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "happy-path",
+            "Every step succeeds: the baseline count of messages each mode needs for one order.",
+            {"KEYBOARD": 1_000_000},
+            _same(),
+            expect=Expect(outcome="completed"),
+        ),
+        Scenario(
+            "out-of-stock",
+            "The card is charged, then the keyboard is out of stock: the charge must be refunded.",
+            {"KEYBOARD": 0},
+            _same(),
+            expect=Expect(outcome="compensated"),
+        ),
+        Scenario(
+            "payment-declined",
+            "The first step fails: nothing succeeded, so there is nothing to undo.",
+            {"KEYBOARD": 1_000_000},
+            _same(card_number=DECLINED_CARD),
+            expect=Expect(outcome="compensated"),
+        ),
+        Scenario(
+            "shipping-failure",
+            "The last step fails: stock is released and the card refunded, in reverse order.",
+            {"KEYBOARD": 1_000_000},
+            _same(destination=UNSERVED),
+            expect=Expect(outcome="compensated"),
+        ),
+        Scenario(
+            "mixed",
+            "A seeded random mix of every outcome, with orders racing for scarce stock of several SKUs.",
+            MIXED_SKUS,
+            _mixed,
+            default_orders=50,
+            deadline_s=120.0,
+        ),
+    )
+}

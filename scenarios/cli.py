@@ -1,0 +1,129 @@
+"""The ``sagalab`` command line: scenarios, run, compare, serve, history.
+
+Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
+3 the broker cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
+from shared.messaging.broker import BrokerUnavailable
+
+EXIT_OK, EXIT_UNMET, EXIT_USAGE, EXIT_NO_BROKER = 0, 1, 2, 3
+RUNS_DIR = Path(".sagalab/runs")
+
+
+class UsageError(Exception):
+    """Bad options or input: exit status 2 with the message."""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--amqp-url", default=default_amqp_url(), help="default: $AMQP_URL or the local broker")
+    p.add_argument("--namespace", default="sagalab", help="prefix of every exchange and queue (default: sagalab)")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="a name from `sagalab scenarios`")
+    p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
+    p.add_argument("--json", type=Path, help="write the result JSON here")
+    p.add_argument("--out", type=Path, help="run folder: databases, logs, trace (default: .sagalab/runs/...)")
+    p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
+    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
+                   help="turn one defence off to watch what it prevents")  # fmt: skip
+    p.add_argument("--definition", type=Path, help="orchestration: States Language definition (default: checkout)")
+    p.add_argument("--resources", help="orchestration: resource map, a JSON file or object")
+    _common(p)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("scenarios", help="list the scenario catalogue and what each teaches")
+    p = sub.add_parser("run", help="run one scenario in one mode")
+    _run_options(p)
+    p.add_argument("--mode", required=True, choices=MODES)
+    p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
+    _run_options(p)
+    p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+    p = sub.add_parser("serve", help="run one service as a long-lived process")
+    p.add_argument("service")
+    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--data-dir", type=Path, default=Path(".sagalab/data"))
+    p.add_argument("--instance", type=int, default=0)
+    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[])
+    p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
+    p.add_argument("--definition", help="orchestrator: States Language definition")
+    p.add_argument("--resources", help="orchestrator: resource map")
+    _common(p)
+    p = sub.add_parser("history", help="print an orchestrated order's execution history")
+    p.add_argument("order_id")
+    p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
+    p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console()
+    try:
+        return _dispatch(args, console)
+    except UsageError as exc:
+        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        return EXIT_USAGE
+    except BrokerUnavailable as exc:
+        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        return EXIT_NO_BROKER
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    from scenarios import commands
+
+    match args.command:
+        case "scenarios":
+            return commands.list_scenarios(console)
+        case "run":
+            return asyncio.run(commands.run_one(args, console))
+        case "compare":
+            return asyncio.run(commands.compare(args, console))
+        case "serve":
+            return _serve(args)
+        case "history":
+            return commands.history(args, console)
+    raise UsageError(f"unknown command {args.command}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from scenarios.serve import serve
+    from scenarios.topologies import services
+
+    mode: Mode = args.mode
+    if args.service not in services(mode):
+        raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(services(mode))}")
+    options = {k: str(v) for k in ("definition", "resources") if (v := getattr(args, k))}
+    settings = Settings(
+        service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
+        data_dir=args.data_dir, unsafe=frozenset(args.unsafe), faults=tuple(args.fault),
+        instance=args.instance, options=options,
+    )  # fmt: skip
+    asyncio.run(serve(settings))
+    return EXIT_OK
+
+
+def run_dir(scenario: str, label: str) -> Path:
+    return RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{scenario}-{label}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

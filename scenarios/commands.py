@@ -1,0 +1,88 @@
+"""What each ``sagalab`` subcommand does, apart from parsing its options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from scenarios import runner
+from scenarios.catalogue import SCENARIOS, Scenario
+from scenarios.cli import EXIT_OK, EXIT_UNMET, RUNS_DIR, UsageError, run_dir
+from scenarios.compare import render
+from scenarios.result import CompareResult, RunResult
+from shared.config import Mode
+
+
+def list_scenarios(console: Console) -> int:
+    table = Table(title="sagalab scenarios", header_style="bold")
+    table.add_column("scenario")
+    table.add_column("orders", justify="right")
+    table.add_column("what it teaches")
+    for s in SCENARIOS.values():
+        table.add_row(s.name, str(s.default_orders), s.teaches)
+    console.print(table)
+    return EXIT_OK
+
+
+def _scenario(name: str) -> Scenario:
+    if name not in SCENARIOS:
+        raise UsageError(f"unknown scenario {name!r}; `sagalab scenarios` lists: {', '.join(SCENARIOS)}")
+    return SCENARIOS[name]
+
+
+def _options(args: argparse.Namespace, mode: Mode, out_dir: Path) -> runner.RunOptions:
+    if args.orders is not None and args.orders < 1:
+        raise UsageError("--orders must be at least 1")
+    if args.definition is not None and not args.definition.exists():
+        raise UsageError(f"no definition file {args.definition}")
+    service_options = {k: str(v) for k in ("definition", "resources") if (v := getattr(args, k, None))}
+    return runner.RunOptions(
+        scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
+        namespace=args.namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
+        deadline_s=args.deadline, service_options=service_options,
+    )  # fmt: skip
+
+
+async def run_one(args: argparse.Namespace, console: Console) -> int:
+    options = _options(args, args.mode, args.out or run_dir(args.scenario, args.mode))
+    with console.status(f"running {args.scenario} in {args.mode} mode…"):
+        result = await runner.run(options)
+    render([result], console)
+    console.print(f"run folder: {result.run_dir}", highlight=False)
+    if args.json:
+        args.json.write_text(result.model_dump_json(indent=2))
+    return EXIT_OK if result.expectation_met else EXIT_UNMET
+
+
+async def compare(args: argparse.Namespace, console: Console) -> int:
+    base = args.out or run_dir(args.scenario, "compare")
+    results: dict[str, RunResult] = {}
+    for mode in ("choreography", "orchestration"):
+        options = _options(args, mode, base / mode)
+        with console.status(f"running {args.scenario} in {mode} mode…"):
+            results[mode] = await runner.run(options)
+    render(list(results.values()), console)
+    console.print(f"run folder: {base.resolve()}", highlight=False)
+    both = CompareResult(scenario=args.scenario, **results)
+    if args.json:
+        args.json.write_text(both.model_dump_json(indent=2))
+    if args.html:
+        raise UsageError("--html arrives with the trace report (issue 5)")
+    return EXIT_OK if all(r.expectation_met for r in results.values()) else EXIT_UNMET
+
+
+def history(args: argparse.Namespace, console: Console) -> int:
+    from orchestration.history_view import find_history, render_history
+
+    events = find_history(args.order_id, [args.run] if args.run else sorted(RUNS_DIR.glob("**/data"), reverse=True))
+    if events is None:
+        raise UsageError(f"no orchestrated execution {args.order_id!r} found (pass --run RUN_FOLDER)")
+    if args.json:
+        console.print_json(json.dumps({"events": events}))
+    else:
+        render_history(events, console)
+    return EXIT_OK

@@ -1,0 +1,65 @@
+"""Side-by-side terminal rendering of one or two runs: outcomes, verdict, messages, latency, time."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from scenarios.result import RunResult
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    return "-" if v is None else f"{v:,.1f}{unit}"
+
+
+def render(results: list[RunResult], console: Console) -> None:
+    """A table with one column per mode, rows a reader can compare across."""
+    title = f"sagalab · {results[0].scenario} · {results[0].orders.total} order(s) · seed {results[0].seed}"
+    table = Table(title=title, show_lines=False, header_style="bold")
+    table.add_column("")
+    for r in results:
+        table.add_column(r.mode, justify="right")
+
+    def row(label: str, *cells: str, style: str | None = None) -> None:
+        table.add_row(label, *cells, style=style)
+
+    row("completed", *(str(r.orders.completed) for r in results))
+    row("compensated", *(str(r.orders.compensated) for r in results))
+    row("inconsistent", *(_bad(r.orders.inconsistent) for r in results))
+    row("stuck", *(_bad(r.orders.stuck) for r in results))
+    row("consistency", *("[green]ok[/]" if r.consistency.ok else f"[red]{len(r.consistency.violations)} violation(s)[/]"
+                         for r in results))  # fmt: skip
+    table.add_section()
+    types = sorted({t for r in results for t in r.messages.by_type}, key=lambda t: _first_seen(results, t))
+    for t in types:
+        row(f"  {t}", *(str(r.messages.by_type.get(t, 0) or "·") for r in results))
+    row("messages", *(f"[bold]{r.messages.total}[/]" for r in results))
+    row("per order", *(f"{r.messages.per_order:g}" for r in results))
+    row("dead-lettered", *(str(r.messages.dead_lettered) for r in results))
+    table.add_section()
+    row("latency p50", *(_fmt(r.latency_ms.p50, " ms") for r in results))
+    row("latency p95", *(_fmt(r.latency_ms.p95, " ms") for r in results))
+    row("wall time", *(f"{r.duration_s:.2f} s" for r in results))
+    row("settled", *("yes" if r.settled else "[red]no[/]" for r in results))
+    row("expectation", *("[green]met[/]" if r.expectation_met else "[red]not met[/]" for r in results))
+    console.print(table)
+    for r in results:
+        for failure in r.expectation_failures:
+            console.print(f"[red]{r.mode}: {failure}[/]")
+        for v in r.consistency.violations[:10]:
+            console.print(f"[red]{r.mode}: {v.rule} {v.order_id} {v.detail}[/]")
+
+
+def _bad(n: int) -> str:
+    return f"[red]{n}[/]" if n else "0"
+
+
+_FLOW = ["PlaceOrder", "OrderPlaced", "ChargePayment", "PaymentCharged", "PaymentDeclined", "ReserveStock",
+         "StockReserved", "OutOfStock", "ScheduleShipment", "ShipmentScheduled", "ShipmentFailed",
+         "CancelShipment", "ShipmentCancelled", "ReleaseStock", "StockReleased", "RefundPayment",
+         "PaymentRefunded"]  # fmt: skip
+
+
+def _first_seen(results: list[RunResult], message_type: str) -> tuple[int, str]:
+    """Order message types along the saga's story rather than alphabetically."""
+    return (_FLOW.index(message_type) if message_type in _FLOW else len(_FLOW), message_type)

@@ -1,0 +1,158 @@
+"""The consistency oracle: after a run settles, read every service's own database and judge each order.
+
+Rules (see DESIGN.md): money (at most one charge, refunds never exceed charges, net charged = total
+if completed else 0), stock (initial = available + reserved + shipped for every SKU, nothing
+negative, no reservation left behind by a compensated order), shipping (at most one shipment, only
+for a completed order) and termination (every order completed or compensated, otherwise stuck).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.contracts import Order
+from shared.stores.orders import FINAL_STATUSES, read_orders
+
+
+@dataclass(frozen=True)
+class Violation:
+    order_id: str
+    rule: str
+    detail: str
+
+
+@dataclass
+class Verdict:
+    outcomes: dict[str, str] = field(default_factory=dict)  # order_id -> completed|compensated|inconsistent|stuck
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes.values() if o == outcome)
+
+
+@dataclass
+class _Ledger:
+    charges: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    refunds: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    reservations: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    stock: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (initial, available)
+    shipments: dict[str, str] = field(default_factory=dict)  # order_id -> status
+
+
+def _read(path: Path, query: str) -> list[tuple]:  # type: ignore[type-arg]
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(query).fetchall()
+    except sqlite3.OperationalError:
+        return []  # the service never started, so never created its tables
+    finally:
+        conn.close()
+
+
+def read_ledger(data_dir: Path) -> _Ledger:
+    ledger = _Ledger()
+    for order_id, amount in _read(data_dir / "payment.db", "SELECT order_id, amount_cents FROM charges"):
+        ledger.charges[order_id].append(amount)
+    for order_id, amount in _read(data_dir / "payment.db", "SELECT order_id, amount_cents FROM refunds"):
+        ledger.refunds[order_id].append(amount)
+    for order_id, sku, qty, status in _read(
+        data_dir / "inventory.db", "SELECT order_id, sku, quantity, status FROM reservations"
+    ):
+        ledger.reservations[order_id] = (sku, qty, status)
+    for sku, initial, available in _read(data_dir / "inventory.db", "SELECT sku, initial, available FROM stock"):
+        ledger.stock[sku] = (initial, available)
+    for order_id, status in _read(data_dir / "shipping.db", "SELECT order_id, status FROM shipments"):
+        ledger.shipments[order_id] = status
+    return ledger
+
+
+def coordinator_statuses(coordinator_db: Path) -> dict[str, str]:
+    if not coordinator_db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{coordinator_db}?mode=ro", uri=True)
+    try:
+        return {k: r.status for k, r in read_orders(conn).items()}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+
+
+def judge(data_dir: Path, coordinator_db: Path, orders: list[Order]) -> Verdict:
+    """Classify every order the scenario placed and list every broken rule."""
+    ledger = read_ledger(data_dir)
+    statuses = coordinator_statuses(coordinator_db)
+    verdict = Verdict()
+    for order in orders:
+        status = statuses.get(order.order_id, "absent")
+        problems = _order_violations(order, status, ledger)
+        verdict.violations += problems
+        if status not in FINAL_STATUSES:
+            verdict.outcomes[order.order_id] = "stuck"
+            verdict.violations.append(
+                Violation(order.order_id, "termination", f"still {status} when the run ended")
+            )
+        elif problems or status == "needs-attention":
+            verdict.outcomes[order.order_id] = "inconsistent"
+            if status == "needs-attention" and not problems:
+                verdict.violations.append(
+                    Violation(order.order_id, "termination.needs-attention", "parked: a compensation failed")
+                )
+        else:
+            verdict.outcomes[order.order_id] = status
+    verdict.violations += _stock_violations(ledger)
+    return verdict
+
+
+def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violation]:
+    oid = order.order_id
+    charges, refunds = ledger.charges.get(oid, []), ledger.refunds.get(oid, [])
+    reservation = ledger.reservations.get(oid)
+    reserved = reservation is not None and reservation[2] == "reserved"
+    shipped = ledger.shipments.get(oid) == "scheduled"
+    net = sum(charges) - sum(refunds)
+    found: list[tuple[str, str]] = []
+    if len(charges) > 1:
+        found.append(("money.single-charge", f"charged {len(charges)} times: {charges}"))
+    if sum(refunds) > sum(charges):
+        found.append(("money.refund-exceeds-charge", f"refunded {sum(refunds)} of {sum(charges)} charged"))
+    if status == "completed":
+        if net != order.amount_cents:
+            found.append(("money.net", f"completed but net charged {net}, order total {order.amount_cents}"))
+        if not reserved:
+            found.append(("stock.missing", "completed without a stock reservation"))
+        if not shipped:
+            found.append(("shipping.missing", "completed without a shipment"))
+    elif status in FINAL_STATUSES:
+        if net != 0:
+            found.append(("money.net", f"{status} but net charged {net}"))
+        if reserved:
+            found.append(("stock.left-behind", f"{status} but {reservation[1]} x {reservation[0]} still reserved"))  # type: ignore[index]
+        if shipped:
+            found.append(("shipping.not-completed", f"{status} but a shipment is scheduled"))
+    return [Violation(oid, rule, detail) for rule, detail in found]
+
+
+def _stock_violations(ledger: _Ledger) -> list[Violation]:
+    held: dict[str, int] = defaultdict(int)
+    for sku, qty, status in ledger.reservations.values():
+        if status == "reserved":
+            held[sku] += qty
+    found = []
+    for sku, (initial, available) in ledger.stock.items():
+        if available < 0:
+            found.append(Violation("", "stock.negative", f"{sku}: {available} available"))
+        if initial != available + held[sku]:
+            found.append(Violation(
+                "", "stock.conservation", f"{sku}: initial {initial} != available {available} + reserved/shipped {held[sku]}"
+            ))  # fmt: skip
+    return found

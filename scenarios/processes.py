@@ -1,0 +1,127 @@
+"""Service processes of a run: start each as its own OS process, wait until ready, kill, restart, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.config import Settings
+
+
+class ServiceFailedToStart(Exception):
+    """A service process exited or never became ready; the message carries the end of its log."""
+
+
+@dataclass
+class ServiceProcess:
+    settings: Settings
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def name(self) -> str:
+        s = self.settings
+        return s.service if not s.instance else f"{s.service}.{s.instance}"
+
+    @property
+    def ready_path(self) -> Path:
+        suffix = f".{self.settings.instance}" if self.settings.instance else ""
+        return self.settings.data_dir / f"{self.settings.service}{suffix}.ready"
+
+    def command(self) -> list[str]:
+        s = self.settings
+        cmd = [sys.executable, "-m", "scenarios.cli", "serve", s.service, "--mode", s.mode,
+               "--amqp-url", s.amqp_url, "--namespace", s.namespace, "--data-dir", str(s.data_dir),
+               "--instance", str(s.instance)]  # fmt: skip
+        for switch in sorted(s.unsafe):
+            cmd += ["--unsafe", switch]
+        for fault in s.faults:
+            cmd += ["--fault", fault]
+        for key, value in sorted(s.options.items()):
+            cmd += [f"--{key}", value]
+        return cmd
+
+    def start(self) -> None:
+        self.ready_path.unlink(missing_ok=True)
+        log = self.log_path.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.popen = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        self.starts += 1
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill(self) -> None:
+        """kill -9: no goodbye, no flush, no ack."""
+        if self.alive():
+            assert self.popen is not None
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait()
+
+    async def stop(self, grace_s: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while self.popen.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # polling the child's exit with a deadline
+        if self.popen.poll() is None:
+            self.kill()
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Fleet:
+    """All the processes a mode needs for one run."""
+
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return next(p for p in self.processes if p.name == name)
+
+    def start(self) -> None:
+        for p in self.processes:
+            p.start()
+
+    async def wait_ready(self, timeout_s: float = 60.0, only: list[ServiceProcess] | None = None) -> None:
+        waiting = list(only or self.processes)
+        deadline = time.monotonic() + timeout_s
+        while waiting:
+            for p in list(waiting):
+                if p.ready_path.exists():
+                    waiting.remove(p)
+                elif not p.alive():
+                    raise ServiceFailedToStart(f"{p.name} exited before it was ready:\n{p.log_tail()}")
+            if time.monotonic() > deadline:
+                names = ", ".join(p.name for p in waiting)
+                raise ServiceFailedToStart(f"{names} not ready after {timeout_s:.0f}s:\n{waiting[0].log_tail()}")
+            await asyncio.sleep(0.02)  # polling ready files with a deadline
+
+    async def restart(self, p: ServiceProcess, timeout_s: float = 60.0) -> None:
+        p.start()
+        await self.wait_ready(timeout_s, only=[p])
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(p.stop() for p in self.processes))
+
+    def kill_all(self) -> None:
+        for p in self.processes:
+            p.kill()

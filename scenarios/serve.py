@@ -1,0 +1,53 @@
+"""``sagalab serve``: run one service as its own long-lived process until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import structlog
+
+from shared import logging as sagalab_logging
+from shared.config import Settings
+from shared.messaging.broker import Broker
+from shared.messaging.topology import Topology
+from shared.runtime.host import ServiceHost
+
+log = structlog.get_logger()
+
+
+def ready_file(settings: Settings) -> os.PathLike[str]:
+    suffix = f".{settings.instance}" if settings.instance else ""
+    return settings.data_dir / f"{settings.service}{suffix}.ready"
+
+
+async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
+    if settings.mode == "choreography":
+        from choreography.bootstrap import build
+    else:
+        from orchestration.bootstrap import build
+    return build(settings, broker)
+
+
+async def serve(settings: Settings) -> None:
+    sagalab_logging.configure(service=settings.service, mode=settings.mode, pid=os.getpid())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    broker = await Broker.connect(settings.amqp_url, Topology(settings.namespace), settings.service)
+    host = await build_host(settings, broker)
+    try:
+        await host.start()
+        ready = ready_file(settings)
+        with open(ready, "w") as f:
+            f.write(str(os.getpid()))
+        log.info("ready", namespace=settings.namespace, unsafe=sorted(settings.unsafe))
+        await stop.wait()
+        log.info("stopping")
+        await host.stop()
+    finally:
+        await broker.close()
+        host.db.close()
+    log.info("stopped")

@@ -1,0 +1,91 @@
+"""The run's trace: every message that crossed the broker, recorded by the tap, counted and saved."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.messaging.broker import Observed
+from shared.messaging.topology import QueueSpec, Topology, key_matches
+
+MARKER_TYPE = "sagalab.TapMarker"
+
+
+@dataclass(frozen=True)
+class TraceRecord:
+    t: float
+    type: str
+    sender: str
+    receivers: list[str]
+    exchange: str
+    routing_key: str
+    message_id: str
+    correlation_id: str
+    causation_id: str | None
+    state: str | None
+    attempt: int | None
+    dead_lettered: bool
+    dead_letter_reason: str | None
+
+
+@dataclass
+class Trace:
+    """Messages in the order the tap saw them; dead-lettered copies are kept apart from the count."""
+
+    topology: Topology
+    queues: Sequence[QueueSpec]
+    records: list[TraceRecord] = field(default_factory=list)
+    marker_seen: set[str] = field(default_factory=set)
+
+    def observe(self, seen: Observed) -> None:
+        if seen.type == MARKER_TYPE:
+            self.marker_seen.add(seen.message_id or "")
+            return
+        dead = seen.exchange == self.topology.dead_letter_exchange
+        try:
+            causation = json.loads(seen.body).get("causation_id")
+        except (ValueError, AttributeError):
+            causation = None
+        deaths = seen.headers.get("x-death") or [{}]
+        self.records.append(TraceRecord(
+            t=float(seen.headers.get("x-published-at") or seen.received_at),
+            type=seen.type or "?", sender=seen.sender or "?",
+            receivers=["dead-letters"] if dead else self._receivers(seen.exchange, seen.routing_key),
+            exchange=seen.exchange, routing_key=seen.routing_key,
+            message_id=seen.message_id or "", correlation_id=seen.correlation_id or "",
+            causation_id=causation, state=seen.headers.get("x-state"),
+            attempt=seen.headers.get("x-attempt"), dead_lettered=dead,
+            dead_letter_reason=str(deaths[0].get("reason")) if dead else None,
+        ))  # fmt: skip
+
+    def _receivers(self, exchange: str, key: str) -> list[str]:
+        return sorted({
+            spec.service for spec in self.queues for b in spec.bindings
+            if self.topology.exchange(b.exchange) == exchange and key_matches(b.routing_key, key)
+        })  # fmt: skip
+
+    @property
+    def delivered(self) -> list[TraceRecord]:
+        return [r for r in self.records if not r.dead_lettered]
+
+    def by_type(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.type for r in self.delivered).items()))
+
+    def dead_lettered(self) -> int:
+        return sum(1 for r in self.records if r.dead_lettered)
+
+    def for_order(self, order_id: str) -> list[TraceRecord]:
+        return [r for r in self.records if r.correlation_id == order_id]
+
+    def save(self, path: Path) -> None:
+        with path.open("w") as f:
+            for r in self.records:
+                f.write(json.dumps(asdict(r)) + "\n")
+
+
+def load_trace(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,246 @@
+"""A robust, confirmed connection to RabbitMQ: declare, publish with confirms, consume with manual acks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import aiormq
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from yarl import URL
+
+from shared.messaging.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
+from shared.wire import ExchangeKind, Outgoing
+
+
+class BrokerUnavailable(Exception):
+    """RabbitMQ cannot be reached; the message says how to get one."""
+
+    def __init__(self, url: str, reason: object) -> None:
+        safe = str(URL(url).with_password("***")) if URL(url).password else url
+        super().__init__(
+            f"cannot reach RabbitMQ at {safe} ({reason}).\n"
+            "Start one with `rabbitmq-server -detached` (Debian package rabbitmq-server) or "
+            "`docker compose up -d rabbitmq`, or point --amqp-url / AMQP_URL at a running broker."
+        )
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm a publish (nacked, returned as unroutable, or the connection dropped)."""
+
+
+@dataclass
+class Delivery:
+    """One incoming message as the service host sees it: properties, body and the three ways to settle it."""
+
+    _message: AbstractIncomingMessage
+
+    @property
+    def type(self) -> str | None:
+        return self._message.type
+
+    @property
+    def message_id(self) -> str | None:
+        return self._message.message_id
+
+    @property
+    def body(self) -> bytes:
+        return self._message.body
+
+    @property
+    def reply_to(self) -> str | None:
+        return self._message.reply_to
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return dict(self._message.headers or {})
+
+    @property
+    def sender(self) -> str | None:
+        return self._message.app_id
+
+    @property
+    def delivery_count(self) -> int:
+        """How many times the broker delivered this message before (quorum queues count it)."""
+        return int(self.headers.get("x-delivery-count", 0) or 0)
+
+    @property
+    def redelivered(self) -> bool:
+        return bool(self._message.redelivered)
+
+    @property
+    def settled(self) -> bool:
+        """Already acked, requeued or dead-lettered (``--unsafe ack-first`` acks on arrival)."""
+        return bool(self._message.processed)
+
+    async def ack(self) -> None:
+        if not self.settled:
+            await self._message.ack()
+
+    async def retry_later(self) -> None:
+        """Requeue; the queue's delivery limit dead-letters it if it keeps coming back."""
+        if not self.settled:
+            await self._message.nack(requeue=True)
+
+    async def dead_letter(self) -> None:
+        if not self.settled:
+            await self._message.reject(requeue=False)
+
+
+DeliveryHandler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass
+class Consumer:
+    """A running consumer; ``cancel`` stops new deliveries (in-flight ones still settle)."""
+
+    queue: AbstractQueue
+    tag: str
+
+    async def cancel(self) -> None:
+        await self.queue.cancel(self.tag)
+
+
+class Broker:
+    """One robust connection per process: a confirming publish channel and a channel per consumed queue."""
+
+    def __init__(self, connection: AbstractRobustConnection, topology: Topology, sender: str) -> None:
+        self.connection = connection
+        self.topology = topology
+        self.sender = sender
+        self._publish_channel: AbstractChannel | None = None
+        self._exchanges: dict[ExchangeKind, AbstractExchange] = {}
+
+    @classmethod
+    async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0) -> Broker:
+        try:
+            connection = await aio_pika.connect_robust(
+                url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
+            )
+        except (OSError, asyncio.TimeoutError, aiormq.exceptions.AMQPError) as exc:
+            raise BrokerUnavailable(url, exc or type(exc).__name__) from None
+        broker = cls(connection, topology, sender)
+        broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        broker._exchanges = await broker.declare_exchanges(broker._publish_channel)
+        return broker
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    async def declare_exchanges(self, channel: AbstractChannel) -> dict[ExchangeKind, AbstractExchange]:
+        """The namespace's three topic exchanges, and the dead-letter exchange with its queue."""
+        t = self.topology
+        exchanges = {
+            kind: await channel.declare_exchange(t.exchange(kind), aio_pika.ExchangeType.TOPIC, durable=True)
+            for kind in EXCHANGE_KINDS
+        }
+        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        dlq = await channel.declare_queue(t.dead_letter_queue, durable=True)
+        await dlq.bind(dlx, "#")
+        return exchanges
+
+    async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None) -> AbstractQueue:
+        channel = channel or self._require_channel()
+        queue = await channel.declare_queue(
+            self.topology.queue(spec), durable=True, arguments=self.topology.queue_arguments_for(spec)
+        )
+        for binding in spec.bindings:
+            await queue.bind(self.topology.exchange(binding.exchange), binding.routing_key)
+        return queue
+
+    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> Consumer:
+        """Consume with manual acks and bounded prefetch; an exception in the handler requeues the message."""
+        channel = await self.connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=spec.prefetch)
+        queue = await self.declare_queue(spec, channel)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            # Ack rule: the handler acks, requeues or dead-letters explicitly; an unexpected exception
+            # requeues, and the queue's delivery limit stops a message that fails forever.
+            async with message.process(requeue=True, ignore_processed=True):
+                await handler(Delivery(message))
+
+        return Consumer(queue, await queue.consume(on_message))
+
+    async def publish(self, out: Outgoing) -> None:
+        """Publish persistently and wait for the broker's confirm."""
+        exchange = self._exchanges[out.exchange]
+        message = aio_pika.Message(
+            out.body,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=out.message_id,
+            correlation_id=out.correlation_id,
+            type=out.type,
+            app_id=self.sender,
+            reply_to=out.reply_to,
+            headers={**out.headers, "x-published-at": time.time()},
+        )
+        try:
+            confirmation = await exchange.publish(message, out.routing_key, mandatory=True)
+        except (aio_pika.exceptions.DeliveryError, aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
+
+    async def publish_raw(self, exchange: str, routing_key: str, body: bytes, **properties: Any) -> None:
+        """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""
+        channel = self._require_channel()
+        target = await channel.get_exchange(exchange, ensure=False)
+        await target.publish(aio_pika.Message(body, **properties), routing_key)
+
+    def _require_channel(self) -> AbstractChannel:
+        if self._publish_channel is None:
+            raise RuntimeError("Broker.connect() first")
+        return self._publish_channel
+
+
+def bindings(*pairs: tuple[ExchangeKind, str]) -> tuple[Binding, ...]:
+    return tuple(Binding(exchange, key) for exchange, key in pairs)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A message seen by a tap: its properties and where it was routed."""
+
+    exchange: str
+    routing_key: str
+    type: str | None
+    sender: str | None
+    message_id: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    body: bytes
+    received_at: float
+
+
+async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> AbstractQueue:
+    """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
+
+    The tap is an observer: it consumes without acks so it never slows the saga's own queues.
+    """
+    t = broker.topology
+    channel = await broker.connection.channel(publisher_confirms=False)
+    queue = await channel.declare_queue(t.tap_queue, durable=True)
+    for kind in EXCHANGE_KINDS:
+        await queue.bind(t.exchange(kind), "#")
+    await queue.bind(t.dead_letter_exchange, "#")
+    def received(message: AbstractIncomingMessage) -> None:
+        on_message(Observed(
+            exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
+            sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,
+            headers=dict(message.headers or {}), body=message.body, received_at=time.time(),
+        ))  # fmt: skip
+
+    await queue.consume(received, no_ack=True)
+    return queue

@@ -1,0 +1,89 @@
+"""The outbox relay: publishes staged messages with confirms and marks them sent only after the confirm.
+
+The host hands each transaction's messages to ``send`` right after the commit (the fast path); a sweep
+republishes whatever is still unsent (a crash between commit and publish, a dropped connection). A
+message may therefore be published twice; every consumer's inbox drops the second copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from shared.messaging.broker import Broker, PublishFailed
+from shared.stores.sqlite import Database, OutboxRow
+
+log = structlog.get_logger()
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, broker: Broker, sweep_after_s: float = 1.0) -> None:
+        self.db = db
+        self.broker = broker
+        self.sweep_after_s = sweep_after_s
+        self._in_flight: set[int] = set()
+        self._confirmed: list[int] = []
+        self._wake = asyncio.Event()
+
+    async def send(self, rows: Sequence[OutboxRow]) -> bool:
+        """Publish rows now; True if the broker confirmed them all (the rest wait for the sweep)."""
+        rows = [r for r in rows if r.seq not in self._in_flight]
+        if not rows:
+            return True
+        self._in_flight.update(r.seq for r in rows)
+        try:
+            results = await asyncio.gather(*(self._publish(r) for r in rows))
+        finally:
+            self._in_flight.difference_update(r.seq for r in rows)
+        self._wake.set()
+        return all(results)
+
+    async def _publish(self, row: OutboxRow) -> bool:
+        try:
+            await self.broker.publish(row.message)
+        except PublishFailed as exc:
+            log.warning("publish failed; the relay will retry", error=str(exc))
+            return False
+        self._confirmed.append(row.seq)
+        return True
+
+    def flush(self) -> None:
+        """Record confirmed publishes in the outbox, in one small transaction."""
+        if self._confirmed:
+            seqs, self._confirmed = self._confirmed, []
+            self.db.mark_sent(seqs)
+
+    async def sweep(self, older_than_s: float | None = None) -> int:
+        """Republish every staged message older than the threshold that is not being sent right now."""
+        self.flush()
+        rows = self.db.unsent(self.sweep_after_s if older_than_s is None else older_than_s)
+        rows = [r for r in rows if r.seq not in self._in_flight]
+        if rows:
+            log.info("relay republishing unsent messages", count=len(rows))
+            await self.send(rows)
+            self.flush()
+        return len(rows)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Background loop: flush sent marks often, sweep now and then."""
+        last_sweep = 0.0
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=0.05)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            self.flush()
+            if time.monotonic() - last_sweep > self.sweep_after_s:
+                last_sweep = time.monotonic()
+                await self.sweep()
+
+    async def drain(self, deadline_s: float = 5.0) -> None:
+        """At shutdown: publish everything still staged, give up after the deadline (it stays staged)."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            if await self.sweep(older_than_s=0.0) == 0:
+                return

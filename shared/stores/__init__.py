@@ -1,0 +1,1 @@
+"""Each service's own SQLite database: business tables, the inbox and the outbox."""

@@ -1,0 +1,106 @@
+"""SQLite tables and repositories of the three domain services (the domain sees only the Protocols)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from shared.services.inventory import Reservation
+from shared.services.payment import Charge
+from shared.services.shipping import Shipment
+
+PAYMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS charges (
+    payment_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS charges_order ON charges (order_id);
+CREATE TABLE IF NOT EXISTS refunds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS refunds_order ON refunds (order_id);
+CREATE TABLE IF NOT EXISTS voided (order_id TEXT PRIMARY KEY, at REAL NOT NULL);
+"""
+
+INVENTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, initial INTEGER NOT NULL, available INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (
+    order_id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL,
+    at REAL NOT NULL);
+"""
+
+SHIPPING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS shipments (
+    order_id TEXT PRIMARY KEY, shipment_id TEXT NOT NULL, status TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+class SqlitePaymentLedger:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def charge_for(self, order_id: str) -> Charge | None:
+        row = self.conn.execute(
+            "SELECT payment_id, amount_cents FROM charges WHERE order_id = ? ORDER BY at LIMIT 1", (order_id,)
+        ).fetchone()
+        return Charge(*row) if row else None
+
+    def record_charge(self, order_id: str, charge: Charge) -> None:
+        self.conn.execute(
+            "INSERT INTO charges VALUES (?, ?, ?, ?)", (charge.payment_id, order_id, charge.amount_cents, time.time())
+        )
+
+    def record_refund(self, order_id: str, amount_cents: int) -> None:
+        self.conn.execute(
+            "INSERT INTO refunds (order_id, amount_cents, at) VALUES (?, ?, ?)", (order_id, amount_cents, time.time())
+        )
+
+    def is_void(self, order_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM voided WHERE order_id = ?", (order_id,)).fetchone() is not None
+
+    def void(self, order_id: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO voided VALUES (?, ?)", (order_id, time.time()))
+
+
+class SqliteStockRepository:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def available(self, sku: str) -> int | None:
+        row = self.conn.execute("SELECT available FROM stock WHERE sku = ?", (sku,)).fetchone()
+        return int(row[0]) if row else None
+
+    def adjust_available(self, sku: str, delta: int) -> None:
+        self.conn.execute("UPDATE stock SET available = available + ? WHERE sku = ?", (delta, sku))
+
+    def reservation(self, order_id: str) -> Reservation | None:
+        row = self.conn.execute(
+            "SELECT sku, quantity, status FROM reservations WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        return Reservation(*row) if row else None
+
+    def save_reservation(self, order_id: str, reservation: Reservation) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?)",
+            (order_id, reservation.sku, reservation.quantity, reservation.status, time.time()),
+        )
+
+
+def stock_up(conn: sqlite3.Connection, levels: dict[str, int]) -> None:
+    """Set a scenario's initial stock (run before the inventory service starts)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO stock (sku, initial, available) VALUES (?, ?, ?)",
+        [(sku, qty, qty) for sku, qty in levels.items()],
+    )
+
+
+class SqliteShipmentRepository:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def shipment(self, order_id: str) -> Shipment | None:
+        row = self.conn.execute("SELECT shipment_id, status FROM shipments WHERE order_id = ?", (order_id,)).fetchone()
+        return Shipment(*row) if row else None
+
+    def save_shipment(self, order_id: str, shipment: Shipment) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO shipments VALUES (?, ?, ?, ?)",
+            (order_id, shipment.shipment_id, shipment.status, time.time()),
+        )

@@ -1,0 +1,140 @@
+"""One service's own SQLite database, with the inbox and outbox every service shares.
+
+The inbox row, the business effect and the outgoing messages commit in one local transaction; that
+is what makes a redelivered message harmless and a crash after commit lossless.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.wire import Outgoing, headers_json
+
+_COMMON_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    consumer    TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    handled_at  REAL NOT NULL,
+    PRIMARY KEY (consumer, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger_id     TEXT,
+    exchange       TEXT NOT NULL,
+    routing_key    TEXT NOT NULL,
+    type           TEXT NOT NULL,
+    message_id     TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    body           BLOB NOT NULL,
+    reply_to       TEXT,
+    headers        TEXT NOT NULL,
+    created_at     REAL NOT NULL,
+    sent_at        REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_trigger ON outbox (trigger_id);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    message: Outgoing
+
+
+class Database:
+    """A service's database file: open once per process, one transaction per handled message."""
+
+    def __init__(self, path: Path, schema: str = "") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (kill -9) but not a power cut; see README.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(_COMMON_SCHEMA + schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE so that check-then-insert (the inbox) is atomic across processes too."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- inbox ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def remember(conn: sqlite3.Connection, consumer: str, message_id: str) -> bool:
+        """Record a message as handled; False if it already was (a duplicate)."""
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)",
+            (consumer, message_id, time.time()),
+        )
+        return cur.rowcount == 1
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    @staticmethod
+    def stage(conn: sqlite3.Connection, trigger_id: str | None, messages: Iterable[Outgoing]) -> list[int]:
+        """Write outgoing messages in the caller's transaction; returns their sequence numbers."""
+        now = time.time()
+        seqs = []
+        for m in messages:
+            cur = conn.execute(
+                "INSERT INTO outbox (trigger_id, exchange, routing_key, type, message_id, correlation_id,"
+                " body, reply_to, headers, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (trigger_id, m.exchange, m.routing_key, m.type, m.message_id, m.correlation_id,
+                 m.body, m.reply_to, headers_json(m.headers), now),
+            )  # fmt: skip
+            seqs.append(int(cur.lastrowid or 0))
+        return seqs
+
+    def mark_sent(self, seqs: Iterable[int]) -> None:
+        seqs = list(seqs)
+        if not seqs:
+            return
+        with self.transaction() as conn:
+            conn.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(time.time(), s) for s in seqs])
+
+    def unsent(self, older_than_s: float = 0.0, limit: int = 500) -> list[OutboxRow]:
+        """Staged messages not yet confirmed by the broker, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND created_at <= ? ORDER BY seq LIMIT ?",
+            (time.time() - older_than_s, limit),
+        )
+        return [_row(r) for r in rows]
+
+    def staged_for(self, trigger_id: str) -> list[OutboxRow]:
+        """What handling ``trigger_id`` sent: replayed when the same command arrives again."""
+        rows = self.conn.execute("SELECT * FROM outbox WHERE trigger_id = ? ORDER BY seq", (trigger_id,))
+        return [_row(r) for r in rows]
+
+
+def _row(r: tuple) -> OutboxRow:  # type: ignore[type-arg]
+    seq, _trigger, exchange, key, type_, message_id, correlation_id, body, reply_to, headers, *_ = r
+    return OutboxRow(
+        seq=seq,
+        message=Outgoing(
+            exchange=exchange,
+            routing_key=key,
+            type=type_,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            body=bytes(body),
+            reply_to=reply_to,
+            headers=json.loads(headers),
+        ),
+    )

@@ -1,0 +1,86 @@
+"""Messages as they travel: addressed, encoded envelopes that the outbox stores and the broker carries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from shared.contracts import MESSAGE_TYPES, Message, routing_key
+
+ExchangeKind = Literal["events", "commands", "replies"]
+
+
+class UndecodableMessage(Exception):
+    """A delivery that is not a valid sagalab message; it goes to the dead-letter queue."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to publish: which exchange, which routing key, and its encoded body."""
+
+    exchange: ExchangeKind
+    routing_key: str
+    type: str
+    message_id: str
+    correlation_id: str
+    body: bytes
+    reply_to: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def event(cls, message: Message, **headers: Any) -> Outgoing:
+        return cls.of(message, "events", routing_key(message), **headers)
+
+    @classmethod
+    def command(cls, message: Message, participant: str, reply_to: str | None, **headers: Any) -> Outgoing:
+        return cls.of(message, "commands", routing_key(message, participant), reply_to=reply_to, **headers)
+
+    @classmethod
+    def reply(cls, message: Message, reply_to: str, **headers: Any) -> Outgoing:
+        return cls.of(message, "replies", reply_to, **headers)
+
+    @classmethod
+    def of(
+        cls,
+        message: Message,
+        exchange: ExchangeKind,
+        key: str,
+        *,
+        reply_to: str | None = None,
+        **headers: Any,
+    ) -> Outgoing:
+        return cls(
+            exchange=exchange,
+            routing_key=key,
+            type=type(message).__name__,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            body=encode(message),
+            reply_to=reply_to,
+            headers={k: v for k, v in headers.items() if v is not None},
+        )
+
+
+def encode(message: Message) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def decode(type_name: str | None, body: bytes) -> Message:
+    """Turn a delivery back into its message class, or say precisely why it cannot be."""
+    if not type_name:
+        raise UndecodableMessage("no 'type' property on the message")
+    cls = MESSAGE_TYPES.get(type_name)
+    if cls is None:
+        raise UndecodableMessage(f"unknown message type {type_name!r}")
+    try:
+        return cls.model_validate_json(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise UndecodableMessage(f"invalid {type_name}: {problems}") from None
+
+
+def headers_json(headers: dict[str, Any]) -> str:
+    return json.dumps(headers, separators=(",", ":"), default=str)
