@@ -1,0 +1,67 @@
+"""Replies and wake-ups that must change nothing: stale, duplicate or unknown tokens, finished runs, early wakes."""
+
+from __future__ import annotations
+
+from .support import at, machine, task
+
+
+def two_tasks():  # type: ignore[no-untyped-def]
+    return machine({"A": task("svc:a", Next="B"), "B": task("svc:b")})
+
+
+def test_a_duplicate_reply_is_ignored() -> None:
+    """The second delivery of the same reply finds a different pending token and is ignored."""
+    interpreter = two_tasks()
+    step = interpreter.start("e", {}, at(0))
+    token = step.dispatches[0].token
+    moved = interpreter.task_succeeded(step.execution, token, {"a": 1}, at(1))
+    again = interpreter.task_succeeded(moved.execution, token, {"a": 1}, at(2))
+    assert again.ignored is not None and token in again.ignored
+    assert again.execution is moved.execution
+    assert (again.dispatches, again.events) == ([], [])
+
+
+def test_an_unknown_token_is_ignored_and_the_input_execution_is_untouched() -> None:
+    """A token that was never dispatched is ignored; the execution passed in stays equal to itself."""
+    interpreter = two_tasks()
+    step = interpreter.start("e", {}, at(0))
+    before = step.execution.model_dump()
+    result = interpreter.task_failed(step.execution, "e:Nope:1", "E", "c", at(1))
+    assert result.ignored
+    assert step.execution.model_dump() == before
+
+
+def test_replies_to_a_finished_execution_are_ignored() -> None:
+    """Once an execution ended, replies and wakes are ignored."""
+    interpreter = machine({"A": task()})
+    step = interpreter.start("e", {}, at(0))
+    done = interpreter.task_succeeded(step.execution, step.dispatches[0].token, 1, at(1))
+    assert done.execution.status == "SUCCEEDED"
+    assert "SUCCEEDED" in (interpreter.task_succeeded(done.execution, step.dispatches[0].token, 1, at(2)).ignored or "")
+    assert interpreter.wake(done.execution, at(3)).ignored
+
+
+def test_a_reply_during_retry_backoff_is_ignored() -> None:
+    """While a retry backoff runs nothing is pending, so a late reply from the failed attempt is ignored."""
+    interpreter = machine({"A": task(Retry=[{"ErrorEquals": ["E"], "IntervalSeconds": 10}])})
+    step = interpreter.start("e", {}, at(0))
+    failed = interpreter.task_failed(step.execution, step.dispatches[0].token, "E", "c", at(1))
+    assert failed.execution.pending is None
+    assert interpreter.task_succeeded(failed.execution, step.dispatches[0].token, {}, at(2)).ignored
+
+
+def test_a_wake_with_nothing_due_is_ignored() -> None:
+    """wake before any timer is due changes nothing."""
+    interpreter = machine({"A": task(TimeoutSeconds=30)})
+    step = interpreter.start("e", {}, at(0))
+    early = interpreter.wake(step.execution, at(29))
+    assert early.ignored and early.execution is step.execution
+
+
+def test_steps_never_mutate_the_execution_they_are_given() -> None:
+    """Every step returns a new Execution; the one passed in keeps its values."""
+    interpreter = two_tasks()
+    step = interpreter.start("e", {"x": [1]}, at(0))
+    before = step.execution.model_dump()
+    interpreter.task_succeeded(step.execution, step.dispatches[0].token, {"y": 2}, at(1))
+    assert step.execution.model_dump() == before
