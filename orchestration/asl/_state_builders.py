@@ -148,6 +148,7 @@ class StateBuilder:
             timeout_path = self._path(raw["TimeoutSecondsPath"], "TimeoutSecondsPath", where, reference=True)
             if "TimeoutSeconds" in raw:
                 self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
+        retriers = compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else ()
         catchers = compile_catchers(raw["Catch"], self.problems, where) if "Catch" in raw else ()
         for index, catcher in enumerate(catchers):
             if catcher.next:
@@ -161,7 +162,7 @@ class StateBuilder:
             result_path=self._result_path(raw, where),
             timeout_seconds=timeout,
             timeout_seconds_path=timeout_path,
-            retriers=compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else (),
+            retriers=retriers,
             catchers=catchers,
         )
 
