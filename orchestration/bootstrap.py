@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from importlib import resources as package_files
 from pathlib import Path
 
 from orchestration import participants
-from orchestration.asl import StateMachine, load_definition
+from orchestration.asl import DefinitionError, StateMachine, load_definition
 from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
@@ -32,11 +33,12 @@ def default_definition_path() -> Path:
 
 def load_machine(definition: str | Path | None, resources: ResourceMap) -> StateMachine:
     """Load and check a definition, including that every static Task resource is bound."""
-    machine = load_definition(Path(definition) if definition else default_definition_path())
-    problems = resources.check(machine.task_resources())
+    path = Path(definition) if definition else default_definition_path()
+    machine = load_definition(path)
+    raw = json.loads(path.read_text())
+    tasks = [(name, s["Resource"], s.get("Parameters")) for name, s in raw["States"].items() if s["Type"] == "Task"]
+    problems = resources.check(tasks)
     if problems:
-        from orchestration.asl import DefinitionError
-
         raise DefinitionError(problems)
     return machine
 

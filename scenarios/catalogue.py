@@ -32,7 +32,7 @@ class Expect:
 class Scenario:
     name: str
     teaches: str
-    stock: dict[str, int]
+    stock: dict[str, int] | Callable[[int], dict[str, int]]
     make_orders: Callable[[int, random.Random, str], list[Order]]
     default_orders: int = 1
     expect: Expect = Expect()
@@ -42,7 +42,10 @@ class Scenario:
     def orders(self, n: int | None, seed: int, run_token: str) -> list[Order]:
         return self.make_orders(n or self.default_orders, random.Random(seed), run_token)
 
-    def predict(self, order: Order) -> str | None:
+    def stock_for(self, n: int | None) -> dict[str, int]:
+        return self.stock(n or self.default_orders) if callable(self.stock) else self.stock
+
+    def predict(self, order: Order, stock: dict[str, int]) -> str | None:
         """The outcome an order must have whatever else happens in the run (None: it depends on the race)."""
         if self.expect.outcome:
             return self.expect.outcome
@@ -50,7 +53,7 @@ class Scenario:
             return None
         if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
             return "compensated"
-        if self.stock.get(order.sku, 0) < order.quantity:
+        if stock.get(order.sku, 0) < order.quantity:
             return "compensated"
         return None
 
@@ -76,7 +79,12 @@ def _same(**overrides: object) -> Callable[[int, random.Random, str], list[Order
     return make
 
 
-MIXED_SKUS = {"KEYBOARD": 20, "MOUSE": 15, "MONITOR": 8, "DOCK": 5, "WEBCAM": 0}
+MIXED_SKUS = {"KEYBOARD": 0.3, "MOUSE": 0.25, "MONITOR": 0.15, "DOCK": 0.08, "WEBCAM": 0.0}
+"""Stock of each SKU as a share of the number of orders: about half the orders find their SKU sold out."""
+
+
+def _mixed_stock(n: int) -> dict[str, int]:
+    return {sku: int(share * n) for sku, share in MIXED_SKUS.items()}
 
 
 def _mixed(n: int, rng: random.Random, run_token: str) -> list[Order]:
@@ -128,7 +136,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "mixed",
             "A seeded random mix of every outcome, with orders racing for scarce stock of several SKUs.",
-            MIXED_SKUS,
+            _mixed_stock,
             _mixed,
             default_orders=50,
             deadline_s=120.0,

@@ -9,21 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_USAGE, UsageError
 from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
 from shared.messaging.broker import BrokerUnavailable
 
-EXIT_OK, EXIT_UNMET, EXIT_USAGE, EXIT_NO_BROKER = 0, 1, 2, 3
-RUNS_DIR = Path(".sagalab/runs")
-
-
-class UsageError(Exception):
-    """Bad options or input: exit status 2 with the message."""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -119,10 +113,6 @@ def _serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
     asyncio.run(serve(settings))
     return EXIT_OK
-
-
-def run_dir(scenario: str, label: str) -> Path:
-    return RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{scenario}-{label}"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -11,10 +12,16 @@ from rich.table import Table
 
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS, Scenario
-from scenarios.cli import EXIT_OK, EXIT_UNMET, RUNS_DIR, UsageError, run_dir
+from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
 from scenarios.compare import render
 from scenarios.result import CompareResult, RunResult
 from shared.config import Mode
+
+RUNS_DIR = Path(".sagalab/runs")
+
+
+def run_dir(scenario: str, label: str) -> Path:
+    return RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{scenario}-{label}"
 
 
 def list_scenarios(console: Console) -> int:

@@ -68,7 +68,7 @@ async def run(options: RunOptions) -> RunResult:
     try:
         await reset_namespace(broker, options.mode)
         data_dir = options.out_dir / "data"
-        _prepare(data_dir, options.scenario)
+        _prepare(data_dir, options.scenario.stock_for(options.orders))
         trace = Trace(topology, queue_specs(options.mode))
         await tap(broker, trace.observe)
         fleet = _fleet(options, data_dir)
@@ -103,13 +103,13 @@ async def reset_namespace(broker: Broker, mode: Mode) -> None:
     await channel.close()
 
 
-def _prepare(data_dir: Path, scenario: Scenario) -> None:
+def _prepare(data_dir: Path, stock: dict[str, int]) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     for old in data_dir.glob("*"):
         old.unlink()
     db = Database(data_dir / "inventory.db", INVENTORY_SCHEMA)
     with db.transaction() as conn:
-        stock_up(conn, scenario.stock)
+        stock_up(conn, stock)
     db.close()
 
 
@@ -195,11 +195,13 @@ def _result(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> Run
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
         expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
     )  # fmt: skip
-    failures = expectation_failures(opts.scenario, result, orders)
+    failures = expectation_failures(opts.scenario, result, orders, opts.scenario.stock_for(opts.orders))
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 
 
-def expectation_failures(scenario: Scenario, result: RunResult, orders: list[Order]) -> list[str]:
+def expectation_failures(
+    scenario: Scenario, result: RunResult, orders: list[Order], stock: dict[str, int]
+) -> list[str]:
     """Why a run does not match what its scenario expects (empty when it does)."""
     expect, failures = scenario.expect, []
     if not result.settled:
@@ -217,7 +219,7 @@ def expectation_failures(scenario: Scenario, result: RunResult, orders: list[Ord
         if off:
             failures.append(f"{len(off)} order(s) not {expect.outcome}")
     for order in orders:
-        predicted = scenario.predict(order)
+        predicted = scenario.predict(order, stock)
         actual = result.outcomes.get(order.order_id)
         if predicted and actual != predicted:
             failures.append(f"{order.order_id} should be {predicted}, was {actual}")

@@ -235,7 +235,7 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> Abstrac
     for kind in EXCHANGE_KINDS:
         await queue.bind(t.exchange(kind), "#")
     await queue.bind(t.dead_letter_exchange, "#")
-    def received(message: AbstractIncomingMessage) -> None:
+    async def received(message: AbstractIncomingMessage) -> None:
         on_message(Observed(
             exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
             sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,

@@ -76,6 +76,8 @@ class ServiceHost:
     background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = ()
     relay: OutboxRelay = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    handled: int = field(init=False, default=0)
+    """Deliveries settled so far (acked, requeued or dead-lettered): what tests wait on."""
     _active: int = field(init=False, default=0)
     _idle: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -120,6 +122,7 @@ class ServiceHost:
             try:
                 await self._deliver(consumer, sub, delivery)
             finally:
+                self.handled += 1
                 self._active -= 1
                 if self._active == 0:
                     self._idle.set()

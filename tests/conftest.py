@@ -1,0 +1,99 @@
+"""Test set-up shared by every test: where the broker comes from, and a fresh namespace per test.
+
+The broker is found in this order: ``AMQP_URL`` if set; else a RabbitMQ container started with
+testcontainers when a Docker engine answers; else a broker on 127.0.0.1:5672; else every broker test
+fails with a message saying how to get one. Broker tests are never skipped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+LOCAL_URL = "amqp://guest:guest@127.0.0.1:5672/"
+HOW_TO_GET_A_BROKER = (
+    "No RabbitMQ for the broker tests. Either set AMQP_URL=amqp://user:pass@host:5672/, or run a Docker "
+    "engine (the tests then start rabbitmq:3.13 with testcontainers), or start a local broker: "
+    "`apt-get install rabbitmq-server && rabbitmq-server -detached` (or `docker compose up -d rabbitmq`)."
+)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+def _find_broker() -> Iterator[tuple[str, str]]:
+    """Yields (url, where it came from) once; tears down a container it started."""
+    if url := os.environ.get("AMQP_URL"):
+        yield url, "AMQP_URL"
+        return
+    if _docker_answers():
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        with RabbitMqContainer("rabbitmq:3.13-management") as rabbit:
+            host, port = rabbit.get_container_host_ip(), rabbit.get_exposed_port(rabbit.port)
+            yield f"amqp://guest:guest@{host}:{port}/", "testcontainers"
+        return
+    if _port_open("127.0.0.1", 5672):
+        yield LOCAL_URL, "127.0.0.1:5672"
+        return
+    pytest.fail(HOW_TO_GET_A_BROKER, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """The broker every integration test talks to (see the module docstring for the search order)."""
+    finder = _find_broker()
+    url, source = next(finder)
+    os.environ.setdefault("SAGALAB_TEST_BROKER", source)
+    yield url
+    next(finder, None)
+
+
+@pytest.fixture
+def namespace(amqp_url: str) -> Iterator[str]:
+    """A namespace nobody else uses, so tests never share a queue; removed from the broker afterwards."""
+    ns = f"t-{uuid.uuid4().hex[:10]}"
+    yield ns
+    asyncio.run(_delete_namespace(amqp_url, ns))
+
+
+async def _delete_namespace(url: str, ns: str) -> None:
+    import aio_pika
+
+    from scenarios.topologies import queue_specs
+    from shared.messaging.topology import EXCHANGE_KINDS, Topology
+
+    t = Topology(ns)
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        names = {t.queue(s) for m in ("choreography", "orchestration") for s in queue_specs(m)}  # type: ignore[arg-type]
+        for name in [*names, t.tap_queue, t.dead_letter_queue]:
+            await channel.queue_delete(name)
+        for exchange in [*(t.exchange(k) for k in EXCHANGE_KINDS), t.dead_letter_exchange]:
+            await channel.exchange_delete(exchange)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"broker: AMQP_URL={os.environ.get('AMQP_URL', '(unset)')}; see tests/conftest.py for the search order"

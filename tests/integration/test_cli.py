@@ -1,0 +1,60 @@
+"""The CLI contract: exit statuses, messages and the result JSON's fixed keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def sagalab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scenarios.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)  # fmt: skip
+
+
+def test_bad_usage_exits_2_with_a_message() -> None:
+    """Unknown scenario, bad --orders and bad --mode are usage errors, not tracebacks."""
+    unknown = sagalab("run", "nope", "--mode", "choreography")
+    assert unknown.returncode == 2 and "unknown scenario 'nope'" in unknown.stdout
+    zero = sagalab("run", "happy-path", "--mode", "choreography", "--orders", "0")
+    assert zero.returncode == 2 and "--orders" in zero.stdout
+    mode = sagalab("run", "happy-path", "--mode", "telepathy")
+    assert mode.returncode == 2 and "invalid choice" in mode.stderr
+
+
+def test_a_missing_broker_exits_3_and_says_how_to_start_one() -> None:
+    """No broker at the URL: exit 3, a one-paragraph message, no traceback."""
+    out = sagalab("run", "happy-path", "--mode", "choreography", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/")
+    assert out.returncode == 3
+    assert "rabbitmq-server -detached" in out.stdout and "Traceback" not in out.stdout + out.stderr
+
+
+def test_scenarios_lists_the_catalogue() -> None:
+    """Every core scenario is listed with what it teaches."""
+    out = sagalab("scenarios")
+    assert out.returncode == 0
+    for name in ("happy-path", "out-of-stock", "payment-declined", "shipping-failure", "mixed"):
+        assert name in out.stdout
+
+
+@pytest.mark.broker
+def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """`sagalab compare out-of-stock --json` exits 0 and writes both modes with the fixed keys."""
+    out = sagalab("compare", "out-of-stock", "--json", str(tmp_path / "out.json"), "--amqp-url", amqp_url,
+                  "--namespace", namespace, "--out", str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "choreography" in out.stdout and "orchestration" in out.stdout
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["scenario"] == "out-of-stock"
+    for mode in ("choreography", "orchestration"):
+        r = data[mode]
+        assert {"scenario", "mode", "seed", "orders", "consistency", "messages", "latency_ms", "duration_s",
+                "settled", "expectation_met"} <= set(r)  # fmt: skip
+        assert r["orders"] == {"total": 1, "completed": 0, "compensated": 1, "inconsistent": 0, "stuck": 0}
+        assert r["consistency"] == {"ok": True, "violations": []}
+        assert {"total", "per_order", "by_type", "dead_lettered"} <= set(r["messages"])
+        assert r["messages"]["by_type"]["RefundPayment" if mode == "orchestration" else "PaymentRefunded"] == 1
+        assert set(r["latency_ms"]) >= {"p50", "p95", "p99"}
