@@ -72,7 +72,8 @@ def _choice(run: Run, state: State, raw_input: Any) -> Go | None:
     document = effective_input(run, state.flow, raw_input)
     target = next((branch.next for branch in state.choices if branch.rule.test(document, run.context)), state.default)
     if target is None:
-        raise StatesError(NO_CHOICE_MATCHED, f"No Choice Rule of state '{state.flow.name}' matched and it has no Default")
+        cause = f"No Choice Rule of state '{state.flow.name}' matched and it has no Default"
+        raise StatesError(NO_CHOICE_MATCHED, cause, "Choices")
     output = state_output(run, state.flow, document)
     run.emit("ChoiceStateExited", {"name": state.flow.name, "output": output})
     return Go(target, output)
@@ -102,13 +103,15 @@ def _wait_until(run: Run, state: WaitState, document: Any) -> datetime:
     if state.seconds_path is not None:
         seconds = _read(run, state.seconds_path, document, "SecondsPath")
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-            raise StatesError(RUNTIME, f"SecondsPath '{state.seconds_path.text}' must select a non-negative integer, got {seconds!r}")
+            cause = f"SecondsPath '{state.seconds_path.text}' must select a non-negative integer, got {seconds!r}"
+            raise StatesError(RUNTIME, cause, "SecondsPath")
         return run.now + timedelta(seconds=seconds)
     assert state.timestamp_path is not None
     text = _read(run, state.timestamp_path, document, "TimestampPath")
     timestamp = parse_timestamp(text)
     if timestamp is None:
-        raise StatesError(RUNTIME, f"TimestampPath '{state.timestamp_path.text}' must select an RFC 3339 timestamp, got {text!r}")
+        cause = f"TimestampPath '{state.timestamp_path.text}' must select an RFC 3339 timestamp, got {text!r}"
+        raise StatesError(RUNTIME, cause, "TimestampPath")
     return timestamp
 
 

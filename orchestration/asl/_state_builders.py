@@ -23,7 +23,9 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}),
     "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default"}),
-    "Wait": frozenset({"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"}),
+    "Wait": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"}
+    ),
     "Succeed": frozenset({"InputPath", "OutputPath"}),
     "Fail": frozenset({"Error", "ErrorPath", "Cause", "CausePath"}),
 }
@@ -62,7 +64,8 @@ class StateBuilder:
     def build(self, name: str, raw: dict[str, Any], kind: str) -> State:
         where = f"State '{name}'"
         self._check_fields(raw, kind, where)
-        flow = Flow(name, self._comment(raw, where), self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where))
+        input_path, output_path = self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where)
+        flow = Flow(name, self._comment(raw, where), input_path, output_path)
         builders: dict[str, Callable[[dict[str, Any], Flow, str], State]] = {
             "Task": self._task,
             "Pass": self._pass,
@@ -145,7 +148,7 @@ class StateBuilder:
             self.problems.add(where, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
             timeout = None
         if "TimeoutSecondsPath" in raw:
-            timeout_path = self._path(raw["TimeoutSecondsPath"], "TimeoutSecondsPath", where, reference=True)
+            timeout_path = self._optional_reference(raw, "TimeoutSecondsPath", where)
             if "TimeoutSeconds" in raw:
                 self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
         retriers = compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else ()
@@ -196,7 +199,8 @@ class StateBuilder:
         given = [key for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if key in raw]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            self.problems.add(where, "Seconds", f"exactly one of Seconds, SecondsPath, Timestamp, TimestampPath is required (found {found})")
+            options = "Seconds, SecondsPath, Timestamp, TimestampPath"
+            self.problems.add(where, "Seconds", f"exactly one of {options} is required (found {found})")
         seconds = raw.get("Seconds")
         if seconds is not None and not positive_integer(seconds, least=0):
             self.problems.add(where, "Seconds", f"must be an integer from 0 to {MAX_INTEGER}")
@@ -208,10 +212,13 @@ class StateBuilder:
             flow=flow,
             next=self._next(raw, where),
             seconds=seconds,
-            seconds_path=self._path(raw["SecondsPath"], "SecondsPath", where, True) if "SecondsPath" in raw else None,
+            seconds_path=self._optional_reference(raw, "SecondsPath", where),
             timestamp=timestamp,
-            timestamp_path=self._path(raw["TimestampPath"], "TimestampPath", where, True) if "TimestampPath" in raw else None,
+            timestamp_path=self._optional_reference(raw, "TimestampPath", where),
         )
+
+    def _optional_reference(self, raw: dict[str, Any], key: str, where: str) -> JsonPath | None:
+        return self._path(raw[key], key, where, reference=True) if key in raw else None
 
     def _fail(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
         texts: dict[str, str | None] = {}

@@ -106,7 +106,9 @@ def _evaluation_details(run: Run, state: TaskState, exc: StatesError) -> dict[st
     return {"state": state.flow.name, "location": exc.location, "attempt": run.attempt}
 
 
-def handle_error(run: Run, state: TaskState, error: str, cause: str, event_type: str, details: dict[str, Any]) -> Go | None:
+def handle_error(
+    run: Run, state: TaskState, error: str, cause: str, event_type: str, details: dict[str, Any]
+) -> Go | None:
     """Retry (first matching retrier decides), else Catch (first matching catcher), else fail the execution.
 
     The event of type `event_type` records the error and what happens next, so a reader sees each retry and its wait.
@@ -125,7 +127,8 @@ def handle_error(run: Run, state: TaskState, error: str, cause: str, event_type:
     catcher = state.catchers[catcher_index]
     run.emit(event_type, {**details, "catcherIndex": catcher_index, "next": catcher.next})
     try:
-        output = merge_result(catcher.result_path, run.state_input, {"Error": error, "Cause": cause}, "Catch.ResultPath")
+        error_output = {"Error": error, "Cause": cause}
+        output = merge_result(catcher.result_path, run.state_input, error_output, "Catch.ResultPath")
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
         return None

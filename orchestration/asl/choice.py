@@ -233,7 +233,9 @@ def _compile_boolean(name: str, value: Any, problems: Problems, where: str, fiel
     if not isinstance(value, list) or not value:
         problems.add(where, field, "must be a non-empty array of Choice Rules")
         return None
-    rules = [compile_rule(item, problems, where, f"{field}[{index}]", top_level=False) for index, item in enumerate(value)]
+    rules = [
+        compile_rule(item, problems, where, f"{field}[{index}]", top_level=False) for index, item in enumerate(value)
+    ]
     if any(rule is None for rule in rules):
         return None
     return _Combined(name == "And", tuple(rule for rule in rules if rule is not None))

@@ -66,7 +66,10 @@ class Interpreter:
             assert isinstance(state, TaskState)
             go = _task.timed_out(run, state)
         elif execution.timer_at is not None and now >= execution.timer_at:
-            go = _flow.wait_over(run, state) if isinstance(state, WaitState) else _task.schedule(run, _task_state(state))
+            if isinstance(state, WaitState):
+                go = _flow.wait_over(run, state)
+            else:
+                go = _task.schedule(run, _task_state(state))
         else:
             return _ignored(execution, f"nothing is due at {now.isoformat()} (next: {_when(execution.wake_at)})")
         _flow.continue_with(run, go)

@@ -235,7 +235,8 @@ def _check(call: Call) -> None:
     if call.name == "States.Format" and isinstance(call.args[0], Literal) and call.args[0].raw is not None:
         placeholders = len(_split_format(call.args[0].raw)) - 1
         if placeholders != len(call.args) - 1:
-            raise IntrinsicSyntaxError(f"States.Format has {placeholders} placeholder(s) but {len(call.args) - 1} value(s)")
+            values = len(call.args) - 1
+            raise IntrinsicSyntaxError(f"States.Format has {placeholders} placeholder(s) but {values} value(s)")
     for arg in call.args:
         if isinstance(arg, Call):
             _check(arg)

@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonpath_ng import jsonpath as ast
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 Segment = str | int
 ContextSource = Callable[[], Any]

@@ -14,7 +14,9 @@ JitterStrategy = Literal["FULL", "NONE"]
 
 _MAX_INTEGER = 99_999_999
 _MAX_DELAY_LIMIT = 31_622_401
-_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}
+_RETRIER_FIELDS = {
+    "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"
+}
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
 _UNSUPPORTED = {"Output": "JSONata", "Assign": "variables"}
 
@@ -93,8 +95,11 @@ def _check_fields(raw: dict[str, Any], allowed: set[str], problems: Problems, wh
             problems.add(where, f"{field}.{key}", "is not a valid field here")
 
 
-def _integer(raw: dict[str, Any], key: str, default: int, least: int, most: int, problems: Problems, where: str, field: str) -> int:
+def _integer(
+    raw: dict[str, Any], key: str, default: int, bounds: tuple[int, int], problems: Problems, where: str, field: str
+) -> int:
     value = raw.get(key, default)
+    least, most = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
         problems.add(where, f"{field}.{key}", f"must be an integer from {least} to {most}")
         return default
@@ -119,11 +124,11 @@ def compile_retriers(raw: Any, problems: Problems, where: str) -> tuple[Retrier,
 def _retrier(raw: dict[str, Any], last: bool, problems: Problems, where: str, field: str) -> Retrier:
     _check_fields(raw, _RETRIER_FIELDS, problems, where, field)
     errors = _error_matcher(raw, last, problems, where, field)
-    interval = _integer(raw, "IntervalSeconds", 1, 1, _MAX_INTEGER, problems, where, field)
-    attempts = _integer(raw, "MaxAttempts", 3, 0, _MAX_INTEGER, problems, where, field)
+    interval = _integer(raw, "IntervalSeconds", 1, (1, _MAX_INTEGER), problems, where, field)
+    attempts = _integer(raw, "MaxAttempts", 3, (0, _MAX_INTEGER), problems, where, field)
     max_delay = None
     if "MaxDelaySeconds" in raw:
-        max_delay = _integer(raw, "MaxDelaySeconds", 1, 1, _MAX_DELAY_LIMIT - 1, problems, where, field)
+        max_delay = _integer(raw, "MaxDelaySeconds", 1, (1, _MAX_DELAY_LIMIT - 1), problems, where, field)
     rate = raw.get("BackoffRate", 2.0)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 1.0:
         problems.add(where, f"{field}.BackoffRate", "must be a number greater than or equal to 1.0")

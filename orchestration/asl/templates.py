@@ -53,7 +53,7 @@ class _FromPath:
         try:
             return self.path.read(document, context)
         except PathNotFound:
-            cause = f"The JSONPath '{self.path.text}' specified for the field '{self.field}' could not be found in the input"
+            cause = f"The JSONPath '{self.path.text}' given for the field '{self.field}' selects nothing in the input"
             raise StatesError(PARAMETER_PATH_FAILURE, cause, self.field) from None
 
 

@@ -46,6 +46,12 @@ def of_type(events: list[HistoryEvent], event_type: str) -> list[HistoryEvent]:
     return [event for event in events if event.type == event_type]
 
 
+def due(execution: Execution) -> datetime:
+    """The moment the runtime would call wake for this execution."""
+    assert execution.wake_at is not None, "no timer is set"
+    return execution.wake_at
+
+
 def roundtrip(execution: Execution) -> Execution:
     """What the Standard runtime does between steps: persist as JSON and load again."""
     return Execution.model_validate(execution.model_dump(mode="json"))
@@ -64,7 +70,7 @@ Participant = Callable[[str, Any], Any]
 
 
 def invoke(resource: str, parameters: Any, participant: Participant) -> Any:
-    """What the runtime does with a dispatch: lambda:invoke wraps the function result, sns:publish answers a MessageId."""
+    """What the runtime does with a dispatch: lambda:invoke wraps the function result, sns:publish gives a MessageId."""
     if resource == LAMBDA_INVOKE:
         payload = participant(parameters["FunctionName"], parameters.get("Payload"))
         if payload is NO_REPLY:

@@ -15,7 +15,8 @@ DOC = {"name": "Ada", "n": 4, "items": [3, 1, 3], "obj": {"a": 1}, "text": "a,b;
 
 def evaluate(expression: str, document: Any = None) -> Any:
     context = {"Execution": {"Id": "run-1"}}
-    return compile_intrinsic(expression).evaluate(DOC if document is None else document, lambda: context, random.Random(1))
+    intrinsic = compile_intrinsic(expression)
+    return intrinsic.evaluate(DOC if document is None else document, lambda: context, random.Random(1))
 
 
 @pytest.mark.parametrize(

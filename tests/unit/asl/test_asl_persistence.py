@@ -6,7 +6,7 @@ import json
 
 from orchestration.asl import Execution, HistoryEvent
 
-from .support import at, machine, roundtrip, task
+from .support import at, due, machine, roundtrip, task
 
 
 def test_execution_round_trips_exactly_while_a_task_is_pending() -> None:
@@ -31,7 +31,7 @@ def test_execution_round_trips_during_retry_backoff_and_resumes_the_retry() -> N
     restored = roundtrip(failed.execution)
     assert restored == failed.execution
     assert (restored.retry_counts, restored.attempt, restored.wake_for) == ((1,), 1, "retry")
-    retried = interpreter.wake(restored, restored.wake_at)
+    retried = interpreter.wake(restored, due(restored))
     assert retried.dispatches[0].attempt == 1
 
 
@@ -58,7 +58,8 @@ def test_history_events_dump_in_the_aws_shape_and_load_back() -> None:
     assert dumped[2]["taskScheduledEventDetails"] == {
         "resource": "svc:work", "parameters": {"id": 7}, "token": "e:A:1", "attempt": 0, "timeoutInSeconds": None,
     }
-    assert [event["type"] for event in dumped] == ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted"]
+    types = [event["type"] for event in dumped]
+    assert types == ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted"]
     assert [HistoryEvent.model_validate(event) for event in dumped] == step.events
 
 

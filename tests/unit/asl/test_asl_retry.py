@@ -10,13 +10,14 @@ from orchestration.asl import Interpreter, Step
 from orchestration.asl.errors import ErrorMatcher
 from orchestration.asl.retry import Retrier, backoff_seconds
 
-from .support import at, machine, of_type, task
+from .support import at, due, machine, of_type, task
 
 
 def fail(interpreter: Interpreter, step: Step, error: str, seconds: float) -> Step:
     """Fail the pending attempt at `seconds` on the clock."""
     assert step.execution.pending is not None
-    return interpreter.task_failed(step.execution, step.execution.pending.token, error, f"{error} happened", at(seconds))
+    token = step.execution.pending.token
+    return interpreter.task_failed(step.execution, token, error, f"{error} happened", at(seconds))
 
 
 def test_backoff_waits_interval_times_rate_to_the_power_n_minus_1() -> None:
@@ -33,8 +34,8 @@ def test_retry_defaults_are_interval_1_rate_2_and_three_attempts() -> None:
     for _ in range(3):
         step = fail(interpreter, step, "Boom", clock)
         assert step.execution.wake_for == "retry" and step.dispatches == []
-        waits.append((step.execution.wake_at - at(clock)).total_seconds())
-        clock = (step.execution.wake_at - at(0)).total_seconds()
+        waits.append((due(step.execution) - at(clock)).total_seconds())
+        clock = (due(step.execution) - at(0)).total_seconds()
         step = interpreter.wake(step.execution, at(clock))
         assert step.dispatches[0].attempt == len(waits)
     assert waits == [1.0, 2.0, 4.0]
@@ -62,7 +63,7 @@ def test_max_delay_seconds_caps_the_backoff() -> None:
     for _ in range(4):
         step = fail(interpreter, step, "E", 0)
         waits.append(step.events[0].details["retryDelaySeconds"])
-        step = interpreter.wake(step.execution, step.execution.wake_at)
+        step = interpreter.wake(step.execution, due(step.execution))
     assert waits == [4.0, 12.0, 20.0, 20.0]
 
 
@@ -87,13 +88,13 @@ def test_full_jitter_in_a_running_execution_uses_the_interpreter_rng() -> None:
     for _ in range(2):
         interpreter = machine({"T": task(Retry=[retry])})
         step = fail(interpreter, interpreter.start("e", {}, at(0)), "E", 0)
-        wakes.append(step.execution.wake_at)
+        wakes.append(due(step.execution))
     assert wakes[0] == wakes[1]
     assert at(0) <= wakes[0] <= at(8)
 
 
 def test_each_retrier_keeps_its_own_count_and_an_exhausted_one_goes_to_catch() -> None:
-    """The spec's example: ErrorA, ErrorB, ErrorC, ErrorB -> waits 1, 2, 5 s, then the first retrier is spent -> Catch."""
+    """The spec's example: ErrorA, ErrorB, ErrorC wait 1, 2, 5 s; the next ErrorB finds its retrier spent -> Catch."""
     retry = [
         {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 2},
         {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5},
@@ -108,7 +109,7 @@ def test_each_retrier_keeps_its_own_count_and_an_exhausted_one_goes_to_catch() -
         step = fail(interpreter, step, error, 0)
         waits.append(step.events[0].details["retryDelaySeconds"])
         assert step.execution.retry_counts == ((1, 0), (2, 0), (2, 1))[len(waits) - 1]
-        step = interpreter.wake(step.execution, step.execution.wake_at)
+        step = interpreter.wake(step.execution, due(step.execution))
     assert waits == [1.0, 2.0, 5.0]
     step = fail(interpreter, step, "ErrorB", 20)
     assert step.events[0].details["willRetry"] is False
@@ -145,7 +146,7 @@ def test_every_retry_attempt_keeps_the_token_and_raises_the_attempt_number() -> 
     dispatches = list(step.dispatches)
     for _ in range(2):
         step = fail(interpreter, step, "E", 0)
-        step = interpreter.wake(step.execution, step.execution.wake_at)
+        step = interpreter.wake(step.execution, due(step.execution))
         dispatches.extend(step.dispatches)
     assert {d.token for d in dispatches} == {"exec-9:T:1"}
     assert [d.attempt for d in dispatches] == [0, 1, 2]
@@ -167,7 +168,7 @@ def test_retry_counts_reset_when_the_state_is_entered_again() -> None:
         assert step.dispatches[0].token == f"e:T:{visit}"
         step = fail(interpreter, step, "E", 0)
         assert step.events[0].details["willRetry"] is True
-        step = interpreter.wake(step.execution, step.execution.wake_at)
+        step = interpreter.wake(step.execution, due(step.execution))
         step = interpreter.task_succeeded(step.execution, step.dispatches[0].token, {"round": visit}, at(10))
     assert step.execution.status == "SUCCEEDED"
 

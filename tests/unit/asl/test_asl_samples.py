@@ -114,7 +114,9 @@ BOOKING_FAILS = {
     "confirmHotel": "failHotelConfirmation",
     "confirmFlight": "failFlightsConfirmation",
 }
-BOOKING_UNDO = ["RefundPayment", "CancelFlightReservation", "CancelHotelReservation", "Sorry, We Couldn't make the booking"]
+BOOKING_UNDO = [
+    "RefundPayment", "CancelFlightReservation", "CancelHotelReservation", "Sorry, We Couldn't make the booking"
+]
 
 
 def booking_function(resource: str, payload: Any) -> Any:
@@ -133,7 +135,8 @@ def booking_function(resource: str, payload: Any) -> Any:
         ("failHotelReservation", ["ReserveHotel", "CancelHotelReservation", "Sorry, We Couldn't make the booking"]),
         ("failFlightsReservation", ["ReserveHotel", "ReserveFlight", *BOOKING_UNDO[1:]]),
         ("failPayment", ["ReserveHotel", "ReserveFlight", "TakePayment", *BOOKING_UNDO]),
-        ("failHotelConfirmation", ["ReserveHotel", "ReserveFlight", "TakePayment", "ConfirmHotelBooking", *BOOKING_UNDO]),
+        ("failHotelConfirmation", ["ReserveHotel", "ReserveFlight", "TakePayment", "ConfirmHotelBooking",
+                                   *BOOKING_UNDO]),
         ("failFlightsConfirmation", ["ReserveHotel", "ReserveFlight", "TakePayment", "ConfirmHotelBooking",
                                      "ConfirmFlight", *BOOKING_UNDO]),
     ],
@@ -214,9 +217,10 @@ def test_order_saga_wait_state_holds_for_30_seconds_on_the_injected_clock() -> N
     order = {"ItemId": "i-1", "CustomerId": "c-1", "MessageId": "m-1", "FailAtStage": "UpdateInventory"}
     machine = interpreter("order-saga-choice-wait.asl.json")
     step = machine.start("o-1", order, at(0))
-    step = machine.task_succeeded(step.execution, step.dispatches[0].token, order_function(step.dispatches[0].resource, order), at(1))
-    update = step.dispatches[0]
-    step = machine.task_succeeded(step.execution, update.token, order_function(update.resource, update.parameters), at(2))
+    for second in (1, 2):
+        sent = step.dispatches[0]
+        reply = order_function(sent.resource, sent.parameters)
+        step = machine.task_succeeded(step.execution, sent.token, reply, at(second))
     waiting = step.execution
     assert (waiting.state_name, waiting.wake_at, waiting.wake_for) == ("Wait state", at(32), "wait")
     assert step.dispatches == []

@@ -30,7 +30,8 @@ def test_task_timeout_raises_states_timeout_and_fails_without_handlers() -> None
 
 def test_task_timeout_can_be_retried() -> None:
     """A retrier on States.Timeout re-dispatches the same token with a new attempt and a new timeout."""
-    interpreter = machine({"T": task(TimeoutSeconds=5, Retry=[{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 2}])})
+    retry = [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 2}]
+    interpreter = machine({"T": task(TimeoutSeconds=5, Retry=retry)})
     step = interpreter.start("e", {}, at(0))
     timed_out = interpreter.wake(step.execution, at(5))
     assert timed_out.events[0].details["willRetry"] is True
