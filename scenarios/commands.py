@@ -75,6 +75,7 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
     render(list(results.values()), console)
     console.print(f"run folder: {base.resolve()}", highlight=False)
     both = CompareResult(scenario=args.scenario, **results)
+    (base / "compare.json").write_text(both.model_dump_json(indent=2))
     if args.json:
         args.json.write_text(both.model_dump_json(indent=2))
     if args.html:

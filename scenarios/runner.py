@@ -69,6 +69,8 @@ async def run(options: RunOptions) -> RunResult:
         await reset_namespace(broker, options.mode)
         data_dir = options.out_dir / "data"
         _prepare(data_dir, options.scenario.stock_for(options.orders))
+        if options.mode == "orchestration":
+            _keep_definition(options)
         trace = Trace(topology, queue_specs(options.mode))
         await tap(broker, trace.observe)
         fleet = _fleet(options, data_dir)
@@ -84,7 +86,9 @@ async def run(options: RunOptions) -> RunResult:
         await fleet.stop()
         await drain_tap(broker, trace)
         trace.save(options.out_dir / "trace.jsonl")
-        return _result(current, judge(data_dir, current.coordinator_db, orders), settled, duration)
+        result = _result(current, judge(data_dir, current.coordinator_db, orders), settled, duration)
+        (options.out_dir / "result.json").write_text(result.model_dump_json(indent=2))
+        return result
     finally:
         fleet.kill_all()
         await broker.close()
@@ -111,6 +115,14 @@ def _prepare(data_dir: Path, stock: dict[str, int]) -> None:
     with db.transaction() as conn:
         stock_up(conn, stock)
     db.close()
+
+
+def _keep_definition(options: RunOptions) -> None:
+    """A copy of the definition the run used, for reports that draw its state graph."""
+    from orchestration.bootstrap import default_definition_path
+
+    source = Path(options.service_options.get("definition") or default_definition_path())
+    (options.out_dir / "definition.asl.json").write_text(source.read_text())
 
 
 def _fleet(options: RunOptions, data_dir: Path) -> Fleet:
