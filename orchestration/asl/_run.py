@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ._fast import build
 from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 from .execution import Execution, PendingTask, Status, Step, TaskDispatch, WakeReason
 from .history import Recorder
@@ -59,9 +60,8 @@ class Run:
     def step(self) -> Step:
         wake_at, wake_for = self._next_wake()
         fields = {name: getattr(self, name) for name in _CARRIED}
-        execution = Execution.model_construct(
-            **fields, wake_at=wake_at, wake_for=wake_for, last_event_id=self.recorder.last_id
-        )
+        fields.update(wake_at=wake_at, wake_for=wake_for, last_event_id=self.recorder.last_id)
+        execution = build(Execution, fields)
         return Step(execution=execution, dispatches=self.dispatches, events=self.recorder.events)
 
     def _next_wake(self) -> tuple[datetime | None, WakeReason | None]:

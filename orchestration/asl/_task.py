@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ._fast import build
 from ._run import Go, Run, effective_input, merge_result, render, state_output
 from .errors import RUNTIME, TIMEOUT, StatesError, is_catchable
 from .execution import PendingTask, TaskDispatch
@@ -23,26 +24,17 @@ def schedule(run: Run, state: TaskState) -> Go | None:
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", _evaluation_details(run, state, exc))
     timeout_at = run.now + timedelta(seconds=timeout) if timeout else None
     token = run.token()
-    run.pending = PendingTask(
-        token=token,
-        state_name=state.flow.name,
-        resource=state.resource,
-        parameters=parameters,
-        attempt=run.attempt,
-        scheduled_at=run.now,
-        timeout_at=timeout_at,
-    )
+    dispatch = {
+        "token": token,
+        "state_name": state.flow.name,
+        "resource": state.resource,
+        "parameters": parameters,
+        "attempt": run.attempt,
+        "timeout_at": timeout_at,
+    }
+    run.pending = build(PendingTask, {**dispatch, "scheduled_at": run.now})
     run.timer_at = None
-    run.dispatches.append(
-        TaskDispatch(
-            token=token,
-            state_name=state.flow.name,
-            resource=state.resource,
-            parameters=parameters,
-            attempt=run.attempt,
-            timeout_at=timeout_at,
-        )
-    )
+    run.dispatches.append(build(TaskDispatch, dispatch))
     scheduled: dict[str, Any] = {
         "resource": state.resource,
         "parameters": parameters,

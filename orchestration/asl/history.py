@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler
 from pydantic import model_serializer, model_validator
 
+from ._fast import build
+
 _SPECIAL_DETAILS_KEYS = {
     "ExecutionStarted": "executionStartedEventDetails",
     "ExecutionSucceeded": "executionSucceededEventDetails",
@@ -73,9 +75,9 @@ class Recorder:
 
     def emit(self, event_type: str, details: dict[str, Any]) -> None:
         event_id = self.last_id + 1
-        self.events.append(
-            HistoryEvent.model_construct(
-                id=event_id, previous_event_id=self.last_id, timestamp=self.now, type=event_type, details=details
-            )
-        )
+        values = {
+            "id": event_id, "previous_event_id": self.last_id, "timestamp": self.now, "type": event_type,
+            "details": details,
+        }
+        self.events.append(build(HistoryEvent, values))
         self.last_id = event_id
