@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -41,16 +42,17 @@ def _scenario(name: str) -> Scenario:
     return SCENARIOS[name]
 
 
-def _options(args: argparse.Namespace, mode: Mode, out_dir: Path) -> runner.RunOptions:
+def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str | None = None) -> runner.RunOptions:
     if args.orders is not None and args.orders < 1:
         raise UsageError("--orders must be at least 1")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     service_options = {k: str(v) for k in ("definition", "resources") if (v := getattr(args, k, None))}
+    extra = {"run_token": run_token} if run_token else {}
     return runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=args.namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
-        deadline_s=args.deadline, service_options=service_options,
+        deadline_s=args.deadline, service_options=service_options, **extra,
     )  # fmt: skip
 
 
@@ -68,8 +70,9 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
 async def compare(args: argparse.Namespace, console: Console) -> int:
     base = args.out or run_dir(args.scenario, "compare")
     results: dict[str, RunResult] = {}
+    token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):
-        options = _options(args, mode, base / mode)
+        options = _options(args, mode, base / mode, run_token=token)
         with console.status(f"running {args.scenario} in {mode} mode…"):
             results[mode] = await runner.run(options)
     render(list(results.values()), console)

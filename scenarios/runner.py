@@ -38,6 +38,9 @@ class RunOptions:
     unsafe: frozenset[str] = frozenset()
     deadline_s: float | None = None
     service_options: dict[str, str] = field(default_factory=dict)
+    run_token: str = field(default_factory=lambda: secrets.token_hex(3))
+    """Part of every order id; a comparison gives both modes the same one, so the same order can be
+    followed through both."""
 
 
 @dataclass
@@ -76,7 +79,7 @@ async def run(options: RunOptions) -> RunResult:
         fleet = _fleet(options, data_dir)
         fleet.start()
         await fleet.wait_ready()
-        orders = options.scenario.orders(options.orders, options.seed, secrets.token_hex(3))
+        orders = options.scenario.orders(options.orders, options.seed, options.run_token)
         current = Run(options, broker, fleet, trace, orders)
         started = time.time()
         await place(current)

@@ -52,7 +52,7 @@ class Trace:
             causation = None
         deaths = seen.headers.get("x-death") or [{}]
         self.records.append(TraceRecord(
-            t=float(seen.headers.get("x-published-at") or seen.received_at),
+            t=published / 1e6 if (published := seen.headers.get("x-published-us")) else seen.received_at,
             type=seen.type or "?", sender=seen.sender or "?",
             receivers=["dead-letters"] if dead else self._receivers(seen.exchange, seen.routing_key),
             exchange=seen.exchange, routing_key=seen.routing_key,

@@ -227,6 +227,22 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 """Every message type sagalab speaks, by the name carried in the AMQP ``type`` property."""
 
 
+COMPENSATING: frozenset[str] = frozenset(
+    {"RefundPayment", "PaymentRefunded", "ReleaseStock", "StockReleased", "CancelShipment", "ShipmentCancelled"}
+)
+"""The messages that undo a step: what traces and reports colour as compensation."""
+
+
+def kind_of(type_name: str) -> str:
+    """``forward``, ``failure`` or ``compensation``: how a message type reads in a trace."""
+    if type_name in COMPENSATING:
+        return "compensation"
+    cls = MESSAGE_TYPES.get(type_name)
+    if cls is not None and (issubclass(cls, Failure) or cls is TaskFailed):
+        return "failure"
+    return "forward"
+
+
 def routing_key(message: Message | type[Message], owner: str | None = None) -> str:
     """The one place a message class maps to its routing key: ``<owner>.<TypeName>``.
 

@@ -184,7 +184,7 @@ class Broker:
             type=out.type,
             app_id=self.sender,
             reply_to=out.reply_to,
-            headers={**out.headers, "x-published-at": time.time()},
+            headers={**out.headers, "x-published-us": time.time_ns() // 1000},
         )
         try:
             confirmation = await exchange.publish(message, out.routing_key, mandatory=True)
