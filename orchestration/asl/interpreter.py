@@ -29,6 +29,7 @@ class Interpreter:
 
     def start(self, execution_id: str, input: Any, now: datetime) -> Step:
         """Begin an execution at StartAt with `input`."""
+        _require_aware(now)
         deadline = now + timedelta(seconds=self.machine.timeout_seconds) if self.machine.timeout_seconds else None
         execution = Execution(
             execution_id=execution_id,
@@ -53,6 +54,7 @@ class Interpreter:
 
     def wake(self, execution: Execution, now: datetime) -> Step:
         """Fire whatever timer is due at `now`: execution timeout, task timeout, retry backoff or Wait end."""
+        _require_aware(now)
         if execution.status != "RUNNING":
             return _ignored(execution, f"execution is {execution.status}")
         run = Run.resume(self.machine, self.rng, execution, now)
@@ -76,6 +78,7 @@ class Interpreter:
         return run.step()
 
     def _reply(self, execution: Execution, token: str, now: datetime, handle: _Reply) -> Step:
+        _require_aware(now)
         if execution.status != "RUNNING":
             return _ignored(execution, f"execution is {execution.status}; reply for {token!r} dropped")
         pending = execution.pending
@@ -92,6 +95,11 @@ class Interpreter:
         cause = f"Execution did not finish within {self.machine.timeout_seconds} seconds"
         run.emit("ExecutionTimedOut", {"error": TIMEOUT, "cause": cause})
         run.finish("TIMED_OUT", error=TIMEOUT, cause=cause)
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"`now` must be a timezone-aware datetime (UTC), got {now!r}")
 
 
 def _task_state(state: object) -> TaskState:

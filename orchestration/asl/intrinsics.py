@@ -76,7 +76,7 @@ def _format(args: list[Any], pieces: tuple[str, ...] | None) -> str:
     if len(parts) - 1 != len(values):
         raise _Failure(f"States.Format: {len(parts) - 1} placeholder(s) but {len(values)} value(s)")
     out = [parts[0]]
-    for value, piece in zip(values, parts[1:]):
+    for value, piece in zip(values, parts[1:], strict=True):
         out.append(_format_piece(value))
         out.append(piece)
     return "".join(out)

@@ -151,7 +151,7 @@ def _put(node: Any, segments: tuple[Segment, ...], depth: int, value: Any, text:
         if not isinstance(node, dict):
             raise ResultPathMismatch(f"'{text}' needs an object where the input has {_kind(node)}")
         copied = dict(node)
-        child = node[segment] if segment in node else {}
+        child = node.get(segment, {})
         copied[segment] = value if last else _put(child, segments, depth + 1, value, text)
         return copied
     if not isinstance(node, list) or segment >= len(node):

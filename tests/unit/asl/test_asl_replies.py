@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
+
+from orchestration.asl import Interpreter
+
 from .support import at, machine, task
 
 
-def two_tasks():  # type: ignore[no-untyped-def]
+def two_tasks() -> Interpreter:
     return machine({"A": task("svc:a", Next="B"), "B": task("svc:b")})
 
 
@@ -56,6 +62,16 @@ def test_a_wake_with_nothing_due_is_ignored() -> None:
     step = interpreter.start("e", {}, at(0))
     early = interpreter.wake(step.execution, at(29))
     assert early.ignored and early.execution is step.execution
+
+
+def test_naive_times_are_refused() -> None:
+    """The clock must be timezone-aware: a naive `now` raises ValueError rather than comparing wrongly."""
+    interpreter = two_tasks()
+    with pytest.raises(ValueError):
+        interpreter.start("e", {}, datetime(2024, 1, 1))
+    step = interpreter.start("e", {}, at(0))
+    with pytest.raises(ValueError):
+        interpreter.wake(step.execution, datetime(2024, 1, 1))
 
 
 def test_steps_never_mutate_the_execution_they_are_given() -> None:

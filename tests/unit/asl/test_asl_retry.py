@@ -75,7 +75,7 @@ def test_full_jitter_stays_between_zero_and_the_capped_delay_and_follows_the_see
     again = [backoff_seconds(retrier, n, random.Random(42)) for n in range(1, 6)]
     caps = [10.0, 20.0, 30.0, 30.0, 30.0]
     assert first == again
-    assert all(0.0 <= wait <= cap for wait, cap in zip(first, caps))
+    assert all(0.0 <= wait <= cap for wait, cap in zip(first, caps, strict=True))
     assert first != caps
     expected = random.Random(42).uniform(0.0, 10.0)
     assert first[0] == expected
