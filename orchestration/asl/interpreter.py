@@ -44,13 +44,21 @@ class Interpreter:
         _flow.continue_with(run, Go(self.machine.start_at, input))
         return run.step()
 
-    def task_succeeded(self, execution: Execution, token: str, output: Any, now: datetime) -> Step:
-        """The task dispatched with `token` returned `output`."""
-        return self._reply(execution, token, now, lambda run, state: _task.succeeded(run, state, output))
+    def task_succeeded(
+        self, execution: Execution, token: str, output: Any, now: datetime, attempt: int | None = None
+    ) -> Step:
+        """The task dispatched with `token` returned `output`.
 
-    def task_failed(self, execution: Execution, token: str, error: str, cause: str, now: datetime) -> Step:
-        """The task dispatched with `token` failed with an error name and cause."""
-        return self._reply(execution, token, now, lambda run, state: _task.failed(run, state, error, cause))
+        Retries of one visit share the token; pass the dispatch's `attempt` to also drop a late reply from an
+        earlier attempt (e.g. one that timed out and was retried).
+        """
+        return self._reply(execution, token, attempt, now, lambda run, state: _task.succeeded(run, state, output))
+
+    def task_failed(
+        self, execution: Execution, token: str, error: str, cause: str, now: datetime, attempt: int | None = None
+    ) -> Step:
+        """The task dispatched with `token` failed with an error name and cause (`attempt` as in task_succeeded)."""
+        return self._reply(execution, token, attempt, now, lambda run, state: _task.failed(run, state, error, cause))
 
     def wake(self, execution: Execution, now: datetime) -> Step:
         """Fire whatever timer is due at `now`: execution timeout, task timeout, retry backoff or Wait end."""
@@ -77,7 +85,7 @@ class Interpreter:
         _flow.continue_with(run, go)
         return run.step()
 
-    def _reply(self, execution: Execution, token: str, now: datetime, handle: _Reply) -> Step:
+    def _reply(self, execution: Execution, token: str, attempt: int | None, now: datetime, handle: _Reply) -> Step:
         _require_aware(now)
         if execution.status != "RUNNING":
             return _ignored(execution, f"execution is {execution.status}; reply for {token!r} dropped")
@@ -85,6 +93,9 @@ class Interpreter:
         if pending is None or pending.token != token:
             awaited = repr(pending.token) if pending is not None else "no task"
             return _ignored(execution, f"token {token!r} is not pending (awaiting {awaited})")
+        if attempt is not None and attempt != pending.attempt:
+            reason = f"reply from attempt {attempt} of {token!r}, but attempt {pending.attempt} is pending"
+            return _ignored(execution, reason)
         if _deadline_passed(execution, now):
             return self.wake(execution, now)
         run = Run.resume(self.machine, self.rng, execution, now)

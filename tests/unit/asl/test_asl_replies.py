@@ -56,6 +56,18 @@ def test_a_reply_during_retry_backoff_is_ignored() -> None:
     assert interpreter.task_succeeded(failed.execution, step.dispatches[0].token, {}, at(2)).ignored
 
 
+def test_a_late_reply_from_an_earlier_attempt_is_ignored_when_the_attempt_is_given() -> None:
+    """Retries share the token, so a reply naming attempt 0 while attempt 1 is pending is ignored."""
+    interpreter = machine({"A": task(TimeoutSeconds=5, Retry=[{"ErrorEquals": ["States.Timeout"]}])})
+    step = interpreter.start("e", {}, at(0))
+    retried = interpreter.wake(interpreter.wake(step.execution, at(5)).execution, at(6))
+    token = retried.dispatches[0].token
+    late = interpreter.task_succeeded(retried.execution, token, {"from": 0}, at(7), attempt=0)
+    assert late.ignored is not None and "attempt 0" in late.ignored
+    current = interpreter.task_succeeded(retried.execution, token, {"from": 1}, at(7), attempt=1)
+    assert current.execution.output == {"from": 1}
+
+
 def test_a_wake_with_nothing_due_is_ignored() -> None:
     """wake before any timer is due changes nothing."""
     interpreter = machine({"A": task(TimeoutSeconds=30)})
