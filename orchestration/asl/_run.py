@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ._fast import build
+from ._timestamps import format_timestamp
 from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 from .execution import Execution, PendingTask, Status, Step, TaskDispatch, WakeReason
 from .history import Recorder
@@ -102,12 +103,12 @@ class Run:
 
     def context(self) -> dict[str, Any]:
         """The `$$` context object."""
-        entered = self.state_entered_at.isoformat() if self.state_entered_at is not None else None
+        entered = format_timestamp(self.state_entered_at) if self.state_entered_at is not None else None
         return {
             "Execution": {
                 "Id": self.execution_id,
                 "Name": self.execution_id,
-                "StartTime": self.started_at.isoformat(),
+                "StartTime": format_timestamp(self.started_at),
                 "Input": self.execution_input,
             },
             "State": {"Name": self.state_name, "EnteredTime": entered, "RetryCount": self.attempt},

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._fast import build
 from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._timestamps import format_timestamp
 from .errors import RUNTIME, TIMEOUT, StatesError, is_catchable
 from .execution import PendingTask, TaskDispatch
 from .paths import PathNotFound
@@ -141,7 +142,7 @@ def _plan_retry(run: Run, state: TaskState, index: int, details: dict[str, Any])
         retrierIndex=index,
         retryCount=count,
         retryDelaySeconds=delay,
-        retryAt=run.timer_at.isoformat(),
+        retryAt=format_timestamp(run.timer_at),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
@@ -24,3 +24,9 @@ def parse_timestamp(value: object) -> datetime | None:
         return datetime.fromisoformat(f"{date}T{time}{micro}{offset}")
     except ValueError:
         return None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 text in UTC with a `Z`, as pydantic and AWS write timestamps."""
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
