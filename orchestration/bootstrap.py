@@ -10,6 +10,7 @@ from pathlib import Path
 from orchestration import participants
 from orchestration.asl import DefinitionError, StateMachine, load_definition
 from orchestration.orchestrator import REPLY_KEY, Orchestrator
+from orchestration.executions import WORKFLOWS, executions_for
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from shared.config import Settings
@@ -17,6 +18,7 @@ from shared.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_
 from shared.handlers import DOMAIN_SERVICES, SCHEMAS
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Binding, QueueSpec
+from shared.runtime.faults import faults_of
 from shared.runtime.host import Route, ServiceHost, Subscription
 from shared.stores.sqlite import Database
 
@@ -48,10 +50,13 @@ REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=2
 """Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse."""
 
 
-def orchestrator_subscriptions(orchestrator: Orchestrator) -> list[Subscription]:
-    replies = {cls: Route(orchestrator.on_reply) for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
-    starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start)}
-    return [Subscription(STARTS, starts), Subscription(REPLIES, replies)]
+def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES) -> list[Subscription]:
+    # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
+    durable = not orchestrator.express
+    on_reply = Route(orchestrator.on_reply, inbox=durable, outbox=durable)
+    replies = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
+    starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start, inbox=durable, outbox=durable)}
+    return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 
 
 def queue_specs() -> list[QueueSpec]:
@@ -66,18 +71,23 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     if settings.service in DOMAIN_SERVICES:
         db = Database(settings.database_path(), SCHEMAS[settings.service])
         subs = participants.subscriptions(settings.service)
-        return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe)
+        return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe, faults=faults_of(settings.faults))
     if settings.service != "orchestrator":
         raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")
     resources = ResourceMap.load(settings.options.get("resources"))
     machine = load_machine(settings.options.get("definition"), resources)
     db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)
-    orchestrator = Orchestrator(machine, resources, db)
-    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator), unsafe=settings.unsafe)
+    workflow = settings.options.get("workflow", "standard")
+    if workflow not in WORKFLOWS:
+        raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
+    orchestrator = Orchestrator(machine, resources, db, executions_for(workflow))  # type: ignore[arg-type]
+    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator), unsafe=settings.unsafe,
+                       faults=faults_of(settings.faults))  # fmt: skip
+    orchestrator.host = host
 
     async def timers(stopping: asyncio.Event) -> None:
         await broker.declare_queue(NOTIFICATIONS)
-        await orchestrator.run_timers(stopping, host.send)
+        await orchestrator.run_timers(stopping)
 
     host.background = (timers,)
     return host

@@ -1,8 +1,8 @@
 """The orchestrator: runs each order's execution of the checkout state machine over RabbitMQ.
 
-Every step (a start, a reply, a timer) is one local transaction: the execution's new state, its new
-history events and the commands it sends commit together (Standard workflow), so a restarted
-orchestrator carries on exactly where it stopped.
+Every step (a start, a reply, a timer) is one local transaction: in a Standard workflow the execution's
+new state, its new history events and the commands it sends commit together, so a restarted
+orchestrator carries on exactly where it stopped (see ``executions.py`` for Express).
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from orchestration import store
 from orchestration.asl import Execution, Interpreter, StateMachine, Step
+from orchestration.executions import DurableExecutions, Executions
 from orchestration.resources import Call, ResourceMap, UnknownResource
 from shared.contracts import (
     Failure,
@@ -29,8 +29,8 @@ from shared.contracts import (
     TaskSucceeded,
 )
 from shared.stores.orders import OrderStatus, record_placed, settle
+from shared.runtime.host import ServiceHost, Tx
 from shared.stores.sqlite import Database, OutboxRow
-from shared.runtime.host import Tx
 from shared.wire import Outgoing
 
 log = structlog.get_logger()
@@ -68,36 +68,60 @@ def order_status(execution: Execution) -> OrderStatus | None:
 
 
 class Orchestrator:
+    """Runs executions of one state machine: starts them, feeds them replies and timers, records each step."""
+
     def __init__(
         self,
         machine: StateMachine,
         resources: ResourceMap,
         db: Database,
+        executions: Executions | None = None,
+        reply_key: str = REPLY_KEY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         interpreter: Interpreter | None = None,
     ) -> None:
+        self.machine = machine
         self.interpreter = interpreter or Interpreter(machine)
         self.resources = resources
         self.db = db
+        self.executions = executions or DurableExecutions()
+        self.reply_key = reply_key
         self.clock = clock
+        self.host: ServiceHost | None = None
+        """Set once the host exists: timers send through it, and Express acks finished orders with it."""
         self._timers_changed = asyncio.Event()
         self._next_wake: float | None = None
+
+    @property
+    def express(self) -> bool:
+        return self.executions.workflow == "express"
 
     # --- routes (run inside the host's local transaction) -------------------------------------
 
     def start(self, message: Message, tx: Tx) -> list[Outgoing]:
-        """PlaceOrder starts an execution named after the order; starting it twice does nothing."""
+        """PlaceOrder starts an execution named after the order; starting it twice does nothing.
+
+        Express acks the order only when its execution has finished, so a crash redelivers it and the
+        execution runs again from the start."""
         assert isinstance(message, PlaceOrder)
         order = message.order
-        if store.load(tx.conn, order.order_id) is not None:
+        existing = self.executions.load(tx.conn, order.order_id)
+        if existing is not None:
+            if existing.status == "RUNNING" and self.express:
+                tx.defer_ack(order.order_id)
             return []
         record_placed(tx.conn, order)
-        step = self.interpreter.start(order.order_id, {"order": order.model_dump(mode="json")}, self.clock())
-        return self._apply(tx.conn, step, message.message_id)
+        if self.express:
+            tx.defer_ack(order.order_id)
+        return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
+
+    def begin(self, conn: sqlite3.Connection, execution_id: str, input: Any, cause_id: str | None) -> list[Outgoing]:
+        """Start an execution with any input (``sagalab execute`` uses this directly)."""
+        return self._apply(conn, self.interpreter.start(execution_id, input, self.clock()), cause_id)
 
     def on_reply(self, message: Message, tx: Tx) -> list[Outgoing]:
         """Feed a participant's reply to its execution, if it answers the task being awaited."""
-        execution = store.load(tx.conn, message.correlation_id)
+        execution = self.executions.load(tx.conn, message.correlation_id)
         pending = execution.pending if execution else None
         if execution is None or pending is None or command_id(pending.token) != message.causation_id:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
@@ -113,15 +137,14 @@ class Orchestrator:
 
     # --- timers -------------------------------------------------------------------------------
 
-    async def run_timers(self, stopping: asyncio.Event, send: Callable[[Sequence[OutboxRow]], Awaitable[None]]) -> None:
+    async def run_timers(self, stopping: asyncio.Event) -> None:
         """Wake executions whose retry wait, Wait state, task timeout or deadline has come."""
+        assert self.host is not None
         while not stopping.is_set():
             now = self.clock()
-            for execution_id in store.due(self.db.conn, now):
-                rows = self._wake(execution_id, now)
-                if rows:
-                    await send(rows)
-            self._next_wake = store.next_wake(self.db.conn)
+            for execution_id in self.executions.due(self.db.conn, now):
+                await self._wake(execution_id, now)
+            self._next_wake = self.executions.next_wake(self.db.conn)
             delay = 0.25 if self._next_wake is None else self._next_wake - self.clock().timestamp()
             self._timers_changed.clear()
             try:
@@ -129,25 +152,28 @@ class Orchestrator:
             except TimeoutError:
                 pass
 
-    def _wake(self, execution_id: str, now: datetime) -> list[OutboxRow]:
+    async def _wake(self, execution_id: str, now: datetime) -> None:
+        assert self.host is not None
         with self.db.transaction() as conn:
-            execution = store.load(conn, execution_id)
+            execution = self.executions.load(conn, execution_id)
             if execution is None or execution.wake_at is None or execution.wake_at > now:
-                return []
+                return
             outgoing = self._apply(conn, self.interpreter.wake(execution, now), None)
-            seqs = Database.stage(conn, None, outgoing)
-        return [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)]
+            seqs = [] if self.express else Database.stage(conn, None, outgoing)
+        if self.express:
+            await self.host.publish_now(outgoing)
+        else:
+            await self.host.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
 
     # --- applying a step ----------------------------------------------------------------------
 
     def _apply(self, conn: sqlite3.Connection, step: Step, cause_id: str | None) -> list[Outgoing]:
-        """Persist the step and turn its dispatches into messages; tasks that finish at once
+        """Record the step and turn its dispatches into messages; tasks that finish at once
         (``sns:publish``, a resource that cannot be resolved) are fed back immediately."""
         outgoing: list[Outgoing] = []
         while step.ignored is None:
             execution = step.execution
-            store.save(conn, execution)
-            store.append_history(conn, execution.execution_id, step.events)
+            self.executions.record(conn, step)
             self._note_wake(execution)
             follow_up: Step | None = None
             for dispatch in step.dispatches:
@@ -167,14 +193,21 @@ class Orchestrator:
                         execution, dispatch.token, {"MessageId": message.message_id}, now
                     )
                 else:
-                    outgoing.append(Outgoing.command(message, call.participant, REPLY_KEY, **headers))
-            status = order_status(execution)
-            if status is not None:
-                settle(conn, execution.execution_id, status, detail=execution.error or "")
+                    outgoing.append(Outgoing.command(message, call.participant, self.reply_key, **headers))
+            if execution.status != "RUNNING":
+                self._finished(conn, execution)
             if follow_up is None:
                 break
             step = follow_up
         return outgoing
+
+    def _finished(self, conn: sqlite3.Connection, execution: Execution) -> None:
+        status = order_status(execution)
+        if status is not None:
+            settle(conn, execution.execution_id, status, detail=execution.error or "")
+        if self.express and self.host is not None:
+            # Runs once the current delivery has committed: the order is acked only after its log is written.
+            asyncio.get_running_loop().create_task(self.host.ack_deferred(execution.execution_id))
 
     def _message(self, call: Call, execution_id: str, token: str, cause_id: str | None) -> Message:
         envelope = dict(message_id=command_id(token), correlation_id=execution_id, causation_id=cause_id)

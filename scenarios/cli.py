@@ -15,6 +15,8 @@ from pathlib import Path
 from rich.console import Console
 
 from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_USAGE, UsageError
+from orchestration.asl import DefinitionError
+from orchestration.executions import WORKFLOWS
 from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
 from shared.messaging.broker import BrokerUnavailable
 
@@ -36,6 +38,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="turn one defence off to watch what it prevents")  # fmt: skip
     p.add_argument("--definition", type=Path, help="orchestration: States Language definition (default: checkout)")
     p.add_argument("--resources", help="orchestration: resource map, a JSON file or object")
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard",
+                   help="orchestration: standard (persist every step) or express (in memory, re-run on crash)")
     _common(p)
 
 
@@ -58,6 +62,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
     p.add_argument("--definition", help="orchestrator: States Language definition")
     p.add_argument("--resources", help="orchestrator: resource map")
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
+    _common(p)
+    p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
+    p.add_argument("definition", type=Path)
+    p.add_argument("--input", default="{}", help="the execution input, as JSON (default: {})")
+    p.add_argument("--resources", help="resource map: a JSON file or object binding Task resources to participants")
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
+    p.add_argument("--execution-id", help="default: a fresh one")
+    p.add_argument("--timeout", type=float, help="seconds to wait (default: the definition's TimeoutSeconds + 5)")
+    p.add_argument("--json", action="store_true", help="print the execution and its history as JSON")
     _common(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
     p.add_argument("order_id")
@@ -73,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, console)
     except UsageError as exc:
         console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        return EXIT_USAGE
+    except DefinitionError as exc:
+        console.print(f"[red]sagalab: invalid definition:[/]", highlight=False)
+        for problem in exc.problems:
+            console.print(f"  - {problem}", highlight=False, markup=False)
         return EXIT_USAGE
     except BrokerUnavailable as exc:
         console.print(f"[red]sagalab: {exc}[/]", highlight=False)
@@ -95,6 +114,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return _serve(args)
         case "history":
             return commands.history(args, console)
+        case "execute":
+            return asyncio.run(commands.execute(args, console))
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -105,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     mode: Mode = args.mode
     if args.service not in services(mode):
         raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(services(mode))}")
-    options = {k: str(v) for k in ("definition", "resources") if (v := getattr(args, k))}
+    options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
         data_dir=args.data_dir, unsafe=frozenset(args.unsafe), faults=tuple(args.fault),

@@ -47,7 +47,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         raise UsageError("--orders must be at least 1")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
-    service_options = {k: str(v) for k in ("definition", "resources") if (v := getattr(args, k, None))}
+    service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
     extra = {"run_token": run_token} if run_token else {}
     return runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
@@ -97,3 +97,33 @@ def history(args: argparse.Namespace, console: Console) -> int:
     else:
         render_history(events, console)
     return EXIT_OK
+
+
+async def execute(args: argparse.Namespace, console: Console) -> int:
+    from orchestration.execute import execute as run_execution
+    from orchestration.history_view import render_history
+    from orchestration.resources import ResourceMap
+
+    if not args.definition.exists():
+        raise UsageError(f"no definition file {args.definition}")
+    try:
+        document = json.loads(args.input)
+        resources = ResourceMap.load(args.resources)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"bad --input or --resources: {exc}") from None
+    with console.status(f"executing {args.definition.name}…"):
+        outcome = await run_execution(args.definition, document, resources, args.amqp_url, args.namespace,
+                                      args.workflow, args.execution_id, args.timeout)  # fmt: skip
+    execution = outcome.execution
+    if args.json:
+        console.print_json(json.dumps({"execution": execution.model_dump(mode="json") if execution else None,
+                                       "events": outcome.history}))  # fmt: skip
+    else:
+        if outcome.history:
+            render_history(outcome.history, console)
+        status = execution.status if execution else "NOT STARTED"
+        detail = execution.error or "" if execution else ""
+        console.print(f"{status} {detail}".strip(), style="green" if status == "SUCCEEDED" else "red")
+        if execution is not None and execution.status == "SUCCEEDED":
+            console.print_json(json.dumps(execution.output))
+    return EXIT_OK if execution is not None and execution.status == "SUCCEEDED" else EXIT_UNMET

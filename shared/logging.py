@@ -10,12 +10,17 @@ import structlog
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | None = None, **context: Any) -> None:
-    """Configure structlog once per process; ``context`` (service, mode) is bound to every line."""
+    """Configure structlog once per process; ``context`` (service, mode) is added to every line, and each
+    delivery binds its own (correlation_id, message_type) as contextvars."""
     stream = stream or sys.stderr
     use_json = (not stream.isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    def add_static(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        return {**context, **event}
+
     structlog.configure(
         processors=[
+            add_static,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -27,4 +32,3 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | No
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(**context)

@@ -152,8 +152,9 @@ class Broker:
     async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None) -> AbstractQueue:
         channel = channel or self._require_channel()
         queue = await channel.declare_queue(
-            self.topology.queue(spec), durable=True, arguments=self.topology.queue_arguments_for(spec)
-        )
+            self.topology.queue(spec), durable=spec.durable, exclusive=not spec.durable,
+            auto_delete=not spec.durable, arguments=self.topology.queue_arguments_for(spec),
+        )  # fmt: skip
         for binding in spec.bindings:
             await queue.bind(self.topology.exchange(binding.exchange), binding.routing_key)
         return queue

@@ -29,6 +29,8 @@ class QueueSpec:
     delivery_limit: int = DELIVERY_LIMIT
     max_length: int | None = None
     """For sinks nobody consumes (notifications): keep the newest, drop the oldest."""
+    durable: bool = True
+    """False for a client's private reply queue: classic, exclusive, gone when the client disconnects."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Topology:
 
     def queue_arguments_for(self, spec: QueueSpec) -> dict[str, Any]:
         """Quorum queues: durable, replicated log, and a native delivery limit for poison messages."""
+        if not spec.durable:
+            return {"x-dead-letter-exchange": self.dead_letter_exchange}
         arguments: dict[str, Any] = {
             "x-queue-type": "quorum",
             "x-dead-letter-exchange": self.dead_letter_exchange,

@@ -21,7 +21,7 @@ from shared.wire import Outgoing, UndecodableMessage, decode
 log = structlog.get_logger()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Tx:
     """What a handler gets besides the message: the open local transaction and the delivery's addressing."""
 
@@ -29,6 +29,12 @@ class Tx:
     reply_to: str | None
     sender: str | None
     headers: Mapping[str, Any]
+    defer_ack_until: str | None = None
+    """Set by a handler that wants the delivery acked later, by ``ServiceHost.ack_deferred(key)``
+    (an Express orchestrator acks an order only once its execution has finished)."""
+
+    def defer_ack(self, key: str) -> None:
+        self.defer_ack_until = key
 
 
 Handle = Callable[[Message, Tx], list[Outgoing]]
@@ -41,6 +47,10 @@ class Route:
     handle: Handle
     on_error: Callable[[Message, Exception, Tx], list[Outgoing]] | None = None
     """What to send when ``handle`` raises (orchestration replies TaskFailed); None requeues the message."""
+    inbox: bool = True
+    """Dedupe by the inbox; off only where redelivery must redo the work (Express executions)."""
+    outbox: bool = True
+    """Stage outgoing messages in the outbox; off only for state kept in memory (Express)."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,17 @@ class Subscription:
 
 
 class FaultHook(Protocol):
-    """Lets a scenario crash or slow a service at a named point; production runs with ``NO_FAULTS``."""
+    """Lets a scenario crash, slow or break a service at a named point; production runs with ``NO_FAULTS``."""
 
     async def at(self, point: str, message: Message) -> None: ...
+    def check(self, message: Message) -> None: ...
 
 
 class _NoFaults:
     async def at(self, point: str, message: Message) -> None:
+        return None
+
+    def check(self, message: Message) -> None:
         return None
 
 
@@ -82,6 +96,8 @@ class ServiceHost:
     _idle: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _consumers: list[Consumer] = field(init=False, default_factory=list)
+    _deferred: dict[str, list[Delivery]] = field(init=False, default_factory=dict)
+    _acked_early: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.relay = OutboxRelay(self.db, self.broker)
@@ -112,6 +128,19 @@ class ServiceHost:
     async def send(self, rows: Sequence[OutboxRow]) -> None:
         """Hand freshly committed outbox rows to the relay (used by background loops too)."""
         await self.relay.send(rows)
+
+    async def publish_now(self, messages: Sequence[Outgoing]) -> None:
+        """Publish without staging (state kept in memory has nothing to stage against)."""
+        for out in messages:
+            await self.broker.publish(out)
+
+    async def ack_deferred(self, key: str) -> None:
+        """Ack the deliveries a handler deferred under ``key`` (or, if none is parked yet, the next one)."""
+        deliveries = self._deferred.pop(key, None)
+        if deliveries is None:
+            self._acked_early.add(key)
+        for delivery in deliveries or []:
+            await delivery.ack()
 
     def _handler_for(self, sub: Subscription) -> Callable[[Delivery], Awaitable[None]]:
         consumer = self.service if not sub.queue.suffix else f"{self.service}.{sub.queue.suffix}"
@@ -152,15 +181,18 @@ class ServiceHost:
         await self.faults.at("before-commit", message)
         tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
         try:
-            staged, duplicate = self._commit(consumer, message, route, tx_meta)
+            staged, duplicate, defer_key = self._commit(consumer, message, route, tx_meta)
         except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
-            await self._failed(consumer, message, route, exc, delivery, tx_meta)
+            await self._failed(message, route, exc, delivery, tx_meta)
             return
         await self.faults.at("after-commit", message)
-        await delivery.ack()
-        if "no-outbox" in self.unsafe:
-            for out in staged:
-                await self.broker.publish(out.message)
+        if defer_key is None or defer_key in self._acked_early:
+            self._acked_early.discard(defer_key or "")
+            await delivery.ack()
+        else:
+            self._deferred.setdefault(defer_key, []).append(delivery)
+        if "no-outbox" in self.unsafe or not route.outbox:
+            await self.publish_now([row.message for row in staged])
         else:
             await self.relay.send(staged)
         log.info("handled", duplicate=duplicate, sent=[r.message.type for r in staged],
@@ -168,26 +200,28 @@ class ServiceHost:
 
     def _commit(
         self, consumer: str, message: Message, route: Route, tx_meta: dict[str, Any]
-    ) -> tuple[list[OutboxRow], bool]:
+    ) -> tuple[list[OutboxRow], bool, str | None]:
         """The local transaction: inbox row, business effect and outgoing messages commit together."""
+        use_inbox = route.inbox and "no-inbox" not in self.unsafe
         with self.db.transaction() as conn:
-            if "no-inbox" not in self.unsafe and not self.db.remember(conn, consumer, message.message_id):
+            tx = Tx(conn, **tx_meta)
+            if use_inbox and not self.db.remember(conn, consumer, message.message_id):
                 duplicate = True
                 outgoing: list[Outgoing] = []
             else:
                 duplicate = False
-                outgoing = route.handle(message, Tx(conn, **tx_meta))
-            if "no-outbox" in self.unsafe:
-                return [OutboxRow(0, out) for out in outgoing], duplicate
+                self.faults.check(message)
+                outgoing = route.handle(message, tx)
+            if "no-outbox" in self.unsafe or not route.outbox:
+                return [OutboxRow(0, out) for out in outgoing], duplicate, tx.defer_ack_until
             seqs = Database.stage(conn, message.message_id, outgoing)
         if duplicate and tx_meta["reply_to"]:
             # An idempotent receiver answers a repeated command with the answer it gave the first time.
-            return self.db.staged_for(message.message_id), True
-        return [OutboxRow(seq, out) for seq, out in zip(seqs, outgoing, strict=True)], duplicate
+            return self.db.staged_for(message.message_id), True, None
+        return [OutboxRow(seq, out) for seq, out in zip(seqs, outgoing, strict=True)], duplicate, tx.defer_ack_until
 
     async def _failed(
         self,
-        consumer: str,
         message: Message,
         route: Route,
         exc: Exception,
@@ -205,3 +239,4 @@ class ServiceHost:
             seqs = Database.stage(conn, None, outgoing)
         await delivery.ack()
         await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
+        log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
