@@ -23,6 +23,8 @@ from shared.runtime.host import Route, ServiceHost, Subscription
 from shared.stores.sqlite import Database
 
 SERVICES = ("orchestrator", *DOMAIN_SERVICES)
+SAMPLE_PARTICIPANTS = ("lambdas",)
+"""Participants that behave as the public sample definitions' functions (``orchestration/samples``)."""
 DEFAULT_DEFINITION = "checkout.asl.json"
 
 NOTIFICATIONS = QueueSpec("notifications", (Binding("events", "notifications.#"),), max_length=10_000)
@@ -72,6 +74,10 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
         db = Database(settings.database_path(), SCHEMAS[settings.service])
         subs = participants.subscriptions(settings.service)
         return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe, faults=faults_of(settings.faults))
+    if settings.service in SAMPLE_PARTICIPANTS:
+        from orchestration.samples.participant import build_participant
+
+        return build_participant(settings, broker)
     if settings.service != "orchestrator":
         raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")
     resources = ResourceMap.load(settings.options.get("resources"))

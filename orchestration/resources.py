@@ -8,8 +8,9 @@ Forms understood:
 - ``arn:aws:states:::sns:publish``: a ``Notification`` event, succeeding at once with ``{"MessageId"}``;
 - anything else: looked up whole in the resource map.
 
-A resource map binds function names (or whole resources) to ``participant`` (the generic
-``InvokeTask`` protocol) or to ``sagalab:<participant>:<Command>``.
+A resource map binds function names (or whole resources) to ``participant`` or
+``participant/function`` (the generic ``InvokeTask`` protocol, optionally renaming the function) or to
+``sagalab:<participant>:<Command>``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class ResourceMap:
             raise UnknownResource(f"{name!r} is not in the resource map (bind it with --resources)")
         if m := _SAGALAB.match(target):
             return _typed(m["participant"], m["command"], task_input)
-        return Call("invoke", target, task_input, function=name)
+        participant, _, function = target.partition("/")
+        return Call("invoke", participant, task_input, function=function or name)
 
 
 def _typed(participant: str, command: str, task_input: Any) -> Call:

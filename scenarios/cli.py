@@ -123,9 +123,12 @@ def _serve(args: argparse.Namespace) -> int:
     from scenarios.serve import serve
     from scenarios.topologies import services
 
+    from orchestration.bootstrap import SAMPLE_PARTICIPANTS
+
     mode: Mode = args.mode
-    if args.service not in services(mode):
-        raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(services(mode))}")
+    known = services(mode) + (SAMPLE_PARTICIPANTS if mode == "orchestration" else ())
+    if args.service not in known:
+        raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(known)}")
     options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
