@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
     p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
@@ -77,6 +78,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("order_id")
     p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
+    p = sub.add_parser("trace", help="one order's timelines of a run or comparison, side by side")
+    p.add_argument("folder", nargs="?", type=Path, help="a run or compare folder (default: the newest run)")
+    p.add_argument("--order", help="the order to follow (default: the first compensated one, else the first)")
+    p.add_argument("--html", type=Path, help="also write the HTML report of the folder, following this order")
     return top
 
 
@@ -114,6 +119,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return _serve(args)
         case "history":
             return commands.history(args, console)
+        case "trace":
+            return commands.trace(args, console)
         case "execute":
             return asyncio.run(commands.execute(args, console))
     raise UsageError(f"unknown command {args.command}")

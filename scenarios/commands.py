@@ -64,6 +64,8 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
     console.print(f"run folder: {result.run_dir}", highlight=False)
     if args.json:
         args.json.write_text(result.model_dump_json(indent=2))
+    if args.html:
+        _write_html(options.out_dir, args.html, None, console)
     return EXIT_OK if result.expectation_met else EXIT_UNMET
 
 
@@ -82,7 +84,7 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         args.json.write_text(both.model_dump_json(indent=2))
     if args.html:
-        raise UsageError("--html arrives with the trace report (issue 5)")
+        _write_html(base, args.html, None, console)
     return EXIT_OK if all(r.expectation_met for r in results.values()) else EXIT_UNMET
 
 
@@ -127,3 +129,20 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
         if execution is not None and execution.status == "SUCCEEDED":
             console.print_json(json.dumps(execution.output))
     return EXIT_OK if execution is not None and execution.status == "SUCCEEDED" else EXIT_UNMET
+
+
+def trace(args: argparse.Namespace, console: Console) -> int:
+    from scenarios.report.runs import newest_folder
+    from scenarios.trace_view import show
+
+    folder = args.folder or newest_folder(RUNS_DIR)
+    order_id = show(folder, args.order, console)
+    if args.html:
+        _write_html(folder, args.html, order_id, console)
+    return EXIT_OK
+
+
+def _write_html(folder: Path, out: Path, order_id: str | None, console: Console) -> None:
+    from scenarios.report.html import write_report
+
+    console.print(f"report: {write_report(folder, out, order_id).resolve()}", highlight=False)
