@@ -9,6 +9,7 @@ from shared.handlers import SCHEMAS, handle_command
 from shared.messaging.topology import Binding, QueueSpec
 from shared.config import Settings
 from shared.messaging.broker import Broker
+from shared.runtime.faults import faults_of
 from shared.runtime.host import Handle, Route, ServiceHost, Subscription, Tx
 from shared.stores.sqlite import Database
 from shared.wire import Outgoing
@@ -50,7 +51,11 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     """A choreography service, ready to start."""
     subs = subscriptions(settings.service)
     db = Database(settings.database_path(), schema(settings.service))
-    return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe)
+    host = ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe, faults=faults_of(settings.faults))
+    if settings.service == "orders":
+        deadline = float(settings.options.get("saga_deadline", order_service.DEFAULT_SAGA_DEADLINE_S))
+        host.background = (lambda stopping: order_service.watch_deadlines(db, deadline, stopping),)
+    return host
 
 
 def queue_specs() -> list[QueueSpec]:

@@ -6,21 +6,33 @@ choreography allows anyone to do.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+
+import structlog
 
 from choreography.reactions import ENDINGS, Ending
 from shared.contracts import Event, Message, OrderPlaced, PlaceOrder
 from shared.runtime.host import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
+from shared.stores.sqlite import Database
 from shared.wire import Outgoing
+
+log = structlog.get_logger()
 
 ORDER_SERVICE_SCHEMA = (
     ORDERS_SCHEMA
     + """
 CREATE TABLE IF NOT EXISTS order_events (
     order_id TEXT NOT NULL, type TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (order_id, type));
+CREATE TABLE IF NOT EXISTS alerts (
+    order_id TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (order_id, kind));
 """
 )
+
+DEFAULT_SAGA_DEADLINE_S = 30.0
 
 
 def place_order(message: Message, tx: Tx) -> list[Outgoing]:
@@ -35,7 +47,7 @@ def watch(message: Message, tx: Tx) -> list[Outgoing]:
     assert isinstance(message, Event)
     order_id = message.correlation_id
     tx.conn.execute(
-        "INSERT OR IGNORE INTO order_events VALUES (?, ?, strftime('%s','now'))", (order_id, type(message).__name__)
+        "INSERT OR IGNORE INTO order_events VALUES (?, ?, ?)", (order_id, type(message).__name__, time.time())
     )
     seen = _seen(tx.conn, order_id)
     for trigger, ending in ENDINGS.items():
@@ -51,3 +63,35 @@ def _seen(conn: sqlite3.Connection, order_id: str) -> set[str]:
 
 def _complete(ending: Ending, seen: set[str]) -> bool:
     return all(e.__name__ in seen for e in ending.once_seen)
+
+
+def stalled(conn: sqlite3.Connection, deadline_s: float, now: float) -> list[tuple[str, str, float]]:
+    """Pending orders with no event for ``deadline_s``: (order id, the last thing seen, when)."""
+    rows = conn.execute(
+        "SELECT o.order_id, COALESCE(MAX(e.at), o.placed_at) AS last, "
+        "COALESCE((SELECT type FROM order_events WHERE order_id = o.order_id ORDER BY at DESC LIMIT 1), 'OrderPlaced') "
+        "FROM orders o LEFT JOIN order_events e ON e.order_id = o.order_id "
+        "WHERE o.status = 'pending' GROUP BY o.order_id HAVING last < ?",
+        (now - deadline_s,),
+    )
+    return [(order_id, last_type, last) for order_id, last, last_type in rows]
+
+
+async def watch_deadlines(db: Database, deadline_s: float, stopping: asyncio.Event, every_s: float = 0.5) -> None:
+    """The saga deadline watcher: in choreography nobody else would notice a saga that stopped moving.
+
+    It reports each one (an alert, and the order parked as needing attention); if the saga moves again
+    and ends, its final status replaces the parking."""
+    while not stopping.is_set():
+        now = time.time()
+        with db.transaction() as conn:
+            for order_id, last_type, last in stalled(conn, deadline_s, now):
+                detail = f"no event for {now - last:.1f}s after {last_type}"
+                conn.execute("INSERT OR IGNORE INTO alerts VALUES (?, 'stalled', ?, ?)", (order_id, detail, now))
+                conn.execute("UPDATE orders SET status = 'needs-attention', detail = ? WHERE order_id = ?",
+                             (detail, order_id))  # fmt: skip
+                log.warning("saga stopped moving", correlation_id=order_id, detail=detail)
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=every_s)
+        except TimeoutError:
+            pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.contracts import Order
 from shared.services.payment import DECLINED_CARDS
@@ -26,6 +27,18 @@ class Expect:
     """False for the unsafe demonstrations, which exist to produce a violation."""
     violations: frozenset[str] = frozenset()
     """Rules the scenario expects to see broken (when not ``consistent``)."""
+    settles: bool = True
+    """False when the point is that a saga gets stuck (a lost message with a defence switched off)."""
+    dead_lettered: int | None = None
+    """Exactly this many messages must reach the dead-letter queue."""
+    alerted: bool = False
+    """The choreography deadline watcher must have reported a saga that stopped moving."""
+    completed: int | None = None
+    """Exactly this many orders complete (the race for the last unit)."""
+
+
+ServiceFaults = dict[str, tuple[str, ...]]
+"""Fault hooks per service (``sagalab serve --fault``), for the first start of each process only."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +48,24 @@ class Scenario:
     stock: dict[str, int] | Callable[[int], dict[str, int]]
     make_orders: Callable[[int, random.Random, str], list[Order]]
     default_orders: int = 1
-    expect: Expect = Expect()
+    expect: Expect | dict[str, Expect] = Expect()
+    """One expectation for both modes, or one per mode."""
     deadline_s: float = 60.0
-    faults: tuple[str, ...] = ()
+    faults: dict[str, ServiceFaults] = field(default_factory=dict)
+    """Per mode: the fault hooks each service starts with."""
+    injectors: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Per mode: faults the runner injects from outside (see scenarios/injectors.py)."""
+    unsafe: frozenset[str] = frozenset()
+    """Defences this scenario switches off to show what they prevent."""
+    service_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per service: options for ``sagalab serve`` (e.g. the order service's saga deadline)."""
+    attention_grace_s: float = 0.0
+    """How long to keep waiting for an order parked as needing attention to finish on its own."""
+    place_interval_s: float = 0.0
+    """Pause between orders, so faults strike while sagas are in flight."""
+
+    def expect_for(self, mode: str) -> Expect:
+        return self.expect if isinstance(self.expect, Expect) else self.expect[mode]
 
     def orders(self, n: int | None, seed: int, run_token: str) -> list[Order]:
         return self.make_orders(n or self.default_orders, random.Random(seed), run_token)
@@ -45,11 +73,12 @@ class Scenario:
     def stock_for(self, n: int | None) -> dict[str, int]:
         return self.stock(n or self.default_orders) if callable(self.stock) else self.stock
 
-    def predict(self, order: Order, stock: dict[str, int]) -> str | None:
+    def predict(self, order: Order, stock: dict[str, int], mode: str) -> str | None:
         """The outcome an order must have whatever else happens in the run (None: it depends on the race)."""
-        if self.expect.outcome:
-            return self.expect.outcome
-        if not self.expect.consistent:
+        expect = self.expect_for(mode)
+        if expect.outcome:
+            return expect.outcome
+        if not expect.consistent or not expect.settles:
             return None
         if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
             return "compensated"
@@ -72,7 +101,8 @@ def _order(run_token: str, i: int, rng: random.Random, **overrides: object) -> O
     return Order.model_validate(fields)
 
 
-def _same(**overrides: object) -> Callable[[int, random.Random, str], list[Order]]:
+def same(**overrides: object) -> Callable[[int, random.Random, str], list[Order]]:
+    """Orders that are all alike but for their ids and destinations."""
     def make(n: int, rng: random.Random, run_token: str) -> list[Order]:
         return [_order(run_token, i, rng, **overrides) for i in range(n)]
 
@@ -83,11 +113,11 @@ MIXED_SKUS = {"KEYBOARD": 0.3, "MOUSE": 0.25, "MONITOR": 0.15, "DOCK": 0.08, "WE
 """Stock of each SKU as a share of the number of orders: about half the orders find their SKU sold out."""
 
 
-def _mixed_stock(n: int) -> dict[str, int]:
+def mixed_stock(n: int) -> dict[str, int]:
     return {sku: int(share * n) for sku, share in MIXED_SKUS.items()}
 
 
-def _mixed(n: int, rng: random.Random, run_token: str) -> list[Order]:
+def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[Order]:
     """A seeded mix: most orders fine, some declined, some unshippable, all competing for scarce stock."""
     orders = []
     for i in range(n):
@@ -102,44 +132,50 @@ def _mixed(n: int, rng: random.Random, run_token: str) -> list[Order]:
     return orders
 
 
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in (
+CORE_SCENARIOS: tuple[Scenario, ...] = (
         Scenario(
             "happy-path",
             "Every step succeeds: the baseline count of messages each mode needs for one order.",
             {"KEYBOARD": 1_000_000},
-            _same(),
+            same(),
             expect=Expect(outcome="completed"),
         ),
         Scenario(
             "out-of-stock",
             "The card is charged, then the keyboard is out of stock: the charge must be refunded.",
             {"KEYBOARD": 0},
-            _same(),
+            same(),
             expect=Expect(outcome="compensated"),
         ),
         Scenario(
             "payment-declined",
             "The first step fails: nothing succeeded, so there is nothing to undo.",
             {"KEYBOARD": 1_000_000},
-            _same(card_number=DECLINED_CARD),
+            same(card_number=DECLINED_CARD),
             expect=Expect(outcome="compensated"),
         ),
         Scenario(
             "shipping-failure",
             "The last step fails: stock is released and the card refunded, in reverse order.",
             {"KEYBOARD": 1_000_000},
-            _same(destination=UNSERVED),
+            same(destination=UNSERVED),
             expect=Expect(outcome="compensated"),
         ),
         Scenario(
             "mixed",
             "A seeded random mix of every outcome, with orders racing for scarce stock of several SKUs.",
-            _mixed_stock,
-            _mixed,
+            mixed_stock,
+            mixed_orders,
             default_orders=50,
             deadline_s=120.0,
         ),
-    )
-}
+)
+
+
+def _catalogue() -> dict[str, Scenario]:
+    from scenarios.fault_catalogue import FAULT_SCENARIOS
+
+    return {s.name: s for s in (*CORE_SCENARIOS, *FAULT_SCENARIOS)}
+
+
+SCENARIOS: dict[str, Scenario] = _catalogue()

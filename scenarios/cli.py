@@ -64,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", help="orchestrator: States Language definition")
     p.add_argument("--resources", help="orchestrator: resource map")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
+    p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
     _common(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
     p.add_argument("definition", type=Path)
@@ -78,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("order_id")
     p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
+    p = sub.add_parser("schema", help="write the JSON Schema of every message, for participants in any language")
+    p.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: docs/schemas)")
     p = sub.add_parser("trace", help="one order's timelines of a run or comparison, side by side")
     p.add_argument("folder", nargs="?", type=Path, help="a run or compare folder (default: the newest run)")
     p.add_argument("--order", help="the order to follow (default: the first compensated one, else the first)")
@@ -123,6 +126,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return commands.trace(args, console)
         case "execute":
             return asyncio.run(commands.execute(args, console))
+        case "schema":
+            return commands.schema(args, console)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -136,7 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
     known = services(mode) + (SAMPLE_PARTICIPANTS if mode == "orchestration" else ())
     if args.service not in known:
         raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(known)}")
-    options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k))}
+    options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
         data_dir=args.data_dir, unsafe=frozenset(args.unsafe), faults=tuple(args.fault),

@@ -146,3 +146,11 @@ def _write_html(folder: Path, out: Path, order_id: str | None, console: Console)
     from scenarios.report.html import write_report
 
     console.print(f"report: {write_report(folder, out, order_id).resolve()}", highlight=False)
+
+
+def schema(args: argparse.Namespace, console: Console) -> int:
+    from shared.schemas import write_schemas
+
+    written = write_schemas(args.out)
+    console.print(f"wrote {len(written)} message schemas to {args.out}", highlight=False)
+    return EXIT_OK

@@ -8,10 +8,27 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import structlog
+
 from shared.config import Settings
+
+
+log = structlog.get_logger()
+
+
+def _die_with_parent() -> None:
+    """Linux: a service process gets SIGTERM if the runner dies, so no orphan keeps consuming."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class ServiceFailedToStart(Exception):
@@ -24,6 +41,8 @@ class ServiceProcess:
     log_path: Path
     popen: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    held: bool = False
+    """Kept down on purpose by a fault injector: the supervisor must not restart it."""
 
     @property
     def name(self) -> str:
@@ -45,14 +64,19 @@ class ServiceProcess:
         for fault in s.faults:
             cmd += ["--fault", fault]
         for key, value in sorted(s.options.items()):
-            cmd += [f"--{key}", value]
+            cmd += [f"--{key.replace('_', '-')}", value]
         return cmd
 
     def start(self) -> None:
+        """Start the process; a restart runs without the scenario's fault hooks (they fire once)."""
+        if self.starts:
+            self.settings = replace(self.settings, faults=())
         self.ready_path.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.popen = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.popen = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
+        )
         log.close()
         self.starts += 1
 
@@ -70,7 +94,7 @@ class ServiceProcess:
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait()
 
-    async def stop(self, grace_s: float = 20.0) -> None:
+    async def stop(self, grace_s: float = 40.0) -> None:
         if not self.alive():
             return
         assert self.popen is not None
@@ -118,6 +142,32 @@ class Fleet:
     async def restart(self, p: ServiceProcess, timeout_s: float = 60.0) -> None:
         p.start()
         await self.wait_ready(timeout_s, only=[p])
+
+    @asynccontextmanager
+    async def held(self, p: ServiceProcess) -> AsyncIterator[None]:
+        """Keep the supervisor's hands off a process while a fault injector works on it."""
+        p.held = True
+        try:
+            yield
+        finally:
+            p.held = False
+
+    async def supervise(self, stopping: asyncio.Event) -> None:
+        """Restart any process that died (a crash fault), as a process supervisor would."""
+        while not stopping.is_set():
+            for p in self.processes:
+                if p.popen is not None and not p.alive() and not p.held and not stopping.is_set():
+                    log.warning("service died; restarting it", service=p.name, exit=p.popen.returncode)
+                    p.held = True
+                    try:
+                        await self.restart(p)
+                    finally:
+                        p.held = False
+            await asyncio.sleep(0.05)  # a supervisor's polling interval
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        return {p.name: p.starts - 1 for p in self.processes if p.starts > 1}
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self.processes))

@@ -1,29 +1,36 @@
-"""The scenario runner: start a mode's processes, place the orders, wait until every saga settles,
-stop the processes, and judge the run from the services' own databases and the tap's trace."""
+"""The scenario runner: start a mode's processes, place the orders, inject the scenario's faults, wait
+until every saga settles, stop the processes, and judge the run from the services' own databases and
+the tap's trace."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
+from scenarios.assess import assess
+from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import Scenario
-from scenarios.oracle import Verdict, judge
+from scenarios.oracle import judge
 from scenarios.processes import Fleet, ServiceProcess
-from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
+from scenarios.result import RunResult
+from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import MARKER_TYPE, Trace
 from shared.config import Mode, Settings
 from shared.contracts import Order, PlaceOrder
-from shared.messaging.broker import Broker, tap
+from shared.messaging.broker import Broker, PublishFailed, tap
 from shared.messaging.topology import Topology
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
-from shared.stores.orders import FINAL_STATUSES
 from shared.stores.sqlite import Database
 from shared.wire import Outgoing
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -38,6 +45,7 @@ class RunOptions:
     unsafe: frozenset[str] = frozenset()
     deadline_s: float | None = None
     service_options: dict[str, str] = field(default_factory=dict)
+    """Options for the orchestrator (definition, resources, workflow)."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""
@@ -53,6 +61,8 @@ class Run:
     trace: Trace
     orders: list[Order]
     placed_at: dict[str, float] = field(default_factory=dict)
+    injected: Counter[str] = field(default_factory=Counter)
+    _control: BrokerControl | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -62,39 +72,83 @@ class Run:
     def coordinator_db(self) -> Path:
         return self.data_dir / f"{coordinator(self.options.mode)}.db"
 
+    def count(self, fault: str) -> None:
+        self.injected[fault] += 1
+
+    def broker_control(self) -> BrokerControl:
+        self._control = self._control or BrokerControl.require(self.options.amqp_url)
+        return self._control
+
 
 async def run(options: RunOptions) -> RunResult:
     """Run a scenario in one mode, start to finish. Raises BrokerUnavailable if there is no broker."""
-    topology = Topology(options.namespace)
-    broker = await Broker.connect(options.amqp_url, topology, "runner")
+    scenario, mode = options.scenario, options.mode
+    injectors = scenario.injectors.get(mode, ())
+    if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
+        BrokerControl.require(options.amqp_url)  # fail before starting anything
+    broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
+    stopping = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
     try:
-        await reset_namespace(broker, options.mode)
-        data_dir = options.out_dir / "data"
-        _prepare(data_dir, options.scenario.stock_for(options.orders))
-        if options.mode == "orchestration":
-            _keep_definition(options)
-        trace = Trace(topology, queue_specs(options.mode))
+        await reset_namespace(broker, mode)
+        _prepare(options)
+        trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe)
-        fleet = _fleet(options, data_dir)
+        fleet = _fleet(options)
         fleet.start()
         await fleet.wait_ready()
-        orders = options.scenario.orders(options.orders, options.seed, options.run_token)
-        current = Run(options, broker, fleet, trace, orders)
+        current = Run(options, broker, fleet, trace, scenario.orders(options.orders, options.seed, options.run_token))
+        tasks = [asyncio.create_task(fleet.supervise(stopping))]
+        tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
         started = time.time()
-        await place(current)
-        deadline = options.deadline_s or options.scenario.deadline_s
-        settled = await wait_settled(current, deadline)
+        deadline = time.monotonic() + (options.deadline_s or scenario.deadline_s)
+        await place(current, scenario.place_interval_s)
+        settled = await _settle(current, tasks[1:], deadline)
         duration = time.time() - started
+        stopping.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for injector, task in zip(injectors, tasks[1:], strict=True):
+            if task.cancelled():
+                current.count(f"never injected: {type(injector).__name__}")
         await fleet.stop()
         await drain_tap(broker, trace)
         trace.save(options.out_dir / "trace.jsonl")
-        result = _result(current, judge(data_dir, current.coordinator_db, orders), settled, duration)
+        result = assess(current, judge(current.data_dir, current.coordinator_db, current.orders), settled, duration)
         (options.out_dir / "result.json").write_text(result.model_dump_json(indent=2))
         return result
     finally:
+        stopping.set()
+        for task in tasks:
+            task.cancel()
         fleet.kill_all()
         await broker.close()
+
+
+async def _settle(current: Run, injecting: list[asyncio.Task[None]], deadline: float) -> bool:
+    """Settled means every saga reached an end after every fault was injected (a fault that strikes
+    once everything is over would prove nothing)."""
+    scenario = current.options.scenario
+    settled = await wait_settled(current.coordinator_db, current.placed_at, deadline - time.monotonic(),
+                                 scenario.attention_grace_s)  # fmt: skip
+    pending = [t for t in injecting if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0))
+        settled = await wait_settled(current.coordinator_db, current.placed_at, max(deadline - time.monotonic(), 0.1),
+                                     scenario.attention_grace_s)  # fmt: skip
+    return settled
+
+
+async def _injecting(injector: object, current: Run) -> None:
+    try:
+        await injector.inject(current)  # type: ignore[attr-defined]
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("fault injector failed", injector=repr(injector), error=repr(exc))
+        current.count(f"injector failed: {type(injector).__name__}")
 
 
 async def reset_namespace(broker: Broker, mode: Mode) -> None:
@@ -102,7 +156,7 @@ async def reset_namespace(broker: Broker, mode: Mode) -> None:
     t = broker.topology
     channel = await broker.connection.channel()
     names = [t.queue(spec) for spec in queue_specs("choreography") + queue_specs("orchestration")]
-    for name in [*names, t.tap_queue, t.dead_letter_queue, f"{t.namespace}.notifications"]:
+    for name in [*names, t.tap_queue, t.dead_letter_queue]:
         await channel.queue_delete(name)
     await broker.declare_exchanges(channel)
     for spec in queue_specs(mode):
@@ -110,78 +164,61 @@ async def reset_namespace(broker: Broker, mode: Mode) -> None:
     await channel.close()
 
 
-def _prepare(data_dir: Path, stock: dict[str, int]) -> None:
+def _prepare(options: RunOptions) -> None:
+    data_dir = options.out_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     for old in data_dir.glob("*"):
         old.unlink()
     db = Database(data_dir / "inventory.db", INVENTORY_SCHEMA)
     with db.transaction() as conn:
-        stock_up(conn, stock)
+        stock_up(conn, options.scenario.stock_for(options.orders))
     db.close()
+    if options.mode == "orchestration":
+        from orchestration.bootstrap import default_definition_path
+
+        source = Path(options.service_options.get("definition") or default_definition_path())
+        (options.out_dir / "definition.asl.json").write_text(source.read_text())  # for reports
 
 
-def _keep_definition(options: RunOptions) -> None:
-    """A copy of the definition the run used, for reports that draw its state graph."""
-    from orchestration.bootstrap import default_definition_path
-
-    source = Path(options.service_options.get("definition") or default_definition_path())
-    (options.out_dir / "definition.asl.json").write_text(source.read_text())
-
-
-def _fleet(options: RunOptions, data_dir: Path) -> Fleet:
-    (options.out_dir / "logs").mkdir(parents=True, exist_ok=True)
+def _fleet(options: RunOptions) -> Fleet:
+    logs = options.out_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    scenario, mode = options.scenario, options.mode
     fleet = Fleet()
-    for service in services(options.mode):
+    for service in services(mode):
+        service_options = dict(scenario.service_options.get(service, {}))
+        if service == "orchestrator":
+            service_options |= options.service_options
         settings = Settings(
-            service=service, mode=options.mode, amqp_url=options.amqp_url, namespace=options.namespace,
-            data_dir=data_dir, unsafe=options.unsafe,
-            options=options.service_options if service == "orchestrator" else {},
+            service=service, mode=mode, amqp_url=options.amqp_url, namespace=options.namespace,
+            data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
+            faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
         )  # fmt: skip
-        fleet.processes.append(ServiceProcess(settings, options.out_dir / "logs" / f"{service}.log"))
+        fleet.processes.append(ServiceProcess(settings, logs / f"{service}.log"))
     return fleet
 
 
-async def place(run: Run) -> None:
-    """Publish every order's PlaceOrder, as a client of the order service would."""
-    for order in run.orders:
+async def place(run: Run, interval_s: float = 0.0) -> None:
+    """Publish every order's PlaceOrder, as a client of the order service would (retrying while the
+    broker is away)."""
+    for i, order in enumerate(run.orders):
+        if interval_s and i:
+            await asyncio.sleep(interval_s)  # the scenario's pace of orders
         command = PlaceOrder(correlation_id=order.order_id, order=order)
         run.placed_at[order.order_id] = time.time()
-        await run.broker.publish(Outgoing.command(command, "orders", reply_to=None))
+        await publish_patiently(run.broker, Outgoing.command(command, "orders", reply_to=None))
 
 
-async def wait_settled(run: Run, deadline_s: float) -> bool:
-    """Poll the coordinator's orders table until every order is final or the deadline passes."""
-    end = time.monotonic() + deadline_s
-    ids = set(run.placed_at)
-    while time.monotonic() < end:
-        if ids <= _final_ids(run.coordinator_db):
-            return True
-        await asyncio.sleep(0.05)  # polling the coordinator's database with a deadline
-    return False
-
-
-def _final_ids(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        marks = ",".join("?" * len(FINAL_STATUSES))
-        return {r[0] for r in conn.execute(f"SELECT order_id FROM orders WHERE status IN ({marks})",
-                                           tuple(FINAL_STATUSES))}  # fmt: skip
-    except sqlite3.OperationalError:
-        return set()
-    finally:
-        conn.close()
-
-
-def settled_at(path: Path) -> dict[str, float]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        return dict(conn.execute("SELECT order_id, settled_at FROM orders WHERE settled_at IS NOT NULL"))
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        conn.close()
+async def publish_patiently(broker: Broker, out: Outgoing, give_up_s: float = 60.0) -> None:
+    end = time.monotonic() + give_up_s
+    while True:
+        try:
+            await broker.publish(out)
+            return
+        except PublishFailed:
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(0.2)  # the broker is restarting; try again shortly
 
 
 async def drain_tap(broker: Broker, trace: Trace, timeout_s: float = 10.0) -> None:
@@ -192,50 +229,3 @@ async def drain_tap(broker: Broker, trace: Trace, timeout_s: float = 10.0) -> No
     end = time.monotonic() + timeout_s
     while marker not in trace.marker_seen and time.monotonic() < end:
         await asyncio.sleep(0.01)  # polling the trace with a deadline
-
-
-def _result(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunResult:
-    opts, orders = run.options, run.orders
-    done_at = settled_at(run.coordinator_db) if run.coordinator_db.exists() else {}
-    latencies = [(done_at[o] - run.placed_at[o]) * 1000 for o in run.placed_at if o in done_at]
-    by_type = run.trace.by_type()
-    total = sum(by_type.values())
-    result = RunResult(
-        scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
-        orders=OrderCounts(total=len(orders), **{k: verdict.count(k) for k in
-                                                  ("completed", "compensated", "inconsistent", "stuck")}),
-        consistency=Consistency(ok=verdict.ok, violations=[ViolationOut(**v.__dict__) for v in verdict.violations]),
-        messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
-                               dead_lettered=run.trace.dead_lettered()),
-        latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
-        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
-    )  # fmt: skip
-    failures = expectation_failures(opts.scenario, result, orders, opts.scenario.stock_for(opts.orders))
-    return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
-
-
-def expectation_failures(
-    scenario: Scenario, result: RunResult, orders: list[Order], stock: dict[str, int]
-) -> list[str]:
-    """Why a run does not match what its scenario expects (empty when it does)."""
-    expect, failures = scenario.expect, []
-    if not result.settled:
-        failures.append("the run did not settle before its deadline")
-    if expect.consistent and not result.consistency.ok:
-        rules = sorted({v.rule for v in result.consistency.violations})
-        failures.append(f"violations: {', '.join(rules)}")
-    if not expect.consistent:
-        seen = {v.rule for v in result.consistency.violations}
-        missing = expect.violations - seen
-        if missing or not seen:
-            failures.append(f"expected violations not seen: {', '.join(sorted(missing)) or 'any'}")
-    if expect.outcome:
-        off = [o for o, outcome in result.outcomes.items() if outcome != expect.outcome]
-        if off:
-            failures.append(f"{len(off)} order(s) not {expect.outcome}")
-    for order in orders:
-        predicted = scenario.predict(order, stock)
-        actual = result.outcomes.get(order.order_id)
-        if predicted and actual != predicted:
-            failures.append(f"{order.order_id} should be {predicted}, was {actual}")
-    return failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -40,11 +41,29 @@ class Trace:
     queues: Sequence[QueueSpec]
     records: list[TraceRecord] = field(default_factory=list)
     marker_seen: set[str] = field(default_factory=set)
+    _seen: dict[str, list[Observed]] = field(default_factory=dict)
+    _waiters: list[tuple[str, int, asyncio.Future[Observed]]] = field(default_factory=list)
+
+    async def seen(self, type_name: str, nth: int = 1) -> Observed:
+        """Wait until the tap has seen the nth message of a type (fault injectors trigger on this)."""
+        already = self._seen.get(type_name, [])
+        if len(already) >= nth:
+            return already[nth - 1]
+        future: asyncio.Future[Observed] = asyncio.get_running_loop().create_future()
+        self._waiters.append((type_name, nth, future))
+        return await future
 
     def observe(self, seen: Observed) -> None:
         if seen.type == MARKER_TYPE:
             self.marker_seen.add(seen.message_id or "")
             return
+        if seen.exchange != self.topology.dead_letter_exchange and seen.type:
+            got = self._seen.setdefault(seen.type, [])
+            got.append(seen)
+            for waiter in [w for w in self._waiters if w[0] == seen.type and w[1] == len(got)]:
+                self._waiters.remove(waiter)
+                if not waiter[2].done():
+                    waiter[2].set_result(seen)
         dead = seen.exchange == self.topology.dead_letter_exchange
         try:
             causation = json.loads(seen.body).get("causation_id")

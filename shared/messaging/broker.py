@@ -198,7 +198,17 @@ class Broker:
         """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""
         channel = self._require_channel()
         target = await channel.get_exchange(exchange, ensure=False)
+        properties.setdefault("delivery_mode", aio_pika.DeliveryMode.PERSISTENT)
         await target.publish(aio_pika.Message(body, **properties), routing_key)
+
+    async def republish(self, seen: Observed) -> None:
+        """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
+        await self.publish_raw(
+            seen.exchange, seen.routing_key, seen.body, type=seen.type, message_id=seen.message_id,
+            correlation_id=seen.correlation_id, app_id=seen.sender, reply_to=seen.reply_to,
+            headers={k: v for k, v in seen.headers.items() if not k.startswith("x-death")},
+            content_type="application/json",
+        )  # fmt: skip
 
     def _require_channel(self) -> AbstractChannel:
         if self._publish_channel is None:
@@ -220,6 +230,7 @@ class Observed:
     sender: str | None
     message_id: str | None
     correlation_id: str | None
+    reply_to: str | None
     headers: dict[str, Any]
     body: bytes
     received_at: float
@@ -240,7 +251,8 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> Abstrac
         on_message(Observed(
             exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
             sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,
-            headers=dict(message.headers or {}), body=message.body, received_at=time.time(),
+            reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
+            received_at=time.time(),
         ))  # fmt: skip
 
     await queue.consume(received, no_ack=True)

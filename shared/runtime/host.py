@@ -111,7 +111,7 @@ class ServiceHost:
         for sub in self.subscriptions:
             self._consumers.append(await self.broker.consume(sub.queue, self._handler_for(sub)))
 
-    async def stop(self, grace_s: float = 10.0) -> None:
+    async def stop(self, grace_s: float = 30.0) -> None:
         """Stop consuming, let in-flight deliveries finish, publish what is staged, close."""
         for consumer in self._consumers:
             await consumer.cancel()
@@ -195,8 +195,8 @@ class ServiceHost:
             await self.publish_now([row.message for row in staged])
         else:
             await self.relay.send(staged)
-        log.info("handled", duplicate=duplicate, sent=[r.message.type for r in staged],
-                 ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
+        log.info("handled", duplicate=duplicate, redelivered=delivery.redelivered,
+                 sent=[r.message.type for r in staged], ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
 
     def _commit(
         self, consumer: str, message: Message, route: Route, tx_meta: dict[str, Any]

@@ -40,9 +40,11 @@ def record_placed(conn: sqlite3.Connection, order: Order) -> bool:
 
 
 def settle(conn: sqlite3.Connection, order_id: str, status: OrderStatus, detail: str = "") -> None:
-    """Give a pending order its final status (a settled order keeps the first one it got)."""
+    """Give an order its final status. A completed or compensated order keeps it; one parked as needing
+    attention (a stalled saga) takes the status it ends with if it moves again."""
     conn.execute(
-        "UPDATE orders SET status = ?, settled_at = ?, detail = ? WHERE order_id = ? AND status = 'pending'",
+        "UPDATE orders SET status = ?, settled_at = ?, detail = ? WHERE order_id = ?"
+        " AND status IN ('pending', 'needs-attention')",
         (status, time.time(), detail, order_id),
     )
 

@@ -1,0 +1,94 @@
+"""Turning a finished run into its result: counts, latency, the oracle's verdict, and the expectation."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scenarios.catalogue import Scenario
+from scenarios.oracle import Verdict
+from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
+from scenarios.settle import alerts, settled_at
+from shared.contracts import Order
+
+if TYPE_CHECKING:
+    from scenarios.runner import Run
+
+
+def log_counts(logs: Path) -> dict[str, int]:
+    """Redeliveries the broker made and duplicates the inboxes dropped, read from the services' logs."""
+    counts: Counter[str] = Counter()
+    for path in logs.glob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"handled"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            counts["redelivered"] += bool(entry.get("redelivered"))
+            counts["duplicates dropped"] += bool(entry.get("duplicate"))
+    return dict(counts)
+
+
+def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunResult:
+    opts, orders = run.options, run.orders
+    done_at = settled_at(run.coordinator_db)
+    latencies = [(done_at[o] - run.placed_at[o]) * 1000 for o in run.placed_at if o in done_at]
+    by_type = run.trace.by_type()
+    total = sum(by_type.values())
+    result = RunResult(
+        scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
+        orders=OrderCounts(total=len(orders), **{k: verdict.count(k) for k in
+                                                  ("completed", "compensated", "inconsistent", "stuck")}),
+        consistency=Consistency(ok=verdict.ok, violations=[ViolationOut(**v.__dict__) for v in verdict.violations]),
+        messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
+                               dead_lettered=run.trace.dead_lettered()),
+        latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
+        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
+        extra={
+            "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
+            **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
+            "unsafe": sorted(opts.unsafe), "workflow": opts.service_options.get("workflow", "standard")
+            if opts.mode == "orchestration" else None,
+        },
+    )  # fmt: skip
+    failures = expectation_failures(opts.scenario, result, orders, opts.scenario.stock_for(opts.orders))
+    return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
+
+
+def expectation_failures(
+    scenario: Scenario, result: RunResult, orders: list[Order], stock: dict[str, int]
+) -> list[str]:
+    """Why a run does not match what its scenario expects (empty when it does)."""
+    expect, failures = scenario.expect_for(result.mode), []
+    if not result.settled and expect.settles:
+        failures.append("the run did not settle before its deadline")
+    seen = {v.rule for v in result.consistency.violations}
+    if expect.consistent and not result.consistency.ok:
+        failures.append(f"violations: {', '.join(sorted(seen))}")
+    if not expect.consistent:
+        missing = expect.violations - seen
+        if missing or not seen:
+            failures.append(f"expected violations not seen: {', '.join(sorted(missing)) or 'any'}")
+    if expect.outcome:
+        off = [o for o, outcome in result.outcomes.items() if outcome != expect.outcome]
+        if off:
+            failures.append(f"{len(off)} order(s) not {expect.outcome}")
+    if expect.dead_lettered is not None and result.messages.dead_lettered != expect.dead_lettered:
+        failures.append(f"{result.messages.dead_lettered} dead-lettered, expected {expect.dead_lettered}")
+    for fault in result.extra.get("faults_injected", {}):
+        if fault.startswith(("never injected", "injector failed")):
+            failures.append(f"the scenario's fault did not happen: {fault}")
+    if expect.completed is not None and result.orders.completed != expect.completed:
+        failures.append(f"{result.orders.completed} order(s) completed, expected {expect.completed}")
+    if expect.alerted and not result.extra.get("alerts"):
+        failures.append("the deadline watcher reported nothing")
+    for order in orders:
+        predicted = scenario.predict(order, stock, result.mode)
+        actual = result.outcomes.get(order.order_id)
+        if predicted and actual != predicted:
+            failures.append(f"{order.order_id} should be {predicted}, was {actual}")
+    return failures

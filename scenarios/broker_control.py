@@ -1,0 +1,72 @@
+"""Commands to the broker itself, for the faults that need them: restart its app, drop every connection.
+
+Found in this order: ``SAGALAB_RABBITMQCTL`` (a command prefix, e.g. ``docker exec my-rabbit rabbitmqctl``),
+else a local ``rabbitmqctl`` when the broker is on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+from dataclasses import dataclass
+
+from yarl import URL
+
+
+class BrokerControlUnavailable(Exception):
+    """A scenario needs to restart the broker or drop its connections, and cannot."""
+
+
+@dataclass(frozen=True)
+class BrokerControl:
+    prefix: tuple[str, ...]
+
+    @classmethod
+    def find(cls, amqp_url: str) -> BrokerControl | None:
+        if configured := os.environ.get("SAGALAB_RABBITMQCTL"):
+            return cls(tuple(shlex.split(configured)))
+        host = URL(amqp_url).host or ""
+        if host in ("127.0.0.1", "localhost", "::1") and (ctl := shutil.which("rabbitmqctl")):
+            return cls((ctl,))
+        return None
+
+    @classmethod
+    def require(cls, amqp_url: str) -> BrokerControl:
+        control = cls.find(amqp_url)
+        if control is None:
+            raise BrokerControlUnavailable(
+                "this scenario restarts the broker or drops its connections, which needs rabbitmqctl: run the "
+                "broker on this machine, or set SAGALAB_RABBITMQCTL to a command prefix that reaches it "
+                "(for a container: 'docker exec <container> rabbitmqctl')"
+            )
+        return control
+
+    async def run(self, *args: str, timeout_s: float = 60.0) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            *self.prefix, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(self.prefix + args)} failed: {out.decode(errors='replace')[-500:]}")
+        return out.decode(errors="replace")
+
+    async def stop_app(self) -> None:
+        await self.run("stop_app")
+
+    async def start_app(self) -> None:
+        await self.run("start_app")
+        await self.run("await_startup")
+
+    async def close_connections(self, namespace: str, reason: str = "sagalab fault injection") -> int:
+        """Close every connection of one namespace (what ``close_all_connections`` does, without
+        disturbing other runs or workshop participants on the same broker)."""
+        listing = await self.run("list_connections", "-q", "--no-table-headers", "pid", "client_properties")
+        closed = 0
+        for line in listing.splitlines():
+            pid, _, properties = line.partition("\t")
+            if f'{{"connection_name","{namespace}:' in properties:
+                await self.run("close_connection", pid, reason)
+                closed += 1
+        return closed

@@ -1,0 +1,120 @@
+"""Faults the runner injects from outside the services: kill -9 and restart a process, restart the
+broker, drop every connection, publish a message twice, publish poison. Each waits for its trigger
+(the tap seeing the nth message of a type, or a delay) and counts what it did."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+
+if TYPE_CHECKING:
+    from scenarios.runner import Run
+
+log = structlog.get_logger()
+
+
+class Injector(Protocol):
+    async def inject(self, run: Run) -> None: ...
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When to strike: once the tap has seen the nth message of ``after`` (or right away), plus a delay."""
+
+    after: str | None = None
+    nth: int = 1
+    delay_s: float = 0.0
+
+    async def wait(self, run: Run) -> None:
+        if self.after:
+            await run.trace.seen(self.after, self.nth)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)  # the fault's own timing
+
+
+@dataclass(frozen=True)
+class KillService:
+    """kill -9 a service, keep it down for a while, start it again."""
+
+    service: str
+    when: Trigger = Trigger()
+    down_s: float = 0.5
+
+    async def inject(self, run: Run) -> None:
+        await self.when.wait(run)
+        process = run.fleet[self.service]
+        async with run.fleet.held(process):
+            process.kill()
+            run.count(f"kill {self.service}")
+            await asyncio.sleep(self.down_s)  # how long the service stays down is the fault
+            await run.fleet.restart(process)
+
+
+@dataclass(frozen=True)
+class RestartBroker:
+    """``rabbitmqctl stop_app`` then ``start_app``: every connection drops, durable state survives."""
+
+    when: Trigger = Trigger()
+    down_s: float = 2.0
+
+    async def inject(self, run: Run) -> None:
+        control = run.broker_control()
+        await self.when.wait(run)
+        log.warning("fault: stopping the broker app")
+        try:
+            await control.stop_app()
+            run.count("broker restart")
+            await asyncio.sleep(self.down_s)  # the outage itself
+        finally:
+            # Whatever happens to this task, never leave the broker stopped.
+            await asyncio.shield(control.start_app())
+
+
+@dataclass(frozen=True)
+class CloseConnections:
+    """The broker closes every connection of the run (``rabbitmqctl close_connection`` on each): every
+    client must reconnect and carry on."""
+
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        control = run.broker_control()
+        await self.when.wait(run)
+        closed = await control.close_connections(run.options.namespace)
+        run.count("connections closed")
+        log.warning("fault: closed the run's connections", count=closed)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Publish an exact copy (same message id) of the nth message of a type: an at-least-once duplicate."""
+
+    type: str
+    nth: int = 1
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen(self.type, self.nth)
+        await run.broker.republish(seen)
+        run.count(f"duplicate {self.type}")
+
+
+@dataclass(frozen=True)
+class Poison:
+    """Publish messages no service can decode onto a queue that sagas use."""
+
+    routing_key: str
+    exchange: str = "events"
+    count: int = 3
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        await self.when.wait(run)
+        exchange = run.broker.topology.exchange(self.exchange)  # type: ignore[arg-type]
+        bodies = [(b"\x00 this is not json", "OrderPlaced"), (b"{}", "NoSuchMessage"), (b'{"correlation_id": 1}', "PlaceOrder")]
+        for i in range(self.count):
+            body, type_name = bodies[i % len(bodies)]
+            await run.broker.publish_raw(exchange, self.routing_key, body, type=type_name, message_id=f"poison-{i}")
+            run.count("poison")
