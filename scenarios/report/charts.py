@@ -40,7 +40,7 @@ def bar_chart(counts: dict[str, int], types: Sequence[str], label: str, scale_ma
         y = GAP + i * (BAR + GAP)
         w = plot_w * n / top
         body.append(
-            f'<g {attr(class_="bar", data_type=name, data_count=n)}>'
+            f"<g {attr(class_='bar', data_type=name, data_count=n)}>"
             + title(f"{name}: {n}")
             + text(name_w - 8, y + BAR / 2, name, size=11.5, fill=INK if n else MUTED, anchor="end")
             + f"<rect {attr(x=name_w, y=y, width=max(w, 0.0), height=BAR, rx=3, fill=colour, opacity=0.85)}/>"

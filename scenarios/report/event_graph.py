@@ -131,7 +131,7 @@ def _service(node: Placed, lit: bool) -> str:
     fill, stroke, ink = ("#eef2f6", "#52606d", INK) if lit else ("#f7f8fa", "#c3c9d0", MUTED)
     rect = attr(x=x, y=y, width=node.width, height=node.height, rx=4, fill=fill, stroke=stroke, stroke_width=1.6)
     return (
-        f'<g {attr(class_="service", data_service=node.name[2:], data_lit=str(lit).lower())}>'
+        f"<g {attr(class_='service', data_service=node.name[2:], data_lit=str(lit).lower())}>"
         f"<rect {rect}/>" + text(node.x, node.y, node.name[2:], size=12.5, weight="700", fill=ink) + "</g>"
     )
 
@@ -145,7 +145,7 @@ def _message(node: Placed, name: str, seen: bool, watcher: str | None) -> str:
                 stroke_width=1.8 if seen else 1.0, stroke_dasharray=None if seen else "3 3")  # fmt: skip
     name_y = node.y - (6 if watcher else 0)
     parts = [
-        f'<g {attr(class_="message", data_type=name, data_kind=kind, data_seen=str(seen).lower())}>',
+        f"<g {attr(class_='message', data_type=name, data_kind=kind, data_seen=str(seen).lower())}>",
         title(f"{name} ({kind})" + (f"; {watcher} watches it to record how the saga ended" if watcher else "")),
         f"<rect {rect}/>",
         text(node.x, name_y, name, size=11, weight="600", fill=ink),

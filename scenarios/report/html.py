@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import cast
 
 from orchestration.asl import DefinitionError, load_definition
 from scenarios.report import charts, event_graph, sequence, state_graph
@@ -46,7 +45,7 @@ def render_page(runs: list[RunView], order_id: str, source: Path | None = None) 
         _row(runs, "graph", lambda run: _graph(run, order_id)),
     ]
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(heading)}</title><style>{CSS}</style></head><body>"
@@ -69,7 +68,7 @@ def _mode_head(run: RunView) -> str:
     ok = '<span class="badge good">consistent</span>' if r.consistency.ok else \
         f'<span class="badge bad">{len(r.consistency.violations)} violation(s)</span>'  # fmt: skip
     settled = "" if r.settled else '<span class="badge warn">not settled</span>'
-    return f"<h2>{escape(run.mode)}</h2><div class=\"badges\">{met}{ok}{settled}</div>"
+    return f'<h2>{escape(run.mode)}</h2><div class="badges">{met}{ok}{settled}</div>'
 
 
 def _outcomes(run: RunView) -> str:
@@ -107,7 +106,7 @@ def _verdict(run: RunView) -> str:
         more = len(r.consistency.violations) - 50
         parts.append(f'<table class="violations"><tr><th>rule</th><th>order</th><th>detail</th></tr>{rows}</table>')
         if more > 0:
-            parts.append(f"<p class=\"meta\">and {more} more</p>")
+            parts.append(f'<p class="meta">and {more} more</p>')
     for failure in r.expectation_failures:
         parts.append(f'<p class="bad-line">✗ {escape(failure)}</p>')
     return "".join(parts)
@@ -138,9 +137,9 @@ def _sequence(run: RunView, order_id: str) -> str:
 
 def _services(mode: str) -> tuple[str, ...]:
     from scenarios.topologies import services
-    from shared.config import MODES, Mode
+    from shared.config import MODES
 
-    return services(cast(Mode, mode)) if mode in MODES else ()
+    return services(mode) if mode in MODES else ()
 
 
 def _graph(run: RunView, order_id: str) -> str:
@@ -149,15 +148,15 @@ def _graph(run: RunView, order_id: str) -> str:
         return ("<h3>Event graph</h3><p class=\"meta\">who reacts to what, from the queue bindings and the "
                 f"reaction table; this order's path lit</p>{svg}{sequence.legend()}")  # fmt: skip
     if run.definition is None:
-        return "<h3>State machine</h3><p class=\"meta\">no definition.asl.json in this run folder</p>"
+        return '<h3>State machine</h3><p class="meta">no definition.asl.json in this run folder</p>'
     try:
         machine = load_definition(run.definition)
     except DefinitionError as exc:
-        return f"<h3>State machine</h3><p class=\"bad-line\">cannot read the definition: {escape(str(exc))}</p>"
+        return f'<h3>State machine</h3><p class="bad-line">cannot read the definition: {escape(str(exc))}</p>'
     events = load_history(run, order_id)
     note = "states lit by this order's execution history" if events else "no execution history for this order"
     svg = state_graph.render(machine, events, f"orchestration state machine, order {order_id}")
-    return f"<h3>State machine</h3><p class=\"meta\">{note}</p>{svg}{state_graph.legend()}"
+    return f'<h3>State machine</h3><p class="meta">{note}</p>{svg}{state_graph.legend()}'
 
 
 def _outcomes_of(runs: list[RunView], order_id: str) -> str:
@@ -182,8 +181,8 @@ def _order_table(runs: list[RunView], chosen: str) -> str:
 
 def _footer() -> str:
     return (
-        "<footer><p>Messages are coloured by kind: <b class=\"k-forward\">forward</b>, <b class=\"k-failure\">"
-        "failure</b>, <b class=\"k-compensation\">compensation</b>. States are coloured from the orchestrator's "
+        '<footer><p>Messages are coloured by kind: <b class="k-forward">forward</b>, <b class="k-failure">'
+        'failure</b>, <b class="k-compensation">compensation</b>. States are coloured from the orchestrator\'s '
         "execution history: green where the step succeeded or undid a step, red where a task failed (caught or "
         "not), blue where it never finished, grey where the execution never went. Hover over an arrow, a state "
         "or a bar for its details. Made by <code>sagalab</code> from the run folder: trace.jsonl, result.json, "

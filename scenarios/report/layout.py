@@ -8,6 +8,7 @@ Edges keep their real direction: a turned-around edge is drawn from its source u
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,6 @@ class _Graph:
         total = sum(self.weight[_pair(n, m)] for m in neighbours)
         return sum(x[m] * self.weight[_pair(n, m)] for m in neighbours) / total if neighbours else None
 
-
     def median(self, n: str, neighbours: list[str], x: dict[str, float]) -> float:
         """The weighted median position of ``neighbours``: the heaviest edge wins outright."""
         ranked = sorted(neighbours, key=x.__getitem__)
@@ -110,7 +110,7 @@ def layered(boxes: Sequence[Box], edges: Sequence[tuple[str, str]], roots: Seque
             chain.append(dummy)
         chain.append(bottom)
         weight = (weights or {}).get((source, target), 1.0)
-        for a, b in zip(chain, chain[1:]):
+        for a, b in itertools.pairwise(chain):
             graph.down[a].append(b)
             graph.up[b].append(a)
             dummies = sum(1 for end in (a, b) if end.startswith("\0"))  # keep long edges straight

@@ -82,7 +82,7 @@ def summarise(records: list[TraceRecord]) -> OrderSummary:
 
 def record_from(raw: dict[str, Any]) -> TraceRecord:
     """A trace line as a record; keys a newer or older runner wrote differently are tolerated."""
-    values = {name: raw.get(name) for name in _FIELDS}
+    values: dict[str, Any] = {name: raw.get(name) for name in _FIELDS}
     values["receivers"] = list(values["receivers"] or [])
     values["dead_lettered"] = bool(values["dead_lettered"])
     values["t"] = float(values["t"] or 0.0)

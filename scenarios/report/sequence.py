@@ -89,7 +89,7 @@ def _lane(name: str, x: float, height: float, lane_gap: float) -> str:
     lifeline = attr(x1=x, y1=HEADER - 8, x2=x, y2=height - 4, stroke="#c3c9d0", stroke_dasharray="3 4")
     box = attr(x=x - box_w / 2, y=6, width=box_w, height=26, rx=5, fill=fill, stroke=stroke)
     return (
-        f'<g {attr(class_="lane", data_lane=name)}><line {lifeline}/><rect {box}/>'
+        f"<g {attr(class_='lane', data_lane=name)}><line {lifeline}/><rect {box}/>"
         + text(x, 19, name, size=12, weight="600", fill=DEAD_COLOUR if dead else INK)
         + "</g>"
     )
@@ -103,7 +103,7 @@ def _arrow(d: Delivery, x: dict[str, float], y: float, ms: float, width: float) 
     tip = (f"{r.type} {r.sender} → {d.receiver} at +{ms:.1f} ms\nmessage {r.message_id}\n"
            f"caused by {r.causation_id or '—'}\n{r.exchange} / {r.routing_key}")  # fmt: skip
     parts = [
-        f'<g {attr(class_="msg", data_type=r.type, data_kind=d.kind, data_from=r.sender, data_to=d.receiver)}>',
+        f"<g {attr(class_='msg', data_type=r.type, data_kind=d.kind, data_from=r.sender, data_to=d.receiver)}>",
         title(tip),
         text(GUTTER - 8, y, f"+{ms:.1f}", size=10, fill=MUTED, anchor="end", css_class="t"),
     ]
@@ -114,7 +114,9 @@ def _arrow(d: Delivery, x: dict[str, float], y: float, ms: float, width: float) 
         parts.append(text(x1 + 32, y, d.label(), size=11, fill=colour, anchor="start", weight="600", halo=True))
     else:
         end = x2 - (4 if x2 > x1 else -4)
-        parts.append(f"<line {attr(x1=x1, y1=y, x2=end, y2=y, stroke=colour, stroke_width=1.8, stroke_dasharray=dash)}/>")
+        parts.append(
+            f"<line {attr(x1=x1, y1=y, x2=end, y2=y, stroke=colour, stroke_width=1.8, stroke_dasharray=dash)}/>"
+        )
         parts.append(arrowhead((end, y), (x1, y), colour))
         mid = (x1 + x2) / 2
         label_w = text_width(d.label(), 11)

@@ -96,8 +96,9 @@ def render(machine: StateMachine, events: Sequence[dict[str, Any]] | None, label
              for n in names]  # fmt: skip
     transitions = machine.transitions()
     weights = {(t.source, t.target): 6.0 for t in transitions if t.kind in ("next", "default")}
-    layout = layered(boxes, [(t.source, t.target) for t in transitions], [machine.start_at], weights=weights,
-                     layer_gap=40)
+    layout = layered(
+        boxes, [(t.source, t.target) for t in transitions], [machine.start_at], weights=weights, layer_gap=40
+    )
     taken = set(w.taken)
     body: list[str] = []
     width = layout.width
@@ -130,7 +131,7 @@ def _edge(route: Route, first: Transition, same_pair: list[Transition], taken: b
     label = ", ".join(t.label for t in same_pair if t.kind != "next")
     shown = w.caught.get(route.source, "") if taken and route.source in w.caught else ""
     parts = [
-        f'<g {attr(class_="edge taken" if taken else "edge", data_source=route.source, data_target=route.target)}>',
+        f"<g {attr(class_='edge taken' if taken else 'edge', data_source=route.source, data_target=route.target)}>",
         title(f"{route.source} → {route.target}" + (f" ({first.kind}: {label})" if label else "")),
         f"<path {attr(d=path, fill='none', stroke=colour, stroke_width=width, stroke_dasharray=dash)}/>",
         arrowhead(route.points[-1], _before_end(route.points), colour, 7.0 if taken else 6.0),

@@ -60,7 +60,6 @@ details.orders table { margin-top: 8px; }
 details.orders th, details.orders td { text-align: left; padding: 2px 18px 2px 0; }
 details.orders tr.chosen td { background: #fff7d6; }
 footer { margin-top: 14px; color: var(--muted); font-size: 12.5px; max-width: 1100px; }
-"""
-    .replace("FONT", FONT)
+""".replace("FONT", FONT)
     + "".join(f".k-{kind} {{ color: {colour}; }}\n" for kind, colour in KIND_COLOURS.items())
 )
