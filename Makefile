@@ -2,7 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 
-.PHONY: compare test setup clean
+.PHONY: compare test setup chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,19 @@ setup: $(VENV)/.installed
 compare: setup
 	$(VENV)/bin/sagalab compare out-of-stock
 
+## the browser test renders the HTML report in Debian's chromium: install it when missing and we are root
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make: the browser test needs Chromium: sudo apt-get install -y chromium"; \
+	  fi; \
+	fi
+
 ## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs
-test: setup
+test: setup chromium
 	$(VENV)/bin/pytest
 
 clean:

@@ -18,6 +18,7 @@ DEAD_LETTERS = "dead-letters"
 HEADER = 44.0
 ROW = 30.0
 GUTTER = 62.0
+TARGET_WIDTH = 600.0
 DEAD_COLOUR = "#8e1c1c"
 
 
@@ -68,11 +69,13 @@ def render(records: Sequence[TraceRecord], label: str, preferred: Sequence[str] 
     names = lanes(records, preferred)
     arrows = deliveries(records)
     longest = max((text_width(d.label(), 11) for d in arrows), default=80.0)
-    lane_gap = max(104.0, min(190.0, longest * 0.75 + 16))
+    fill_column = (TARGET_WIDTH - GUTTER) / max(len(names), 1)  # spread a few lanes across a report column
+    lane_gap = max(104.0, fill_column, min(190.0, longest * 0.75 + 16))
     x = {name: GUTTER + lane_gap * (i + 0.5) for i, name in enumerate(names)}
     width = GUTTER + lane_gap * max(len(names), 1) + 8
     height = HEADER + ROW * (len(arrows) + 1)
     body = [_lane(name, x[name], height, lane_gap) for name in names]
+    body.append(text(GUTTER - 8, 19, "ms", size=10, fill=MUTED, anchor="end"))
     start = records[0].t if records else 0.0
     for row, delivery in enumerate(arrows):
         y = HEADER + ROW * (row + 1)

@@ -17,6 +17,7 @@ code { font: 12px ui-monospace, 'DejaVu Sans Mono', monospace; }
 code.order { background: #e8edf3; padding: 1px 5px; border-radius: 4px; }
 .grid { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr)); column-gap: 18px;
         margin-top: 16px; }
+.grid[style="--cols:1"] { max-width: 1000px; }
 .cell { background: var(--panel); border: 1px solid var(--line); border-top: none; border-bottom: none;
         padding: 10px 18px 14px; min-width: 0; overflow-x: auto; }
 .cell.mode { border-top: 1px solid var(--line); border-radius: 10px 10px 0 0; padding-top: 14px; }
