@@ -1,0 +1,38 @@
+"""The committed JSON Schemas (docs/schemas) are exactly what the message models generate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scenarios.cli import main
+from shared.contracts import MESSAGE_TYPES
+from shared.schemas import rendered_schemas
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+def test_committed_schemas_match_the_models() -> None:
+    """Every message type has its schema file, unchanged; regenerate with `sagalab schema` after editing contracts."""
+    expected = rendered_schemas()
+    committed = {p.name: p.read_text() for p in SCHEMAS.glob("*.schema.json")}
+    assert sorted(committed) == sorted(expected), "run `sagalab schema` to regenerate docs/schemas"
+    stale = [name for name, text in expected.items() if committed[name] != text]
+    assert not stale, f"{stale} differ from the models; run `sagalab schema` to regenerate docs/schemas"
+
+
+def test_the_protocol_messages_require_what_a_participant_must_send() -> None:
+    """TaskFailed needs the envelope's correlation id and an error; unknown fields are refused."""
+    failed = json.loads((SCHEMAS / "TaskFailed.schema.json").read_text())
+    assert failed["required"] == ["correlation_id", "error"]
+    assert failed["additionalProperties"] is False
+    invoke = json.loads((SCHEMAS / "InvokeTask.schema.json").read_text())
+    assert set(invoke["properties"]) == {"message_id", "correlation_id", "causation_id", "occurred_at", "function",
+                                         "input"}  # fmt: skip
+
+
+def test_sagalab_schema_writes_every_schema_to_a_folder(tmp_path: Path) -> None:
+    """`sagalab schema --out DIR` exits 0 and writes one file per message type, identical to the committed ones."""
+    assert main(["schema", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.schema.json" for name in MESSAGE_TYPES)
+    assert all((tmp_path / p.name).read_text() == p.read_text() for p in SCHEMAS.glob("*.schema.json"))
