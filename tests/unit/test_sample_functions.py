@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,8 +15,10 @@ from orchestration.resources import ResourceMap
 from orchestration.samples import SAMPLES, definition_path, resources_path
 from orchestration.samples._lambda import hash_code
 from orchestration.samples.functions import FUNCTIONS, FunctionError, Invocation, invoke
-from orchestration.samples.participant import LambdaRoutes
+from orchestration.samples.participant import LambdaRoutes, build_participant
+from shared.config import Settings
 from shared.contracts import InvokeTask, TaskFailed, TaskSucceeded
+from shared.messaging.broker import Broker
 from shared.runtime.host import Tx
 from shared.wire import decode
 
@@ -204,3 +206,20 @@ def test_the_participant_answers_with_the_result_or_the_function_error() -> None
     assert json.loads(failed.cause) == {"errorMessage": "Internal Server Error", "errorType": "Error"}
     missing = answer("nope", {})
     assert isinstance(missing, TaskFailed) and missing.error == "Lambda.ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(("faults", "random_draws"), [((), False), (("publisher-random",), True)])
+def test_publisher_random_fault_makes_the_draw_random(
+    tmp_path: Path, faults: tuple[str, ...], random_draws: bool
+) -> None:
+    """`--fault publisher-random` gives the functions a real random draw; without it they never fail at random."""
+    settings = Settings(service="lambdas", mode="orchestration", data_dir=tmp_path, faults=faults)
+    host = build_participant(settings, cast(Broker, None))
+    try:
+        route = host.subscriptions[0].routes[InvokeTask]
+        routes = getattr(route.handle, "__self__")
+        assert isinstance(routes, LambdaRoutes)
+        draws = {routes.draw() for _ in range(20)}
+        assert (draws != {1.0}) is random_draws
+    finally:
+        host.db.close()
