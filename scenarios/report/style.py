@@ -32,10 +32,10 @@ h3 { margin: 6px 0 6px; font-size: 13px; text-transform: uppercase; letter-spaci
 .badge.bad { color: var(--bad); background: #fbe4e4; }
 .badge.warn { color: var(--warn); background: #fdf0dc; }
 table { border-collapse: collapse; font-size: 13px; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 6px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 6px; }
 .tile { border: 1px solid var(--line); border-radius: 7px; padding: 4px 9px; background: #fafbfc; }
 .tile span { display: block; font-size: 11px; color: var(--muted); }
-.tile b { font-size: 17px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.tile b { font-size: 17px; font-weight: 650; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .tile.good b, .outcome.good { color: var(--good); }
 .tile.undone b, .outcome.undone { color: var(--undone); }
 .tile.bad b, .outcome.bad { color: var(--bad); }
