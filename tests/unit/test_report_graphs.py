@@ -30,7 +30,7 @@ def test_services_emit_the_outcomes_of_their_domain_calls() -> None:
     assert ("inventory", "OutOfStock") in wiring.emits and ("orders", "OrderPlaced") in wiring.emits
     assert ("runner", "PlaceOrder") in wiring.emits
     assert not any(m == "ShipmentCancelled" for _, m in wiring.emits), "no reaction cancels a shipment"
-    assert event_graph.domain_outcomes(event_graph.REACTIONS[0].does) == [PaymentCharged, PaymentDeclined]
+    assert event_graph.domain_outcomes(REACTIONS[0].does) == [PaymentCharged, PaymentDeclined]
 
 
 def test_the_order_service_watches_every_ending() -> None:
