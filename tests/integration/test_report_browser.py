@@ -84,8 +84,7 @@ def _box(locator: Any) -> dict[str, float]:
 
 @pytest.mark.broker
 def test_the_out_of_stock_report_renders_in_chromium(report: Path, browser_page: Visit, tmp_path: Path) -> None:
-    """The report of a real out-of-stock comparison opens offline with no console error and draws every diagram:
-    both modes side by side, the state graph with ReserveStock red and the refund path green."""
+    """A real out-of-stock report opens offline, error-free, both modes side by side, every diagram drawn."""
     page = browser_page.page
     page.goto(report.resolve().as_uri(), wait_until="load")
 

@@ -30,8 +30,7 @@ def _recorded_walk(scenario: str, tmp_path: Path) -> tuple[state_graph.Walk, str
 
 
 def test_out_of_stock_lights_reserve_stock_red_and_the_refund_path_green(tmp_path: Path) -> None:
-    """Out of stock: ChargePayment succeeded, ReserveStock caught OutOfStock (red), RefundPayment and
-    OrderCancelled are the green undo path, and the shipping states were never reached."""
+    """Out of stock: ReserveStock caught OutOfStock (red), the refund path is green, shipping never reached."""
     walk, svg = _recorded_walk("out-of-stock", tmp_path)
     assert walk.status == {"ChargePayment": "succeeded", "ReserveStock": "caught",
                            "RefundPayment": "compensating", "OrderCancelled": "compensating"}  # fmt: skip
