@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,8 +141,3 @@ def load_history(run: RunView, order_id: str) -> list[dict[str, Any]] | None:
     if not (run.data_dir / "orchestrator.db").exists():
         return None
     return find_history(order_id, [run.data_dir])
-
-
-def dump_records(records: list[TraceRecord]) -> str:
-    """The records back as JSON lines (for tests and fixtures)."""
-    return "".join(json.dumps(dataclasses.asdict(r)) + "\n" for r in records)
