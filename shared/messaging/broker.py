@@ -166,10 +166,16 @@ class Broker:
         queue = await self.declare_queue(spec, channel)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            # Ack rule: the handler acks, requeues or dead-letters explicitly; an unexpected exception
-            # requeues, and the queue's delivery limit stops a message that fails forever.
-            async with message.process(requeue=True, ignore_processed=True):
+            # Ack rule: the handler settles each delivery itself (ack after its local commit, requeue,
+            # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
+            # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
+            # (aio-pika's message.process() would ack whatever is left unsettled on exit, hence no process().)
+            try:
                 await handler(Delivery(message))
+            except Exception:
+                if not message.processed:
+                    await message.nack(requeue=True)
+                raise
 
         return Consumer(queue, await queue.consume(on_message))
 
