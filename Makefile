@@ -2,7 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 
-.PHONY: compare test setup chromium clean
+.PHONY: compare test test-slow setup chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ chromium:
 ## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs
 test: setup chromium
 	$(VENV)/bin/pytest
+
+## make test-slow: only the long chaos and load runs (1000 orders per mode)
+test-slow: setup
+	$(VENV)/bin/pytest -m slow
 
 clean:
 	rm -rf $(VENV) .sagalab .pytest_cache

@@ -66,8 +66,12 @@ def expectation_failures(
     expect, failures = scenario.expect_for(result.mode), []
     if not result.settled and expect.settles:
         failures.append("the run did not settle before its deadline")
-    seen = {v.rule for v in result.consistency.violations}
-    if expect.consistent and not result.consistency.ok:
+    violations = result.consistency.violations
+    if expect.stuck_must_be_reported and result.mode == "choreography":
+        reported = {a["order_id"] for a in result.extra.get("alerts", [])}
+        violations = [v for v in violations if not (v.rule.startswith("termination") and v.order_id in reported)]
+    seen = {v.rule for v in violations}
+    if expect.consistent and violations:
         failures.append(f"violations: {', '.join(sorted(seen))}")
     if not expect.consistent:
         missing = expect.violations - seen
@@ -82,6 +86,10 @@ def expectation_failures(
     for fault in result.extra.get("faults_injected", {}):
         if fault.startswith(("never injected", "injector failed")):
             failures.append(f"the scenario's fault did not happen: {fault}")
+    if expect.dead_lettered_equals_poison:
+        poison = result.extra.get("faults_injected", {}).get("poison", 0)
+        if result.messages.dead_lettered != poison:
+            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison injected")
     if expect.completed is not None and result.orders.completed != expect.completed:
         failures.append(f"{result.orders.completed} order(s) completed, expected {expect.completed}")
     if expect.alerted and not result.extra.get("alerts"):

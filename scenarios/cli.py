@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_USAGE, UsageError
 from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
@@ -54,6 +55,19 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+    p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
+    p.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    p.add_argument("--orders", type=int, default=200)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of chaos while the orders arrive")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--kills-per-service", type=int, default=3)
+    p.add_argument("--broker-restarts", type=int, default=1, help="needs rabbitmqctl (see README)")
+    p.add_argument("--duplicates", type=int, default=10)
+    p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--out", type=Path)
+    _common(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
     p.add_argument("service")
     p.add_argument("--mode", required=True, choices=MODES)
@@ -101,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             console.print(f"  - {problem}", highlight=False, markup=False)
         return EXIT_USAGE
+    except BrokerControlUnavailable as exc:
+        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        return EXIT_USAGE
     except BrokerUnavailable as exc:
         console.print(f"[red]sagalab: {exc}[/]", highlight=False)
         return EXIT_NO_BROKER
@@ -126,6 +143,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return commands.trace(args, console)
         case "execute":
             return asyncio.run(commands.execute(args, console))
+        case "chaos":
+            return asyncio.run(commands.chaos(args, console))
         case "schema":
             return commands.schema(args, console)
     raise UsageError(f"unknown command {args.command}")

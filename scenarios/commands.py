@@ -154,3 +154,36 @@ def schema(args: argparse.Namespace, console: Console) -> int:
     written = write_schemas(args.out)
     console.print(f"wrote {len(written)} message schemas to {args.out}", highlight=False)
     return EXIT_OK
+
+
+async def chaos(args: argparse.Namespace, console: Console) -> int:
+    from scenarios.chaos import ChaosPlan, chaos_scenario
+
+    if args.orders < 1 or args.duration <= 0:
+        raise UsageError("--orders must be at least 1 and --duration positive")
+    plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
+                     broker_restarts=args.broker_restarts, duplicates=args.duplicates, poison=args.poison,
+                     seed=args.seed)  # fmt: skip
+    if plan.broker_restarts:
+        from scenarios.broker_control import BrokerControl
+
+        BrokerControl.require(args.amqp_url)
+    scenario = chaos_scenario(args.orders, plan)
+    modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
+    base = args.out or run_dir("chaos", args.mode)
+    results = []
+    for mode in modes:
+        options = runner.RunOptions(scenario=scenario, mode=mode, amqp_url=args.amqp_url, out_dir=(base / mode).resolve(),
+                                    namespace=args.namespace, orders=args.orders, seed=args.seed,
+                                    service_options={"workflow": args.workflow})  # fmt: skip
+        with console.status(f"chaos in {mode} mode: {args.orders} orders over {args.duration:.0f}s…"):
+            results.append(await runner.run(options))
+    render(results, console)
+    for r in results:
+        extra = r.extra
+        console.print(f"[bold]{r.mode}[/]: faults {extra['faults_injected']}, restarts {extra['restarts']}, "
+                      f"redelivered {extra.get('redelivered', 0)}, duplicates dropped {extra.get('duplicates dropped', 0)}, "
+                      f"watcher alerts {len(extra.get('alerts', []))}", highlight=False)  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
+    return EXIT_OK if all(r.expectation_met for r in results) else EXIT_UNMET

@@ -5,6 +5,8 @@ broker, drop every connection, publish a message twice, publish poison. Each wai
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -116,5 +118,7 @@ class Poison:
         bodies = [(b"\x00 this is not json", "OrderPlaced"), (b"{}", "NoSuchMessage"), (b'{"correlation_id": 1}', "PlaceOrder")]
         for i in range(self.count):
             body, type_name = bodies[i % len(bodies)]
-            await run.broker.publish_raw(exchange, self.routing_key, body, type=type_name, message_id=f"poison-{i}")
+            await run.broker.publish_raw(exchange, self.routing_key, body, type=type_name,
+                                         message_id=f"poison-{uuid.uuid4().hex[:12]}",
+                                         headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
             run.count("poison")

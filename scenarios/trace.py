@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ class Trace:
     records: list[TraceRecord] = field(default_factory=list)
     marker_seen: set[str] = field(default_factory=set)
     _seen: dict[str, list[Observed]] = field(default_factory=dict)
+    _recorded: set[tuple[object, ...]] = field(default_factory=set)
     _waiters: list[tuple[str, int, asyncio.Future[Observed]]] = field(default_factory=list)
 
     async def seen(self, type_name: str, nth: int = 1) -> Observed:
@@ -53,10 +55,20 @@ class Trace:
         self._waiters.append((type_name, nth, future))
         return await future
 
+    def random_seen(self, rng: random.Random) -> Observed | None:
+        """Any message seen so far (chaos duplicates one)."""
+        candidates = [s for t in sorted(self._seen) for s in self._seen[t] if not (s.message_id or "").startswith("poison")]
+        return rng.choice(candidates) if candidates else None
+
     def observe(self, seen: Observed) -> None:
         if seen.type == MARKER_TYPE:
             self.marker_seen.add(seen.message_id or "")
             return
+        identity = (seen.message_id, seen.exchange, seen.routing_key, seen.headers.get("x-published-us"),
+                    repr(seen.headers.get("x-death")))  # fmt: skip
+        if identity in self._recorded:
+            return  # the tap's own redelivery after a dropped connection, not a second message
+        self._recorded.add(identity)
         if seen.exchange != self.topology.dead_letter_exchange and seen.type:
             got = self._seen.setdefault(seen.type, [])
             got.append(seen)

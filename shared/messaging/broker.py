@@ -17,10 +17,14 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+import structlog
 from yarl import URL
 
 from shared.messaging.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
 from shared.wire import ExchangeKind, Outgoing
+
+
+log = structlog.get_logger()
 
 
 class BrokerUnavailable(Exception):
@@ -84,17 +88,23 @@ class Delivery:
         return bool(self._message.processed)
 
     async def ack(self) -> None:
-        if not self.settled:
-            await self._message.ack()
+        await self._settle(self._message.ack)
 
     async def retry_later(self) -> None:
         """Requeue; the queue's delivery limit dead-letters it if it keeps coming back."""
-        if not self.settled:
-            await self._message.nack(requeue=True)
+        await self._settle(lambda: self._message.nack(requeue=True))
 
     async def dead_letter(self) -> None:
-        if not self.settled:
-            await self._message.reject(requeue=False)
+        await self._settle(lambda: self._message.reject(requeue=False))
+
+    async def _settle(self, how: Callable[[], Awaitable[None]]) -> None:
+        if self.settled:
+            return
+        try:
+            await how()
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            # The channel died under us: the broker will redeliver, and the inbox makes that harmless.
+            log.warning("could not settle a delivery; the broker will redeliver it", error=repr(exc))
 
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
@@ -209,11 +219,12 @@ class Broker:
 
     async def republish(self, seen: Observed) -> None:
         """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
+        headers = {k: v for k, v in seen.headers.items() if not k.startswith("x-death")}
+        headers["x-published-us"] = time.time_ns() // 1000
         await self.publish_raw(
             seen.exchange, seen.routing_key, seen.body, type=seen.type, message_id=seen.message_id,
             correlation_id=seen.correlation_id, app_id=seen.sender, reply_to=seen.reply_to,
-            headers={k: v for k, v in seen.headers.items() if not k.startswith("x-death")},
-            content_type="application/json",
+            headers=headers, content_type="application/json",
         )  # fmt: skip
 
     def _require_channel(self) -> AbstractChannel:
@@ -245,10 +256,12 @@ class Observed:
 async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> AbstractQueue:
     """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
 
-    The tap is an observer: it consumes without acks so it never slows the saga's own queues.
+    Acked after recording, so a dropped connection redelivers rather than loses; the recorder drops
+    the redelivered copies (same message, same publish time).
     """
     t = broker.topology
     channel = await broker.connection.channel(publisher_confirms=False)
+    await channel.set_qos(prefetch_count=2000)
     queue = await channel.declare_queue(t.tap_queue, durable=True)
     for kind in EXCHANGE_KINDS:
         await queue.bind(t.exchange(kind), "#")
@@ -260,6 +273,7 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> Abstrac
             reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
             received_at=time.time(),
         ))  # fmt: skip
+        await Delivery(message).ack()
 
-    await queue.consume(received, no_ack=True)
+    await queue.consume(received)
     return queue

@@ -1,0 +1,109 @@
+"""``sagalab chaos``: a seeded stream of orders while services are killed and restarted at random, the
+broker restarts, and messages are duplicated and poisoned; then everything settles and the oracle
+judges. With every defence on, nothing may be lost or applied twice."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
+from scenarios.injectors import Poison
+from scenarios.topologies import services
+
+if TYPE_CHECKING:
+    from scenarios.runner import Run
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class ChaosPlan:
+    """How much of each fault to inject over the run, and the seed that places them in time."""
+
+    duration_s: float = 60.0
+    kills_per_service: int = 3
+    broker_restarts: int = 1
+    duplicates: int = 10
+    poison: int = 5
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class ChaosMonkey:
+    plan: ChaosPlan
+
+    async def inject(self, run: Run) -> None:
+        rng = random.Random(self.plan.seed)
+        start = time.monotonic()
+        for at, action, target in self._schedule(rng, run):
+            await asyncio.sleep(max(0.0, start + at - time.monotonic()))  # the chaos timetable
+            try:
+                await self._do(action, target, run, rng)
+            except Exception as exc:  # one failed injection must not stop the rest of the chaos
+                log.error("chaos action failed", action=action, target=target, error=repr(exc))
+                run.count(f"chaos action failed: {action}")
+
+    def _schedule(self, rng: random.Random, run: Run) -> list[tuple[float, str, str]]:
+        span = self.plan.duration_s
+        plan: list[tuple[float, str, str]] = []
+        for service in services(run.options.mode):
+            for k in range(self.plan.kills_per_service):
+                # spread each service's kills over the run, jittered within their slice
+                slice_s = span / self.plan.kills_per_service
+                plan.append((k * slice_s + rng.uniform(0.1, 0.9) * slice_s * 0.8, "kill", service))
+        for k in range(self.plan.broker_restarts):
+            plan.append(((k + 0.5) * span / max(self.plan.broker_restarts, 1), "broker", ""))
+        plan += [(rng.uniform(0, span), "duplicate", "") for _ in range(self.plan.duplicates)]
+        plan += [(rng.uniform(0, span), "poison", "") for _ in range(self.plan.poison)]
+        return sorted(plan)
+
+    async def _do(self, action: str, target: str, run: Run, rng: random.Random) -> None:
+        if action == "kill":
+            process = run.fleet[target]
+            if not process.alive():
+                return
+            async with run.fleet.held(process):
+                process.kill()
+                run.count(f"kill {target}")
+                await asyncio.sleep(rng.uniform(0.2, 1.5))  # downtime
+                await run.fleet.restart(process)
+        elif action == "broker":
+            control = run.broker_control()
+            try:
+                await control.stop_app()
+                run.count("broker restart")
+                await asyncio.sleep(2.0)  # the outage
+            finally:
+                await asyncio.shield(control.start_app())
+        elif action == "duplicate":
+            seen = run.trace.random_seen(rng)
+            if seen is not None:
+                await run.broker.republish(seen)
+                run.count("duplicate")
+        elif action == "poison":
+            exchange, key = ("events", "orders.OrderPlaced") if run.options.mode == "choreography" else (
+                "commands", "payment.ChargePayment")  # fmt: skip
+            await Poison(key, exchange=exchange, count=1).inject(run)
+
+
+def chaos_scenario(orders: int, plan: ChaosPlan) -> Scenario:
+    """A scenario made for one chaos run: mixed orders spread over the duration, the monkey loose."""
+    monkey = ChaosMonkey(plan)
+    return Scenario(
+        "chaos",
+        "Random kills, a broker restart, duplicates and poison under a stream of orders: nothing lost or doubled.",
+        mixed_stock,
+        mixed_orders,
+        default_orders=orders,
+        place_interval_s=plan.duration_s / max(orders, 1),
+        injectors={"choreography": (monkey,), "orchestration": (monkey,)},
+        service_options={"orders": {"saga_deadline": "20"}},
+        deadline_s=plan.duration_s + 180.0,
+        expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True),
+    )
