@@ -52,6 +52,15 @@ REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=2
 """Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse."""
 
 
+def replies_for(instance: int) -> tuple[str, QueueSpec]:
+    """Each orchestrator instance gets its replies on its own queue: an Express instance holds its
+    executions in memory, so their replies must come back to it (instances share the start queue)."""
+    if instance == 0:
+        return REPLY_KEY, REPLIES
+    key = f"{REPLY_KEY}.{instance}"
+    return key, QueueSpec("orchestrator", (Binding("replies", key),), prefetch=256, suffix=f"replies.{instance}")
+
+
 def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES) -> list[Subscription]:
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
@@ -86,9 +95,10 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     workflow = settings.options.get("workflow", "standard")
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
-    orchestrator = Orchestrator(machine, resources, db, executions_for(workflow))  # type: ignore[arg-type]
-    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator), unsafe=settings.unsafe,
-                       faults=faults_of(settings.faults))  # fmt: skip
+    reply_key, replies = replies_for(settings.instance)
+    orchestrator = Orchestrator(machine, resources, db, executions_for(workflow), reply_key)  # type: ignore[arg-type]
+    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator, replies),
+                       unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host
 
     async def timers(stopping: asyncio.Event) -> None:
