@@ -55,6 +55,10 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
             if opts.mode == "orchestration" else None,
         },
     )  # fmt: skip
+    if opts.include_history and opts.mode == "orchestration":
+        from orchestration.history_view import find_history
+
+        result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
     failures = expectation_failures(opts.scenario, result, orders, opts.scenario.stock_for(opts.orders))
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 

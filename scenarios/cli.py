@@ -41,6 +41,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resources", help="orchestration: resource map, a JSON file or object")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard",
                    help="orchestration: standard (persist every step) or express (in memory, re-run on crash)")
+    p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
     _common(p)
 
 

@@ -52,7 +52,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
     return runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=args.namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
-        deadline_s=args.deadline, service_options=service_options, **extra,
+        deadline_s=args.deadline, service_options=service_options, include_history=args.history, **extra,
     )  # fmt: skip
 
 

@@ -46,6 +46,8 @@ class RunOptions:
     deadline_s: float | None = None
     service_options: dict[str, str] = field(default_factory=dict)
     """Options for the orchestrator (definition, resources, workflow)."""
+    include_history: bool = False
+    """Orchestration: put every execution's history in the result JSON (``extra.history``)."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""

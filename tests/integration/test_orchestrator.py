@@ -85,3 +85,13 @@ async def test_express_runs_again_from_the_start_after_a_crash_with_single_effec
     events = _history(tmp_path)
     assert [e["type"] for e in events].count("ExecutionStarted") == 1
     assert _entered(events) == ["ChargePayment", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
+
+
+async def test_the_result_json_can_carry_each_execution_history(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """With include_history, result.extra.history holds each order's GetExecutionHistory-shaped events."""
+    result = await runner.run(runner.RunOptions(SCENARIOS["out-of-stock"], "orchestration", amqp_url, tmp_path,
+                                                namespace, include_history=True))  # fmt: skip
+    (events,) = result.extra["history"].values()
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionFailed"
+    assert _entered(events) == ["ChargePayment", "ReserveStock", "RefundPayment", "OrderCancelled"]
+    assert "ExecutionFailed" in result.model_dump_json()
