@@ -89,7 +89,7 @@ async def _delete_namespace(url: str, ns: str) -> None:
     async with connection:
         channel = await connection.channel()
         names = {t.queue(s) for m in ("choreography", "orchestration") for s in queue_specs(m)}  # type: ignore[arg-type]
-        for name in [*names, t.tap_queue, t.dead_letter_queue]:
+        for name in [*names, t.tap_queue, t.dead_letter_queue, f"{ns}.lambdas"]:
             await channel.queue_delete(name)
         for exchange in [*(t.exchange(k) for k in EXCHANGE_KINDS), t.dead_letter_exchange]:
             await channel.exchange_delete(exchange)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import structlog
 
 from shared.contracts import Message
-from shared.messaging.broker import Broker, Consumer, Delivery
+from shared.messaging.broker import Broker, Consumer, Delivery, PublishFailed
 from shared.messaging.topology import QueueSpec
 from shared.runtime.relay import OutboxRelay
 from shared.stores.sqlite import Database, OutboxRow
@@ -134,6 +134,12 @@ class ServiceHost:
         for out in messages:
             await self.broker.publish(out)
 
+    async def _publish_quietly(self, messages: Sequence[Outgoing]) -> None:
+        try:
+            await self.publish_now(messages)
+        except PublishFailed as exc:
+            log.warning("publish failed after commit", error=str(exc))
+
     async def ack_deferred(self, key: str) -> None:
         """Ack the deliveries a handler deferred under ``key`` (or, if none is parked yet, the next one)."""
         deliveries = self._deferred.pop(key, None)
@@ -191,8 +197,10 @@ class ServiceHost:
             await delivery.ack()
         else:
             self._deferred.setdefault(defer_key, []).append(delivery)
-        if "no-outbox" in self.unsafe or not route.outbox:
-            await self.publish_now([row.message for row in staged])
+        if "no-outbox" in self.unsafe or not route.outbox or duplicate:
+            # A replayed answer goes out again even if the first copy is still in flight: the asker
+            # may be waiting for exactly this one, and its inbox drops whichever arrives second.
+            await self._publish_quietly([row.message for row in staged])
         else:
             await self.relay.send(staged)
         log.info("handled", duplicate=duplicate, redelivered=delivery.redelivered,
