@@ -26,7 +26,6 @@ class OutboxRelay:
         self.sweep_after_s = sweep_after_s
         self._in_flight: set[int] = set()
         self._confirmed: list[int] = []
-        self._wake = asyncio.Event()
 
     async def send(self, rows: Sequence[OutboxRow]) -> bool:
         """Publish rows now; True if the broker confirmed them all (the rest wait for the sweep)."""
@@ -38,7 +37,6 @@ class OutboxRelay:
             results = await asyncio.gather(*(self._publish(r) for r in rows))
         finally:
             self._in_flight.difference_update(r.seq for r in rows)
-        self._wake.set()
         return all(results)
 
     async def _publish(self, row: OutboxRow) -> bool:
@@ -67,15 +65,15 @@ class OutboxRelay:
             self.flush()
         return len(rows)
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Background loop: flush sent marks often, sweep now and then."""
-        last_sweep = 0.0
+    async def run(self, stopping: asyncio.Event, flush_every_s: float = 0.1) -> None:
+        """Background loop: record confirmed publishes in batches (one small transaction per tenth of a
+        second, not one per message), and sweep now and then."""
+        last_sweep = time.monotonic()
         while not stopping.is_set():
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=0.05)
+                await asyncio.wait_for(stopping.wait(), timeout=flush_every_s)
             except TimeoutError:
                 pass
-            self._wake.clear()
             self.flush()
             if time.monotonic() - last_sweep > self.sweep_after_s:
                 last_sweep = time.monotonic()
@@ -87,3 +85,4 @@ class OutboxRelay:
         while time.monotonic() < end:
             if await self.sweep(older_than_s=0.0) == 0:
                 return
+            await asyncio.sleep(0.1)  # the broker refused some; give it a moment
