@@ -187,3 +187,9 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
     return EXIT_OK if all(r.expectation_met for r in results) else EXIT_UNMET
+
+
+async def bench(args: argparse.Namespace, console: Console) -> int:
+    from scenarios.bench.command import bench as run_bench
+
+    return await run_bench(args, console)

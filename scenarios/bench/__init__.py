@@ -1,0 +1,1 @@
+"""``sagalab bench``: sagas per second and latency per mode, measured against a raw relay chain in the same run."""

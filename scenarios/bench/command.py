@@ -1,0 +1,87 @@
+"""``sagalab bench``: the raw chain of each mode's hop count first, then the sagas, in one run; ratios and verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from scenarios.bench.plan import BenchOptions, bench_orders, options_from
+from scenarios.bench.raw import run_raw
+from scenarios.bench.result import BenchResult, Machine, ModeFigures, RunFigures, TargetOut
+from scenarios.bench.sagas import HOPS, run_saga
+from scenarios.bench.stats import latency_target, ratio, throughput_target
+from scenarios.bench.view import progress_bar, render
+from scenarios.exits import EXIT_OK, EXIT_UNMET
+from shared.config import Mode
+from shared.contracts import Order
+from shared.messaging.raw_chain import server_version
+
+Phase = Callable[[BenchOptions, Mode, list[Order], Callable[[int], None]], Awaitable[RunFigures]]
+
+
+def _commit() -> str:
+    """The commit the figures were measured at (``+dirty`` when the tree has changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
+async def _phase(progress: Progress, label: str, total: int, phase: Phase, opts: BenchOptions, mode: Mode,
+                 orders: list[Order]) -> RunFigures:  # fmt: skip
+    task = progress.add_task(label, total=total)
+    figures = await phase(opts, mode, orders, lambda n: progress.advance(task, n))
+    progress.update(task, completed=figures.settled)
+    return figures
+
+
+def compare(mode: Mode, raw: RunFigures, saga: RunFigures, opts: BenchOptions) -> ModeFigures:
+    """A mode against the raw chain of its hop count, and the issue's targets as this run measures them."""
+    throughput = ratio(saga.throughput_per_s, raw.throughput_per_s)
+    latency = ratio(saga.latency_ms.p50, raw.latency_ms.p50)
+    checks = [throughput_target(throughput, opts.concurrency, opts.failure_rate), latency_target(latency, opts.concurrency)]
+    return ModeFigures(mode=mode, raw=raw, saga=saga, throughput_ratio=throughput, latency_ratio=latency,
+                       targets=[TargetOut(**c.__dict__) for c in checks])  # fmt: skip
+
+
+async def run_bench(opts: BenchOptions, progress: Progress, command: str = "sagalab bench") -> BenchResult:
+    """Every raw chain first (the bar), then every mode, all in this one run, on one broker."""
+    orders = bench_orders(opts.orders, opts.failure_rate, opts.seed, opts.run_token)
+    broker = await server_version(opts.amqp_url)
+    raws = {mode: await _phase(progress, f"raw chain, {HOPS[mode]} hops", len(orders), run_raw, opts, mode, orders)
+            for mode in opts.modes}  # fmt: skip
+    sagas = {mode: await _phase(progress, mode, len(orders), run_saga, opts, mode, orders) for mode in opts.modes}
+    modes = {mode: compare(mode, raws[mode], sagas[mode], opts) for mode in opts.modes}
+    return BenchResult(
+        command=command, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=_commit(),
+        machine=Machine(cores=os.cpu_count() or 0, broker=broker), orders=opts.orders,
+        concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances, seed=opts.seed,
+        workflow=opts.workflow, modes=modes,
+        ok=all(m.raw.verdict.ok and m.saga.verdict.ok for m in modes.values()),
+    )  # fmt: skip
+
+
+async def bench(args: argparse.Namespace, console: Console) -> int:
+    """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
+    out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-bench"
+    opts = options_from(args, out_dir)
+    with progress_bar(console) as progress:
+        result = await run_bench(opts, progress, shlex.join(["sagalab", *sys.argv[1:]]))
+    render(result, console)
+    console.print(f"run folder: {opts.out_dir}", highlight=False)
+    if args.json:
+        args.json.write_text(result.model_dump_json(indent=2))
+    return EXIT_OK if result.ok else EXIT_UNMET
+

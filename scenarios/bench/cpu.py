@@ -1,0 +1,84 @@
+"""CPU seconds per process, read from /proc, so a reader sees where the machine's cores went during a run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
+"""user, nice, system, irq, softirq, steal of the ``cpu`` line of /proc/stat (idle and iowait excluded)."""
+
+
+def parse_process_cpu(stat: str, ticks: int = CLOCK_TICKS) -> float:
+    """CPU seconds (user + system) from the text of /proc/<pid>/stat.
+
+    The command name (field 2) is in parentheses and may hold spaces or parentheses itself, so the
+    fields are counted from the last closing parenthesis: utime and stime are fields 14 and 15."""
+    rest = stat[stat.rindex(")") + 2 :].split()
+    utime, stime = int(rest[11]), int(rest[12])
+    return (utime + stime) / ticks
+
+
+def parse_machine_busy(stat: str, ticks: int = CLOCK_TICKS) -> float:
+    """CPU seconds every core spent busy, from the aggregate ``cpu`` line of /proc/stat."""
+    line = next(line for line in stat.splitlines() if line.startswith("cpu "))
+    values = [int(v) for v in line.split()[1:]]
+    return sum(values[i] for i in BUSY_FIELDS if i < len(values)) / ticks
+
+
+def process_cpu(pid: int, proc: Path = Path("/proc")) -> float | None:
+    """CPU seconds a live process has used so far; None once it is gone (or without /proc)."""
+    try:
+        return parse_process_cpu((proc / str(pid) / "stat").read_text())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def machine_busy(proc: Path = Path("/proc")) -> float | None:
+    try:
+        return parse_machine_busy((proc / "stat").read_text())
+    except (OSError, ValueError, StopIteration):
+        return None
+
+
+def find_broker_pid(proc: Path = Path("/proc")) -> int | None:
+    """The local RabbitMQ server's OS process (``beam.smp``), if the broker runs on this machine."""
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "beam.smp":
+                cmdline = (entry / "cmdline").read_bytes()
+                if b"rabbit" in cmdline:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds of each named process and of the whole machine at one instant."""
+
+    processes: Mapping[str, float | None]
+    machine: float | None
+
+    @classmethod
+    def take(cls, pids: Mapping[str, int | None]) -> CpuSnapshot:
+        return cls({name: process_cpu(pid) if pid else None for name, pid in pids.items()}, machine_busy())
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None]:
+    """CPU seconds each process used between two snapshots, plus ``machine`` (every busy core) and
+    ``other`` (what the machine spent outside the listed processes: the noise of a shared host)."""
+    used: dict[str, float | None] = {}
+    for name, start in before.processes.items():
+        end = after.processes.get(name)
+        used[name] = round(end - start, 3) if start is not None and end is not None else None
+    if before.machine is not None and after.machine is not None:
+        machine = after.machine - before.machine
+        ours = sum(v for v in used.values() if v is not None)
+        used["machine"] = round(machine, 3)
+        used["other"] = round(max(machine - ours, 0.0), 3)
+    return used

@@ -1,0 +1,139 @@
+"""The closed-loop driver: keep C orders in flight, placing one more each time one settles.
+
+Completion is read where the system itself records it, the coordinator's ``orders`` table (or the raw
+chain's): each poll fetches the rows settled since the last one seen. An order's latency is its
+``settled_at`` minus the moment the driver placed it; throughput is orders over the span from the first
+placement to the last settlement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scenarios.bench.stats import throughput
+
+SETTLE_ORDER_SLACK_S = 0.1
+"""How far back each poll looks before the newest ``settled_at`` seen: commits of a timestamp taken a
+little earlier (another process's transaction) are still found; the rows already seen are skipped."""
+
+
+class SettledRows:
+    """Reads the rows of an ``orders`` table settled since the last poll, over one read-only connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._newest = 0.0
+        self._seen: set[str] = set()
+
+    def poll(self) -> list[tuple[str, float]]:
+        """Orders settled since the previous poll, each reported once: ``(order_id, settled_at)``."""
+        if self._conn is None:
+            if not self.path.exists():
+                return []
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = self._conn.execute(
+                "SELECT order_id, settled_at FROM orders WHERE settled_at >= ?", (self._newest - SETTLE_ORDER_SLACK_S,)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []  # the table is not there yet, or a writer holds a lock for longer than the timeout
+        fresh = [(order_id, at) for order_id, at in rows if order_id not in self._seen]
+        for order_id, at in fresh:
+            self._seen.add(order_id)
+            self._newest = max(self._newest, at)
+        return fresh
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+@dataclass
+class Drive:
+    """What the driver saw: when it placed each order and when each one settled (epoch seconds)."""
+
+    placed_at: dict[str, float] = field(default_factory=dict)
+    settled_at: dict[str, float] = field(default_factory=dict)
+    total: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return len(self.settled_at) == self.total
+
+    @property
+    def latencies_s(self) -> list[float]:
+        return [self.settled_at[o] - self.placed_at[o] for o in self.settled_at if o in self.placed_at]
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        if not self.placed_at or not self.settled_at:
+            return None
+        return min(self.placed_at.values()), max(self.settled_at.values())
+
+    @property
+    def throughput(self) -> float | None:
+        span = self.span
+        return throughput(len(self.settled_at), *span) if span else None
+
+
+def poll_interval(concurrency: int) -> float:
+    """A short poll when one order is in flight (the next order waits for it); a longer one under load,
+    where each poll finds many settled orders and the driver's own CPU competes with the system's."""
+    return 0.001 if concurrency <= 2 else 0.005
+
+
+async def drive(
+    order_ids: Sequence[str],
+    place: Callable[[str], Awaitable[None]],
+    feed: SettledRows,
+    concurrency: int,
+    deadline_s: float,
+    on_settled: Callable[[int], None] = lambda n: None,
+    poll_s: float | None = None,
+) -> Drive:
+    """Place ``concurrency`` orders, then one more for each that settles, until all settle or the deadline."""
+    result = Drive(total=len(order_ids))
+    waiting: Iterator[str] = iter(order_ids)
+    placing: set[asyncio.Task[None]] = set()
+    failures: list[BaseException] = []
+
+    def placed(task: asyncio.Task[None]) -> None:
+        placing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            failures.append(task.exception())  # type: ignore[arg-type]
+
+    async def place_one(order_id: str) -> None:
+        result.placed_at[order_id] = time.time()
+        await place(order_id)
+
+    def refill(n: int) -> None:
+        for _, order_id in zip(range(n), waiting):
+            task = asyncio.create_task(place_one(order_id))
+            placing.add(task)
+            task.add_done_callback(placed)
+
+    refill(concurrency)
+    end = time.monotonic() + deadline_s
+    interval = poll_s if poll_s is not None else poll_interval(concurrency)
+    try:
+        while not result.complete and time.monotonic() < end:
+            await asyncio.sleep(interval)  # polling the coordinator's table with a deadline
+            fresh = [(o, at) for o, at in feed.poll() if o in result.placed_at]
+            for order_id, at in fresh:
+                result.settled_at[order_id] = at
+            if fresh:
+                on_settled(len(fresh))
+                refill(len(fresh))
+            if failures:
+                raise failures[0]
+        await asyncio.gather(*placing)
+    finally:
+        for task in placing:
+            task.cancel()
+    return result

@@ -1,0 +1,66 @@
+"""Raw-chain relay processes: the hidden ``sagalab raw-relay`` subcommand and the bench's handle on each one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scenarios.processes import ServiceProcess
+from shared.config import Mode, default_amqp_url
+from shared.messaging.raw_chain import Chain
+
+CHAINS: dict[Mode, Chain] = {
+    "choreography": Chain("choreography", ("orders", "payment", "inventory", "shipping", "orders")),
+    "orchestration": Chain("orchestration", ("orchestrator", "payment", "orchestrator", "inventory",
+                                             "orchestrator", "shipping", "orchestrator")),
+}  # fmt: skip
+"""Each mode's happy path as a route of processes: the same hops (5 and 7 messages) and the same four
+processes, so ``route[-1]`` is the coordinator that records the settled order."""
+
+COMMAND = "raw-relay"
+
+
+@dataclass
+class RelayProcess(ServiceProcess):
+    """One relay of a raw chain, started as ``sagalab raw-relay ROLE``; ready, stopped and killed like a service."""
+
+    chain: Chain | None = None
+    prefetch: int = 128
+
+    def command(self) -> list[str]:
+        s, chain = self.settings, self.chain
+        assert chain is not None
+        return [sys.executable, "-m", "scenarios.cli", COMMAND, s.service, "--chain", chain.name,
+                "--route", ",".join(chain.route), "--amqp-url", s.amqp_url, "--namespace", s.namespace,
+                "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch)]  # fmt: skip
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"sagalab {COMMAND}", description="One relay process of the bench's raw chain.")
+    p.add_argument("role", help="which entry of the route this process serves")
+    p.add_argument("--chain", required=True, help="the chain's name (part of its queue names)")
+    p.add_argument("--route", required=True, help="the roles in hop order, comma-separated")
+    p.add_argument("--data-dir", type=Path, required=True, help="where the last role keeps raw-CHAIN.db")
+    p.add_argument("--ready", type=Path, required=True, help="file written once the relay consumes")
+    p.add_argument("--prefetch", type=int, default=128)
+    p.add_argument("--amqp-url", default=default_amqp_url())
+    p.add_argument("--namespace", default="sagalab")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run one relay until SIGTERM (the bench starts these; they are not part of the public CLI)."""
+    from shared.messaging.raw_chain import serve_relay
+
+    args = parser().parse_args(argv)
+    chain = Chain(args.chain, tuple(args.route.split(",")))
+    if args.role not in chain.roles:
+        print(f"sagalab {COMMAND}: {args.role!r} is not on the route {args.route}", file=sys.stderr)
+        return 2
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch))
+    return 0

@@ -1,0 +1,89 @@
+"""The benchmark's result, in the JSON shape ``sagalab bench --json`` writes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from scenarios.result import Latency, ViolationOut
+
+
+class Verdict(BaseModel):
+    """The oracle's word on a run (for the raw chain: every order settled once): a fast inconsistent run fails."""
+
+    ok: bool
+    completed: int = 0
+    compensated: int = 0
+    inconsistent: int = 0
+    stuck: int = 0
+    unexpected: int = 0
+    """Orders that ended otherwise than their SKU says (in stock: completed; out of stock: compensated)."""
+    dead_lettered: int = 0
+    violations: list[ViolationOut] = Field(default_factory=list)
+    """The first few broken rules, if any."""
+
+
+class RunFigures(BaseModel):
+    """One measured run: the raw chain of a hop count, or one saga mode."""
+
+    kind: Literal["raw", "saga"]
+    mode: str
+    hops: int
+    orders: int
+    settled: int
+    concurrency: int
+    instances: int
+    throughput_per_s: float | None
+    latency_ms: Latency
+    wall_s: float | None
+    """From the first placement to the last settlement."""
+    messages_per_order: float | None
+    messages_by_type: dict[str, int] = Field(default_factory=dict)
+    cpu_s: dict[str, float | None] = Field(default_factory=dict)
+    """CPU seconds over the measured span: each process, ``driver`` (this bench), ``broker`` (RabbitMQ's
+    beam.smp), ``machine`` (every busy core) and ``other`` (the machine outside those processes)."""
+    verdict: Verdict
+    run_dir: str = ""
+
+
+class TargetOut(BaseModel):
+    name: str
+    wanted: str
+    ratio: float | None
+    met: bool | None
+    """None when this run does not measure the target (another concurrency or failure rate)."""
+    note: str = ""
+
+
+class ModeFigures(BaseModel):
+    mode: str
+    raw: RunFigures
+    saga: RunFigures
+    throughput_ratio: float | None
+    """Sagas per second over raw chains per second, same hop count, same run."""
+    latency_ratio: float | None
+    """Saga p50 over raw-chain p50."""
+    targets: list[TargetOut]
+
+
+class Machine(BaseModel):
+    cores: int
+    broker: str
+    queues: str = "quorum"
+
+
+class BenchResult(BaseModel):
+    command: str
+    date: str
+    commit: str
+    machine: Machine
+    orders: int
+    concurrency: int
+    failure_rate: float
+    instances: int
+    seed: int
+    workflow: str
+    modes: dict[str, ModeFigures]
+    ok: bool
+    """Every run settled with no violation and every order ended as its SKU says."""

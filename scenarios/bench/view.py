@@ -1,0 +1,78 @@
+"""How a benchmark reads on a terminal: the progress bar while it runs, the figures table afterwards."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from scenarios.bench.result import BenchResult, RunFigures, TargetOut
+
+CPU_SUMMARY = ("broker", "driver", "other", "machine")
+
+
+class _Rate(ProgressColumn):
+    """Orders settled per second over rich's recent window."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
+                    TimeElapsedColumn(), console=console)  # fmt: skip
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "·" if value is None else f"{value:,.{digits}f}"
+
+
+def _verdict(run: RunFigures) -> Text:
+    v = run.verdict
+    if run.kind == "raw":
+        return Text(f"{run.settled}/{run.orders} settled", style="green" if v.ok else "red")
+    text = f"{'ok' if v.ok else 'FAILED'}: {v.completed} completed, {v.compensated} compensated"
+    problems = [f"{n} {what}" for n, what in ((v.inconsistent, "inconsistent"), (v.stuck, "stuck"),
+                                              (v.unexpected, "unexpected"), (v.dead_lettered, "dead-lettered")) if n]  # fmt: skip
+    return Text(", ".join([text, *problems]), style="green" if v.ok else "bold red")
+
+
+def _target(check: TargetOut) -> Text:
+    if check.met is None:
+        return Text(f"n/a ({check.note}; wanted {check.wanted})", style="dim")
+    return Text(f"{'met' if check.met else 'not met'} ({check.wanted})", style="green" if check.met else "red")
+
+
+def figures_table(result: BenchResult) -> Table:
+    """One column per run (each mode next to its raw chain), one row per figure."""
+    runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)]
+    title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
+             f" · K={result.instances} · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues")  # fmt: skip
+    table = Table(title=title, header_style="bold")
+    table.add_column("", no_wrap=True)
+    for run in runs:
+        label = f"raw, {run.hops} hops" if run.kind == "raw" else run.mode
+        table.add_column(label, justify="right")
+    table.add_row("per second", *[_num(r.throughput_per_s) for r in runs])
+    table.add_row("messages each", *[_num(r.messages_per_order, 2) for r in runs])
+    for q in ("p50", "p95", "p99"):
+        table.add_row(f"{q} ms", *[_num(getattr(r.latency_ms, q), 2) for r in runs])
+    table.add_row("verdict", *[_verdict(r) for r in runs], end_section=True)
+    names = list(dict.fromkeys(n for r in runs for n in r.cpu_s if n not in CPU_SUMMARY))
+    for name in [*names, *CPU_SUMMARY]:
+        table.add_row(f"CPU s {name}", *[_num(r.cpu_s.get(name), 2) for r in runs])
+    table.add_row("wall s", *[_num(r.wall_s, 2) for r in runs], end_section=True)
+    ratios = [(_num(m.throughput_ratio, 3), _num(m.latency_ratio, 3)) for m in result.modes.values()]
+    table.add_row("throughput ratio", *[cell for t, _ in ratios for cell in ("", t)])
+    table.add_row("p50 latency ratio", *[cell for _, p in ratios for cell in ("", p)])
+    return table
+
+
+def render(result: BenchResult, console: Console) -> None:
+    console.print(figures_table(result))
+    for mode in result.modes.values():
+        for check in mode.targets:
+            console.print(Text.assemble(f"{mode.mode} {check.name} {_num(check.ratio, 3)}: ", _target(check)))
+    if not result.ok:
+        console.print("[bold red]a run failed its verdict: its figures do not count[/]")
