@@ -16,9 +16,9 @@ from rich.progress import Progress
 
 from scenarios.bench.plan import BenchOptions, bench_orders, options_from
 from scenarios.bench.raw import run_raw
-from scenarios.bench.result import BenchResult, Machine, ModeFigures, RunFigures, TargetOut
+from scenarios.bench.result import BenchResult, Machine, ModeFigures, Pair, RunFigures, TargetOut
 from scenarios.bench.sagas import HOPS, run_saga
-from scenarios.bench.stats import latency_target, ratio, throughput_target
+from scenarios.bench.stats import latency_target, median, median_index, ratio, throughput_target
 from scenarios.bench.view import progress_bar, render
 from scenarios.exits import EXIT_OK, EXIT_UNMET
 from shared.config import Mode
@@ -47,29 +47,42 @@ async def _phase(progress: Progress, label: str, total: int, phase: Phase, opts:
     return figures
 
 
-def compare(mode: Mode, raw: RunFigures, saga: RunFigures, opts: BenchOptions) -> ModeFigures:
-    """A mode against the raw chain of its hop count, and the issue's targets as this run measures them."""
-    throughput = ratio(saga.throughput_per_s, raw.throughput_per_s)
-    latency = ratio(saga.latency_ms.p50, raw.latency_ms.p50)
+def pair(raw: RunFigures, saga: RunFigures) -> Pair:
+    return Pair(raw=raw, saga=saga, throughput_ratio=ratio(saga.throughput_per_s, raw.throughput_per_s),
+                latency_ratio=ratio(saga.latency_ms.p50, raw.latency_ms.p50))  # fmt: skip
+
+
+def compare(mode: Mode, pairs: list[Pair], opts: BenchOptions) -> ModeFigures:
+    """A mode against the raw chain of its hop count: the median ratios over the pairs, and the issue's
+    targets as this run measures them."""
+    throughput = median([p.throughput_ratio for p in pairs])
+    latency = median([p.latency_ratio for p in pairs])
+    middle = pairs[median_index([p.throughput_ratio for p in pairs])]
     checks = [throughput_target(throughput, opts.concurrency, opts.failure_rate), latency_target(latency, opts.concurrency)]
-    return ModeFigures(mode=mode, raw=raw, saga=saga, throughput_ratio=throughput, latency_ratio=latency,
-                       targets=[TargetOut(**c.__dict__) for c in checks])  # fmt: skip
+    return ModeFigures(mode=mode, raw=middle.raw, saga=middle.saga, throughput_ratio=throughput,
+                       latency_ratio=latency, targets=[TargetOut(**c.__dict__) for c in checks], pairs=pairs)  # fmt: skip
 
 
 async def run_bench(opts: BenchOptions, progress: Progress, command: str = "sagalab bench") -> BenchResult:
-    """Every raw chain first (the bar), then every mode, all in this one run, on one broker."""
+    """Every raw chain first (the bar), then every mode, all in this one run, on one broker; with
+    ``--repeat`` the whole sequence again, so slow drift of a shared machine hits both sides alike."""
     orders = bench_orders(opts.orders, opts.failure_rate, opts.seed, opts.run_token)
     broker = await server_version(opts.amqp_url)
-    raws = {mode: await _phase(progress, f"raw chain, {HOPS[mode]} hops", len(orders), run_raw, opts, mode, orders)
-            for mode in opts.modes}  # fmt: skip
-    sagas = {mode: await _phase(progress, mode, len(orders), run_saga, opts, mode, orders) for mode in opts.modes}
-    modes = {mode: compare(mode, raws[mode], sagas[mode], opts) for mode in opts.modes}
+    pairs: dict[Mode, list[Pair]] = {mode: [] for mode in opts.modes}
+    for i in range(opts.repeat):
+        suffix = f" ({i + 1}/{opts.repeat})" if opts.repeat > 1 else ""
+        raws = {mode: await _phase(progress, f"raw chain, {HOPS[mode]} hops{suffix}", len(orders), run_raw, opts,
+                                   mode, orders) for mode in opts.modes}  # fmt: skip
+        for mode in opts.modes:
+            saga = await _phase(progress, f"{mode}{suffix}", len(orders), run_saga, opts, mode, orders)
+            pairs[mode].append(pair(raws[mode], saga))
+    modes = {mode: compare(mode, pairs[mode], opts) for mode in opts.modes}
     return BenchResult(
         command=command, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=_commit(),
         machine=Machine(cores=os.cpu_count() or 0, broker=broker), orders=opts.orders,
-        concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances, seed=opts.seed,
-        workflow=opts.workflow, modes=modes,
-        ok=all(m.raw.verdict.ok and m.saga.verdict.ok for m in modes.values()),
+        concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances,
+        repeat=opts.repeat, seed=opts.seed, workflow=opts.workflow, modes=modes,
+        ok=all(p.raw.verdict.ok and p.saga.verdict.ok for ps in pairs.values() for p in ps),
     )  # fmt: skip
 
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
-"""user, nice, system, irq, softirq, steal of the ``cpu`` line of /proc/stat (idle and iowait excluded)."""
+BUSY_FIELDS = (0, 1, 2, 5, 6)
+"""user, nice, system, irq and softirq of the ``cpu`` line of /proc/stat (idle, iowait and steal excluded)."""
+STEAL_FIELD = 7
+"""Time the hypervisor ran someone else while this machine wanted a core: the mark of a noisy neighbour."""
 
 
 def parse_process_cpu(stat: str, ticks: int = CLOCK_TICKS) -> float:
@@ -22,11 +24,12 @@ def parse_process_cpu(stat: str, ticks: int = CLOCK_TICKS) -> float:
     return (utime + stime) / ticks
 
 
-def parse_machine_busy(stat: str, ticks: int = CLOCK_TICKS) -> float:
-    """CPU seconds every core spent busy, from the aggregate ``cpu`` line of /proc/stat."""
+def parse_machine_busy(stat: str, ticks: int = CLOCK_TICKS) -> tuple[float, float]:
+    """CPU seconds all cores spent busy, and seconds stolen by the hypervisor, from /proc/stat's ``cpu`` line."""
     line = next(line for line in stat.splitlines() if line.startswith("cpu "))
     values = [int(v) for v in line.split()[1:]]
-    return sum(values[i] for i in BUSY_FIELDS if i < len(values)) / ticks
+    steal = values[STEAL_FIELD] if STEAL_FIELD < len(values) else 0
+    return sum(values[i] for i in BUSY_FIELDS if i < len(values)) / ticks, steal / ticks
 
 
 def process_cpu(pid: int, proc: Path = Path("/proc")) -> float | None:
@@ -37,7 +40,7 @@ def process_cpu(pid: int, proc: Path = Path("/proc")) -> float | None:
         return None
 
 
-def machine_busy(proc: Path = Path("/proc")) -> float | None:
+def machine_busy(proc: Path = Path("/proc")) -> tuple[float, float] | None:
     try:
         return parse_machine_busy((proc / "stat").read_text())
     except (OSError, ValueError, StopIteration):
@@ -62,7 +65,8 @@ class CpuSnapshot:
     """CPU seconds of each named process and of the whole machine at one instant."""
 
     processes: Mapping[str, float | None]
-    machine: float | None
+    machine: tuple[float, float] | None
+    """(busy, stolen) CPU seconds of the whole machine."""
 
     @classmethod
     def take(cls, pids: Mapping[str, int | None]) -> CpuSnapshot:
@@ -70,15 +74,17 @@ class CpuSnapshot:
 
 
 def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None]:
-    """CPU seconds each process used between two snapshots, plus ``machine`` (every busy core) and
-    ``other`` (what the machine spent outside the listed processes: the noise of a shared host)."""
+    """CPU seconds each process used between two snapshots, plus ``machine`` (every busy core), ``other``
+    (what the machine spent outside the listed processes) and ``steal`` (what the hypervisor took: a run
+    with much of it was disturbed by the host, whatever its figures say)."""
     used: dict[str, float | None] = {}
     for name, start in before.processes.items():
         end = after.processes.get(name)
         used[name] = round(end - start, 3) if start is not None and end is not None else None
     if before.machine is not None and after.machine is not None:
-        machine = after.machine - before.machine
+        machine = after.machine[0] - before.machine[0]
         ours = sum(v for v in used.values() if v is not None)
         used["machine"] = round(machine, 3)
         used["other"] = round(max(machine - ours, 0.0), 3)
+        used["steal"] = round(after.machine[1] - before.machine[1], 3)
     return used

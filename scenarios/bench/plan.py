@@ -33,6 +33,8 @@ class BenchOptions:
     namespace: str = "sagalab"
     prefetch: int = 128
     """The raw relays' prefetch (the services keep their own)."""
+    repeat: int = 1
+    """Pairs of (raw chain, saga) runs per mode; the ratios reported are the medians over the pairs."""
     deadline_s: float | None = None
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
 
@@ -75,6 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=100, help="orders kept in flight (default: 100)")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of orders that go out of stock (0..1)")
     p.add_argument("--instances", type=int, default=1, help="competing processes per service and per relay")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="measure each mode and its raw chain this many times, alternating; report median ratios")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
@@ -84,13 +88,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace, out_dir: Path) -> BenchOptions:
     """Check the options and turn them into a plan; bad values are usage errors (exit 2)."""
-    if args.orders < 1 or args.concurrency < 1 or args.instances < 1:
-        raise UsageError("--orders, --concurrency and --instances must be at least 1")
+    if min(args.orders, args.concurrency, args.instances, args.repeat) < 1:
+        raise UsageError("--orders, --concurrency, --instances and --repeat must be at least 1")
     if not 0.0 <= args.failure_rate <= 1.0:
         raise UsageError("--failure-rate is a share between 0 and 1")
     modes: tuple[Mode, ...] = MODES if args.mode == "both" else (args.mode,)
     return BenchOptions(
         modes=modes, amqp_url=args.amqp_url, out_dir=out_dir.resolve(), orders=args.orders,
         concurrency=args.concurrency, failure_rate=args.failure_rate, instances=args.instances, seed=args.seed,
-        workflow=args.workflow, namespace=args.namespace, deadline_s=args.deadline,
+        workflow=args.workflow, namespace=args.namespace, deadline_s=args.deadline, repeat=args.repeat,
     )  # fmt: skip

@@ -42,7 +42,8 @@ class RunFigures(BaseModel):
     messages_by_type: dict[str, int] = Field(default_factory=dict)
     cpu_s: dict[str, float | None] = Field(default_factory=dict)
     """CPU seconds over the measured span: each process, ``driver`` (this bench), ``broker`` (RabbitMQ's
-    beam.smp), ``machine`` (every busy core) and ``other`` (the machine outside those processes)."""
+    beam.smp), ``machine`` (every busy core), ``other`` (the machine outside those processes) and
+    ``steal`` (time the hypervisor gave to other guests: a disturbed run)."""
     verdict: Verdict
     run_dir: str = ""
 
@@ -56,15 +57,27 @@ class TargetOut(BaseModel):
     note: str = ""
 
 
+class Pair(BaseModel):
+    """One raw-chain run and the saga run right after it, and their ratios."""
+
+    raw: RunFigures
+    saga: RunFigures
+    throughput_ratio: float | None
+    latency_ratio: float | None
+
+
 class ModeFigures(BaseModel):
     mode: str
     raw: RunFigures
     saga: RunFigures
+    """The pair whose throughput ratio is the median (the only pair without ``--repeat``)."""
     throughput_ratio: float | None
-    """Sagas per second over raw chains per second, same hop count, same run."""
+    """Sagas per second over raw chains per second, same hop count, same run (median over the pairs)."""
     latency_ratio: float | None
-    """Saga p50 over raw-chain p50."""
+    """Saga p50 over raw-chain p50 (median over the pairs)."""
     targets: list[TargetOut]
+    pairs: list[Pair] = Field(default_factory=list)
+    """Every pair measured, in order (more than one with ``--repeat``)."""
 
 
 class Machine(BaseModel):
@@ -82,6 +95,7 @@ class BenchResult(BaseModel):
     concurrency: int
     failure_rate: float
     instances: int
+    repeat: int
     seed: int
     workflow: str
     modes: dict[str, ModeFigures]

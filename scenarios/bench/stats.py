@@ -34,6 +34,21 @@ def ratio(value: float | None, bar: float | None) -> float | None:
     return round(value / bar, 3)
 
 
+def median(values: Sequence[float | None]) -> float | None:
+    """The median of the values present (the mean of the middle two for an even count)."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    middle = len(present) // 2
+    return present[middle] if len(present) % 2 else round((present[middle - 1] + present[middle]) / 2, 3)
+
+
+def median_index(values: Sequence[float | None]) -> int:
+    """Which of the values is the (lower) median, so its whole run can stand for the set; 0 if none is present."""
+    present = sorted((v, i) for i, v in enumerate(values) if v is not None)
+    return present[(len(present) - 1) // 2][1] if present else 0
+
+
 @dataclass(frozen=True)
 class TargetCheck:
     """One of the issue's targets as this run measured it; ``met`` is None when the run does not measure it."""

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from scenarios.bench.result import BenchResult, RunFigures, TargetOut
 
-CPU_SUMMARY = ("broker", "driver", "other", "machine")
+CPU_SUMMARY = ("broker", "driver", "other", "machine", "steal")
 
 
 class _Rate(ProgressColumn):
@@ -48,7 +48,8 @@ def figures_table(result: BenchResult) -> Table:
     """One column per run (each mode next to its raw chain), one row per figure."""
     runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)]
     title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
-             f" · K={result.instances} · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues")  # fmt: skip
+             f" · K={result.instances}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
+             f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues")  # fmt: skip
     table = Table(title=title, header_style="bold")
     table.add_column("", no_wrap=True)
     for run in runs:
@@ -66,6 +67,10 @@ def figures_table(result: BenchResult) -> Table:
     ratios = [(_num(m.throughput_ratio, 3), _num(m.latency_ratio, 3)) for m in result.modes.values()]
     table.add_row("throughput ratio", *[cell for t, _ in ratios for cell in ("", t)])
     table.add_row("p50 latency ratio", *[cell for _, p in ratios for cell in ("", p)])
+    if result.repeat > 1:
+        for label, key in (("throughput ratios", "throughput_ratio"), ("p50 latency ratios", "latency_ratio")):
+            cells = [" ".join(_num(getattr(p, key), 2) for p in m.pairs) for m in result.modes.values()]
+            table.add_row(f"  each pair: {label}", *[cell for c in cells for cell in ("", c)])
     return table
 
 

@@ -12,7 +12,7 @@ from scenarios.bench.driver import Drive, SettledRows, drive
 from scenarios.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcome, failing_indexes
 from scenarios.bench.relay import CHAINS
 from scenarios.bench.sagas import HOPS
-from scenarios.bench.stats import latency_target, percentiles, ratio, throughput, throughput_target
+from scenarios.bench.stats import latency_target, median, median_index, percentiles, ratio, throughput, throughput_target
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "
         "250 75 0 0 20 0 3 0 12345 1000000 5000 18446744073709551615")  # fmt: skip
@@ -41,6 +41,15 @@ def test_ratio_divides_by_the_bar_and_survives_missing_figures() -> None:
     assert ratio(None, 100.0) is None and ratio(70.0, None) is None and ratio(70.0, 0.0) is None
 
 
+def test_median_of_repeated_ratios_and_the_run_that_stands_for_them() -> None:
+    """Odd counts take the middle, even counts the mean of the middle two; missing ratios are skipped."""
+    assert median([0.9, 0.5, 0.7]) == 0.7
+    assert median([0.5, 0.7, None, 0.8, 0.6]) == 0.65
+    assert median([None]) is None
+    assert median_index([0.9, 0.5, 0.7]) == 2
+    assert median_index([0.8, 0.6]) == 1 and median_index([None, None]) == 0
+
+
 def test_targets_are_judged_only_where_the_issue_defines_them() -> None:
     """Throughput at C=100 with 10% failures, latency at C=1; elsewhere the check says n/a (None)."""
     assert throughput_target(0.71, 100, 0.1).met is True
@@ -58,18 +67,18 @@ def test_process_cpu_counts_user_and_system_ticks_after_a_command_name_with_pare
     assert parse_process_cpu(STAT, ticks=100) == 3.25
 
 
-def test_machine_busy_excludes_idle_and_iowait() -> None:
-    """user+nice+system+irq+softirq+steal of the aggregate cpu line."""
+def test_machine_busy_excludes_idle_and_iowait_and_reports_steal_apart() -> None:
+    """Busy is user+nice+system+irq+softirq of the aggregate cpu line; steal comes separately."""
     stat = "cpu  100 10 50 9000 40 5 6 7 0 0\ncpu0 50 5 25 4500 20 2 3 3 0 0\n"
-    assert parse_machine_busy(stat, ticks=100) == pytest.approx((100 + 10 + 50 + 5 + 6 + 7) / 100)
+    assert parse_machine_busy(stat, ticks=100) == pytest.approx(((100 + 10 + 50 + 5 + 6) / 100, 0.07))
 
 
 def test_cpu_used_is_the_difference_and_other_is_the_machine_outside_the_listed_processes() -> None:
-    """A process gone at the end reads None; ``other`` never goes negative."""
-    before = CpuSnapshot({"a": 1.0, "b": 2.0, "gone": 1.0}, machine=10.0)
-    after = CpuSnapshot({"a": 1.5, "b": 3.0, "gone": None}, machine=12.0)
-    assert cpu_used(before, after) == {"a": 0.5, "b": 1.0, "gone": None, "machine": 2.0, "other": 0.5}
-    assert cpu_used(before, CpuSnapshot({"a": 9.0, "b": 9.0}, machine=11.0))["other"] == 0.0
+    """A process gone at the end reads None; ``other`` never goes negative; steal is reported apart."""
+    before = CpuSnapshot({"a": 1.0, "b": 2.0, "gone": 1.0}, machine=(10.0, 1.0))
+    after = CpuSnapshot({"a": 1.5, "b": 3.0, "gone": None}, machine=(12.0, 1.25))
+    assert cpu_used(before, after) == {"a": 0.5, "b": 1.0, "gone": None, "machine": 2.0, "other": 0.5, "steal": 0.25}
+    assert cpu_used(before, CpuSnapshot({"a": 9.0, "b": 9.0}, machine=(11.0, 1.0)))["other"] == 0.0
 
 
 def test_failure_rate_sends_exactly_that_share_out_of_stock_seeded() -> None:
