@@ -32,12 +32,28 @@ class Executions(Protocol):
 class DurableExecutions:
     workflow: Workflow = "standard"
 
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[str, Execution]] = {}
+        """Running executions as last stored, with their text: reading the text back and finding it
+        unchanged (no other instance stepped it) saves parsing it again."""
+
     def load(self, conn: sqlite3.Connection, execution_id: str) -> Execution | None:
-        return store.load(conn, execution_id)
+        text = store.load_text(conn, execution_id)
+        if text is None:
+            return None
+        cached = self._parsed.get(execution_id)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        return Execution.model_validate_json(text)
 
     def record(self, conn: sqlite3.Connection, step: Step) -> None:
-        store.save(conn, step.execution)
-        store.append_history(conn, step.execution.execution_id, step.events)
+        execution = step.execution
+        text = store.save(conn, execution)
+        if execution.status == "RUNNING":
+            self._parsed[execution.execution_id] = (text, execution)
+        else:
+            self._parsed.pop(execution.execution_id, None)
+        store.append_history(conn, execution.execution_id, step.events)
 
     def due(self, conn: sqlite3.Connection, now: datetime) -> list[str]:
         return store.due(conn, now)

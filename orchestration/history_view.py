@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from orchestration import store
 from orchestration.asl.history import details_key
 
 _STYLE = {"Failed": "red", "TimedOut": "red", "Succeeded": "green", "Scheduled": "cyan"}
@@ -25,15 +25,13 @@ def find_history(execution_id: str, data_dirs: Iterable[Path]) -> list[dict[str,
             continue
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = conn.execute(
-                "SELECT body FROM history WHERE execution_id = ? ORDER BY event_id", (execution_id,)
-            ).fetchall()
+            events = store.history(conn, execution_id)
         except sqlite3.OperationalError:
-            rows = []
+            events = []
         finally:
             conn.close()
-        if rows:
-            return [json.loads(r[0]) for r in rows]
+        if events:
+            return events
     return None
 
 

@@ -8,6 +8,7 @@ orchestrator carries on exactly where it stopped (see ``executions.py`` for Expr
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,7 @@ REPLY_KEY = "orchestrator"
 _TOKEN_NAMESPACE = uuid.UUID("6f1b1a52-7d0e-4a47-9d61-3c1f0f2b5a10")
 
 
+@functools.lru_cache(maxsize=65536)
 def command_id(token: str) -> str:
     """A task's command id: the same for every attempt of one visit to a state, so a participant's
     inbox recognises a retry of work it already did and answers it again instead of redoing it."""

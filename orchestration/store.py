@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from orchestration.asl import Execution, HistoryEvent
+from orchestration.asl.history import details_key
 from shared.stores.orders import ORDERS_SCHEMA
 
 ORCHESTRATOR_SCHEMA = (
@@ -19,42 +21,76 @@ CREATE TABLE IF NOT EXISTS executions (
     started_at REAL NOT NULL, updated_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_wake ON executions (wake_at) WHERE wake_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS history (
-    execution_id TEXT NOT NULL, event_id INTEGER NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (execution_id, event_id)) WITHOUT ROWID;
+    execution_id TEXT NOT NULL, first_event_id INTEGER NOT NULL, events TEXT NOT NULL,
+    PRIMARY KEY (execution_id, first_event_id)) WITHOUT ROWID;
 """
 )
+"""History is kept as one row per step (a JSON array of that step's events): a step writes one row,
+however many events it produced."""
 
 
 def _ts(at: datetime | None) -> float | None:
     return at.timestamp() if at is not None else None
 
 
-def load(conn: sqlite3.Connection, execution_id: str) -> Execution | None:
+def load_text(conn: sqlite3.Connection, execution_id: str) -> str | None:
+    """An execution's persisted state as stored (JSON text)."""
     row = conn.execute("SELECT state FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
-    return Execution.model_validate_json(row[0]) if row else None
+    return row[0] if row else None
 
 
-def save(conn: sqlite3.Connection, execution: Execution) -> None:
+def load(conn: sqlite3.Connection, execution_id: str) -> Execution | None:
+    text = load_text(conn, execution_id)
+    return Execution.model_validate_json(text) if text is not None else None
+
+
+def save(conn: sqlite3.Connection, execution: Execution, text: str | None = None) -> str:
+    """Persist an execution; returns the JSON text stored."""
+    text = text or execution.model_dump_json()
     wake = _ts(execution.wake_at) if execution.status == "RUNNING" else None
     conn.execute(
         "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (execution_id) DO UPDATE SET"
         " status = excluded.status, state = excluded.state, wake_at = excluded.wake_at,"
         " updated_at = excluded.updated_at",
-        (execution.execution_id, execution.status, execution.model_dump_json(), wake,
-         _ts(execution.started_at), datetime.now().timestamp()),
-    )  # fmt: skip
+        (execution.execution_id, execution.status, text, wake, _ts(execution.started_at), time.time()),
+    )
+    return text
 
 
-def append_history(conn: sqlite3.Connection, execution_id: str, events: Iterable[HistoryEvent]) -> None:
-    conn.executemany(
-        "INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
-        [(execution_id, e.id, e.type, e.model_dump_json(by_alias=True)) for e in events],
+def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[HistoryEvent]) -> None:
+    if events:
+        write_history(conn, execution_id, [event_json(e) for e in events])
+
+
+def write_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[dict[str, Any]]) -> None:
+    """Store events already in their GetExecutionHistory shape (one row for the lot)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO history VALUES (?, ?, ?)",
+        (execution_id, events[0]["id"], json.dumps(events, separators=(",", ":"), default=_json_default)),
     )
 
 
+def event_json(event: HistoryEvent) -> dict[str, Any]:
+    """The AWS shape of an event, built directly (pydantic's wrap serializer costs more per event)."""
+    return {"id": event.id, "previousEventId": event.previous_event_id, "timestamp": _iso(event.timestamp),
+            "type": event.type, details_key(event.type): event.details}  # fmt: skip
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return _iso(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def history(conn: sqlite3.Connection, execution_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT body FROM history WHERE execution_id = ? ORDER BY event_id", (execution_id,))
-    return [json.loads(r[0]) for r in rows]
+    rows = conn.execute(
+        "SELECT events FROM history WHERE execution_id = ? ORDER BY first_event_id", (execution_id,)
+    )
+    return [event for r in rows for event in json.loads(r[0])]
 
 
 def due(conn: sqlite3.Connection, now: datetime, limit: int = 200) -> list[str]:

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from orchestration.store import ORCHESTRATOR_SCHEMA
+from orchestration.store import ORCHESTRATOR_SCHEMA, write_history
 
 RECORDED = Path(__file__).parent / "report_runs"
 
@@ -45,8 +45,7 @@ def recorded(scenario: str, tmp_path: Path) -> Path:
     with conn:
         conn.executescript(ORCHESTRATOR_SCHEMA)
         for execution_id, events in json.loads(history_file.read_text()).items():
-            conn.executemany("INSERT INTO history VALUES (?, ?, ?, ?)",
-                             [(execution_id, e["id"], e["type"], json.dumps(e)) for e in events])  # fmt: skip
+            write_history(conn, execution_id, events)
     conn.close()
     history_file.unlink()
     return folder
