@@ -14,6 +14,7 @@ import structlog
 from shared.contracts import Message
 from shared.messaging.broker import Broker, Consumer, Delivery, PublishFailed
 from shared.messaging.topology import QueueSpec
+from shared.runtime.group_commit import GroupCommit
 from shared.runtime.relay import OutboxRelay
 from shared.stores.sqlite import Database, OutboxRow
 from shared.wire import Outgoing, UndecodableMessage, decode
@@ -101,6 +102,7 @@ class ServiceHost:
 
     def __post_init__(self) -> None:
         self.relay = OutboxRelay(self.db, self.broker)
+        self._group = GroupCommit(self.db, also=self.relay.flush_into)
         self._idle.set()
 
     async def start(self) -> None:
@@ -187,7 +189,7 @@ class ServiceHost:
         await self.faults.at("before-commit", message)
         tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
         try:
-            staged, duplicate, defer_key = self._commit(consumer, message, route, tx_meta)
+            staged, duplicate, defer_key = await self._group.run(self._work(consumer, message, route, tx_meta))
         except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
             await self._failed(message, route, exc, delivery, tx_meta)
             return
@@ -206,27 +208,27 @@ class ServiceHost:
         log.info("handled", duplicate=duplicate, redelivered=delivery.redelivered,
                  sent=[r.message.type for r in staged], ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
 
-    def _commit(
+    def _work(
         self, consumer: str, message: Message, route: Route, tx_meta: dict[str, Any]
-    ) -> tuple[list[OutboxRow], bool, str | None]:
-        """The local transaction: inbox row, business effect and outgoing messages commit together."""
+    ) -> Callable[[sqlite3.Connection], tuple[list[OutboxRow], bool, str | None]]:
+        """The local transaction's part for one delivery: inbox row, business effect and outgoing
+        messages commit together (in a group transaction, see ``group_commit.py``)."""
         use_inbox = route.inbox and "no-inbox" not in self.unsafe
-        with self.db.transaction() as conn:
+        use_outbox = route.outbox and "no-outbox" not in self.unsafe
+
+        def work(conn: sqlite3.Connection) -> tuple[list[OutboxRow], bool, str | None]:
+            if use_inbox and not Database.remember(conn, consumer, message.message_id):
+                # An idempotent receiver answers a repeated command with the answer it gave the first time.
+                return (self.db.staged_for(message.message_id) if tx_meta["reply_to"] else []), True, None
+            self.faults.check(message)
             tx = Tx(conn, **tx_meta)
-            if use_inbox and not self.db.remember(conn, consumer, message.message_id):
-                duplicate = True
-                outgoing: list[Outgoing] = []
-            else:
-                duplicate = False
-                self.faults.check(message)
-                outgoing = route.handle(message, tx)
-            if "no-outbox" in self.unsafe or not route.outbox:
-                return [OutboxRow(0, out) for out in outgoing], duplicate, tx.defer_ack_until
+            outgoing = route.handle(message, tx)
+            if not use_outbox:
+                return [OutboxRow(0, out) for out in outgoing], False, tx.defer_ack_until
             seqs = Database.stage(conn, message.message_id, outgoing)
-        if duplicate and tx_meta["reply_to"]:
-            # An idempotent receiver answers a repeated command with the answer it gave the first time.
-            return self.db.staged_for(message.message_id), True, None
-        return [OutboxRow(seq, out) for seq, out in zip(seqs, outgoing, strict=True)], duplicate, tx.defer_ack_until
+            return [OutboxRow(s, out) for s, out in zip(seqs, outgoing, strict=True)], False, tx.defer_ack_until
+
+        return work
 
     async def _failed(
         self,

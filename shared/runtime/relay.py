@@ -8,6 +8,7 @@ message may therefore be published twice; every consumer's inbox drops the secon
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -53,6 +54,13 @@ class OutboxRelay:
         if self._confirmed:
             seqs, self._confirmed = self._confirmed, []
             self.db.mark_sent(seqs)
+
+    def flush_into(self, conn: sqlite3.Connection) -> None:
+        """Record confirmed publishes inside a transaction that is committing anyway (the next group
+        commit), so a busy service spends no transaction of its own on them."""
+        if self._confirmed:
+            seqs, self._confirmed = self._confirmed, []
+            Database.mark_sent_in(conn, seqs)
 
     async def sweep(self, older_than_s: float | None = None) -> int:
         """Republish every staged message older than the threshold that is not being sent right now."""

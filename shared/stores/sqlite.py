@@ -104,10 +104,14 @@ class Database:
 
     def mark_sent(self, seqs: Iterable[int]) -> None:
         seqs = list(seqs)
-        if not seqs:
-            return
-        with self.transaction() as conn:
-            conn.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(time.time(), s) for s in seqs])
+        if seqs:
+            with self.transaction() as conn:
+                self.mark_sent_in(conn, seqs)
+
+    @staticmethod
+    def mark_sent_in(conn: sqlite3.Connection, seqs: Iterable[int]) -> None:
+        now = time.time()
+        conn.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
 
     def unsent(self, older_than_s: float = 0.0, limit: int = 500) -> list[OutboxRow]:
         """Staged messages not yet confirmed by the broker, oldest first."""
