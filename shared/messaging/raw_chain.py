@@ -25,6 +25,7 @@ import heapq
 import signal
 import sqlite3
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,22 +114,30 @@ class Placer:
 
 
 class _Acker:
-    """Acks settled deliveries once per event-loop turn: a ``multiple`` ack covers every delivery up to the
-    newest one with nothing unsettled before it; a settled delivery behind an unsettled one is acked alone."""
+    """Settles deliveries in the order it decides, so the broker never sees a tag settled twice.
+
+    Acks are collected per event-loop turn: a ``multiple`` ack covers every delivery up to the newest one
+    with nothing unsettled before it; a settled delivery behind an unsettled one is acked alone. One task
+    writes every ack, nack and reject in sequence: aiormq's write queue is bounded, and two writers blocked
+    on it could overtake each other (a single ack landing after a multiple ack that covered it is a
+    channel error)."""
 
     def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
         self._channel = channel
-        self._delivered: list[int] = []  # a heap of tags not yet acked
+        self._delivered: list[int] = []  # a heap of tags not yet settled by a frame sent
         self._settled: set[int] = set()
-        self._acked: set[int] = set()
+        self._sent: set[int] = set()  # settled alone (or nacked) but still in the heap
+        self._frames: deque[tuple[str, int, bool]] = deque()
+        self._writer: asyncio.Future[None] | None = None
         self._scheduled = False
 
     def received(self, tag: int) -> None:
         heapq.heappush(self._delivered, tag)
 
-    def forget(self, tag: int) -> None:
-        """The delivery was settled another way (nacked)."""
-        self._acked.add(tag)
+    def nack(self, tag: int, requeue: bool) -> None:
+        """Give the delivery back (``requeue``) or dead-letter it, in order with the acks."""
+        self._sent.add(tag)
+        self._write(("nack", tag, requeue))
 
     def ack(self, tag: int) -> None:
         self._settled.add(tag)
@@ -138,21 +147,40 @@ class _Acker:
 
     def _flush(self) -> None:
         self._scheduled = False
-        delivered, settled, acked = self._delivered, self._settled, self._acked
+        delivered, settled, sent = self._delivered, self._settled, self._sent
         upto = 0
-        while delivered and (delivered[0] in settled or delivered[0] in acked):
+        while delivered and (delivered[0] in settled or delivered[0] in sent):
             tag = heapq.heappop(delivered)
             if tag in settled:
                 settled.discard(tag)
                 upto = tag
             else:
-                acked.discard(tag)
-        sends = [(upto, True)] if upto else []
-        sends += [(tag, False) for tag in settled]
-        acked.update(settled)
+                sent.discard(tag)
+        if upto:
+            self._write(("ack", upto, True))
+        for tag in sorted(settled):
+            self._write(("ack", tag, False))
+        sent.update(settled)
         settled.clear()
-        for tag, multiple in sends:
-            asyncio.ensure_future(self._channel.basic_ack(tag, multiple=multiple, wait=False))
+
+    def _write(self, frame: tuple[str, int, bool]) -> None:
+        self._frames.append(frame)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_all())
+
+    async def _write_all(self) -> None:
+        while self._frames:
+            kind, tag, flag = self._frames.popleft()
+            if kind == "ack":
+                await self._channel.basic_ack(tag, multiple=flag, wait=False)
+            else:
+                await self._channel.basic_nack(tag, requeue=flag, wait=False)
+
+    async def drain(self) -> None:
+        """Wait until every settlement decided so far has been handed to the connection."""
+        self._flush()
+        if self._writer is not None:
+            await self._writer
 
 
 class _Recorder:
@@ -175,6 +203,8 @@ class _Recorder:
 
     def _commit(self) -> None:
         rows, tags, self._rows, self._tags = self._rows, self._tags, [], []
+        if not rows:
+            return
         self._conn.execute("BEGIN IMMEDIATE")
         self._conn.executemany("INSERT OR IGNORE INTO orders VALUES (?, ?, ?)", rows)
         self._conn.execute("COMMIT")
@@ -182,6 +212,7 @@ class _Recorder:
             self._acker.ack(tag)
 
     def close(self) -> None:
+        self._commit()
         self._conn.close()
 
 
@@ -217,12 +248,12 @@ class Relay:
 
     async def _handle(self, message: DeliveredMessage, tag: int) -> None:
         properties = message.header.properties
-        hop = int(properties.message_type or -1)
-        if not 0 <= hop < self._chain.hops or self._chain.route[hop] != self.role:
-            self._acker.forget(tag)  # not a message of this chain for this role: dead-letter it
-            await self._consume.basic_reject(tag, requeue=False)
+        hop = int(properties.message_type) if (properties.message_type or "").isdigit() else -1
+        last = self._chain.hops - 1
+        if not 0 <= hop <= last or self._chain.route[hop] != self.role or (hop == last and not self._recorder):
+            self._acker.nack(tag, requeue=False)  # not a message of this chain for this role: dead-letter it
             return
-        if hop == self._chain.hops - 1 and self._recorder is not None:
+        if hop == last and self._recorder is not None:
             headers = properties.headers or {}
             self._recorder.record(properties.correlation_id or "", int(headers.get(PLACED_HEADER, 0)), tag)  # type: ignore[arg-type]
             return
@@ -236,12 +267,13 @@ class Relay:
         if isinstance(confirmation, aiormq.spec.Basic.Ack):
             self._acker.ack(tag)
         else:  # nacked, returned or the channel died: let the broker deliver it again
-            self._acker.forget(tag)
-            await self._consume.basic_nack(tag, requeue=True)
+            self._acker.nack(tag, requeue=True)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Commit what is recorded, hand the last settlements to the connection, close the database."""
         if self._recorder is not None:
             self._recorder.close()
+        await self._acker.drain()
 
 
 async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_dir: Path, ready: Path,
@@ -266,8 +298,7 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
             await asyncio.wait_for(relay.idle.wait(), timeout=10)
         except TimeoutError:
             pass  # unacked deliveries go back to the queue when the connection closes
-        await asyncio.sleep(0)  # let the last ack and commit callbacks run
-        relay.close()
+        await relay.close()
     finally:
         await connection.close()
 
