@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]sagalab: {exc}[/]", highlight=False)
         return EXIT_USAGE
     except DefinitionError as exc:
-        console.print(f"[red]sagalab: invalid definition:[/]", highlight=False)
+        console.print("[red]sagalab: invalid definition:[/]", highlight=False)
         for problem in exc.problems:
             console.print(f"  - {problem}", highlight=False, markup=False)
         return EXIT_USAGE

@@ -24,7 +24,8 @@ from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import MARKER_TYPE, Trace
 from shared.config import Mode, Settings
 from shared.contracts import Order, PlaceOrder
-from shared.messaging.broker import Broker, PublishFailed, tap
+from shared.messaging.broker import Broker, PublishFailed
+from shared.messaging.tap import tap
 from shared.messaging.topology import Topology
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
 from shared.stores.sqlite import Database

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.messaging.broker import Observed
+from shared.messaging.tap import Observed
 from shared.messaging.topology import QueueSpec, Topology, key_matches
 
 MARKER_TYPE = "sagalab.TapMarker"

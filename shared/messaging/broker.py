@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aio_pika
 import aiormq
@@ -20,8 +20,13 @@ from aio_pika.abc import (
 import structlog
 from yarl import URL
 
+from shared.messaging.acks import BatchedAcks
+from shared.messaging.delivery import Delivery
 from shared.messaging.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
 from shared.wire import ExchangeKind, Outgoing
+
+if TYPE_CHECKING:
+    from shared.messaging.tap import Observed
 
 
 log = structlog.get_logger()
@@ -41,70 +46,6 @@ class BrokerUnavailable(Exception):
 
 class PublishFailed(Exception):
     """The broker did not confirm a publish (nacked, returned as unroutable, or the connection dropped)."""
-
-
-@dataclass
-class Delivery:
-    """One incoming message as the service host sees it: properties, body and the three ways to settle it."""
-
-    _message: AbstractIncomingMessage
-
-    @property
-    def type(self) -> str | None:
-        return self._message.type
-
-    @property
-    def message_id(self) -> str | None:
-        return self._message.message_id
-
-    @property
-    def body(self) -> bytes:
-        return self._message.body
-
-    @property
-    def reply_to(self) -> str | None:
-        return self._message.reply_to
-
-    @property
-    def headers(self) -> dict[str, Any]:
-        return dict(self._message.headers or {})
-
-    @property
-    def sender(self) -> str | None:
-        return self._message.app_id
-
-    @property
-    def delivery_count(self) -> int:
-        """How many times the broker delivered this message before (quorum queues count it)."""
-        return int(self.headers.get("x-delivery-count", 0) or 0)
-
-    @property
-    def redelivered(self) -> bool:
-        return bool(self._message.redelivered)
-
-    @property
-    def settled(self) -> bool:
-        """Already acked, requeued or dead-lettered (``--unsafe ack-first`` acks on arrival)."""
-        return bool(self._message.processed)
-
-    async def ack(self) -> None:
-        await self._settle(self._message.ack)
-
-    async def retry_later(self) -> None:
-        """Requeue; the queue's delivery limit dead-letters it if it keeps coming back."""
-        await self._settle(lambda: self._message.nack(requeue=True))
-
-    async def dead_letter(self) -> None:
-        await self._settle(lambda: self._message.reject(requeue=False))
-
-    async def _settle(self, how: Callable[[], Awaitable[None]]) -> None:
-        if self.settled:
-            return
-        try:
-            await how()
-        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-            # The channel died under us: the broker will redeliver, and the inbox makes that harmless.
-            log.warning("could not settle a delivery; the broker will redeliver it", error=repr(exc))
 
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
@@ -129,7 +70,8 @@ class Broker:
         self.topology = topology
         self.sender = sender
         self._publish_channel: AbstractChannel | None = None
-        self._exchanges: dict[ExchangeKind, AbstractExchange] = {}
+        self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}
+        self._acks: dict[int, BatchedAcks] = {}
 
     @classmethod
     async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0) -> Broker:
@@ -141,7 +83,7 @@ class Broker:
             raise BrokerUnavailable(url, exc or type(exc).__name__) from None
         broker = cls(connection, topology, sender)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        broker._exchanges = await broker.declare_exchanges(broker._publish_channel)
+        await broker.declare_exchanges(broker._publish_channel)
         return broker
 
     async def close(self) -> None:
@@ -180,32 +122,32 @@ class Broker:
             # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
             # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
             # (aio-pika's message.process() would ack whatever is left unsettled on exit, hence no process().)
+            delivery = Delivery(message, self._acks_for(message.channel))
             try:
-                await handler(Delivery(message))
+                await handler(delivery)
             except Exception:
-                if not message.processed:
-                    await message.nack(requeue=True)
+                await delivery.retry_later()
                 raise
 
         return Consumer(queue, await queue.consume(on_message))
 
     async def publish(self, out: Outgoing) -> None:
-        """Publish persistently and wait for the broker's confirm."""
-        exchange = self._exchanges[out.exchange]
-        message = aio_pika.Message(
-            out.body,
-            content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=out.message_id,
-            correlation_id=out.correlation_id,
-            type=out.type,
-            app_id=self.sender,
-            reply_to=out.reply_to,
+        """Publish persistently, mandatory, and wait for the broker's confirm.
+
+        Straight onto the confirming channel's current aiormq channel (the robust channel replaces it
+        after a reconnection): no aio-pika Message or Exchange objects on the hot path."""
+        properties = aiormq.spec.Basic.Properties(
+            content_type="application/json", delivery_mode=2, message_id=out.message_id,
+            correlation_id=out.correlation_id, message_type=out.type, app_id=self.sender, reply_to=out.reply_to,
             headers={**out.headers, "x-published-us": time.time_ns() // 1000},
-        )
+        )  # fmt: skip
         try:
-            confirmation = await exchange.publish(message, out.routing_key, mandatory=True)
-        except (aio_pika.exceptions.DeliveryError, aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            channel = await self._require_channel().get_underlay_channel()
+            confirmation = await channel.basic_publish(
+                out.body, exchange=self._exchange_names[out.exchange], routing_key=out.routing_key,
+                properties=properties, mandatory=True,
+            )  # fmt: skip
+        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, asyncio.TimeoutError) as exc:
             raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
@@ -217,7 +159,7 @@ class Broker:
         properties.setdefault("delivery_mode", aio_pika.DeliveryMode.PERSISTENT)
         await target.publish(aio_pika.Message(body, **properties), routing_key)
 
-    async def republish(self, seen: Observed) -> None:
+    async def republish(self, seen: "Observed") -> None:
         """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
         headers = {k: v for k, v in seen.headers.items() if not k.startswith("x-death")}
         headers["x-published-us"] = time.time_ns() // 1000
@@ -227,6 +169,14 @@ class Broker:
             headers=headers, content_type="application/json",
         )  # fmt: skip
 
+    def _acks_for(self, channel: aiormq.abc.AbstractChannel) -> BatchedAcks:
+        """The ack batcher of the channel a delivery came on (a reconnection brings a new channel)."""
+        acks = self._acks.get(id(channel))
+        if acks is None or acks.channel is not channel:
+            self._acks = {k: a for k, a in self._acks.items() if not a.channel.is_closed}
+            acks = self._acks[id(channel)] = BatchedAcks(channel)
+        return acks
+
     def _require_channel(self) -> AbstractChannel:
         if self._publish_channel is None:
             raise RuntimeError("Broker.connect() first")
@@ -235,45 +185,3 @@ class Broker:
 
 def bindings(*pairs: tuple[ExchangeKind, str]) -> tuple[Binding, ...]:
     return tuple(Binding(exchange, key) for exchange, key in pairs)
-
-
-@dataclass(frozen=True)
-class Observed:
-    """A message seen by a tap: its properties and where it was routed."""
-
-    exchange: str
-    routing_key: str
-    type: str | None
-    sender: str | None
-    message_id: str | None
-    correlation_id: str | None
-    reply_to: str | None
-    headers: dict[str, Any]
-    body: bytes
-    received_at: float
-
-
-async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> AbstractQueue:
-    """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
-
-    Acked after recording, so a dropped connection redelivers rather than loses; the recorder drops
-    the redelivered copies (same message, same publish time).
-    """
-    t = broker.topology
-    channel = await broker.connection.channel(publisher_confirms=False)
-    await channel.set_qos(prefetch_count=2000)
-    queue = await channel.declare_queue(t.tap_queue, durable=True)
-    for kind in EXCHANGE_KINDS:
-        await queue.bind(t.exchange(kind), "#")
-    await queue.bind(t.dead_letter_exchange, "#")
-    async def received(message: AbstractIncomingMessage) -> None:
-        on_message(Observed(
-            exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
-            sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,
-            reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
-            received_at=time.time(),
-        ))  # fmt: skip
-        await Delivery(message).ack()
-
-    await queue.consume(received)
-    return queue

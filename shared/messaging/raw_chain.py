@@ -292,7 +292,11 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
         relay = Relay(topology, chain, role, consume, publish, data_dir / f"raw-{chain.name}.db")
         consumer = await consume.basic_consume(chain.queue(topology, role), relay.on_delivery)
         ready.write_text(str(role))
-        await stop.wait()
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, consume.closing, publish.closing], return_when=asyncio.FIRST_COMPLETED)
+        if not stopping.done():  # a channel died: exit, so the bench sees a dead relay instead of a stall
+            stopping.cancel()
+            raise RuntimeError(f"raw relay {role}: a channel closed under it")
         await consume.basic_cancel(consumer.consumer_tag or "")
         try:
             await asyncio.wait_for(relay.idle.wait(), timeout=10)

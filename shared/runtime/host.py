@@ -12,7 +12,8 @@ from typing import Any, Protocol
 import structlog
 
 from shared.contracts import Message
-from shared.messaging.broker import Broker, Consumer, Delivery, PublishFailed
+from shared.messaging.broker import Broker, Consumer, PublishFailed
+from shared.messaging.delivery import Delivery
 from shared.messaging.topology import QueueSpec
 from shared.runtime.group_commit import GroupCommit
 from shared.runtime.relay import OutboxRelay
@@ -170,7 +171,7 @@ class ServiceHost:
         started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         if "ack-first" in self.unsafe:
-            await delivery.ack()
+            await delivery.ack_now()
         try:
             message = decode(delivery.type, delivery.body)
         except UndecodableMessage as exc:

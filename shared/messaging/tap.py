@@ -1,0 +1,56 @@
+"""The tap: a durable queue bound to every exchange of a namespace that sees each message that crosses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
+from shared.messaging.broker import Broker
+from shared.messaging.delivery import Delivery
+from shared.messaging.topology import EXCHANGE_KINDS
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A message seen by a tap: its properties and where it was routed."""
+
+    exchange: str
+    routing_key: str
+    type: str | None
+    sender: str | None
+    message_id: str | None
+    correlation_id: str | None
+    reply_to: str | None
+    headers: dict[str, Any]
+    body: bytes
+    received_at: float
+
+
+async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> AbstractQueue:
+    """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
+
+    Acked after recording, so a dropped connection redelivers rather than loses; the recorder drops
+    the redelivered copies (same message, same publish time).
+    """
+    t = broker.topology
+    channel = await broker.connection.channel(publisher_confirms=False)
+    await channel.set_qos(prefetch_count=2000)
+    queue = await channel.declare_queue(t.tap_queue, durable=True)
+    for kind in EXCHANGE_KINDS:
+        await queue.bind(t.exchange(kind), "#")
+    await queue.bind(t.dead_letter_exchange, "#")
+    async def received(message: AbstractIncomingMessage) -> None:
+        on_message(Observed(
+            exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
+            sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,
+            reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
+            received_at=time.time(),
+        ))  # fmt: skip
+        await Delivery(message).ack()
+
+    await queue.consume(received)
+    return queue
