@@ -13,7 +13,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
+from scenarios.bench.measure import ProcessDied
 from scenarios.bench.plan import BenchOptions, bench_orders, options_from
 from scenarios.bench.raw import run_raw
 from scenarios.bench.result import BenchResult, Machine, ModeFigures, Pair, RunFigures, TargetOut
@@ -21,6 +23,7 @@ from scenarios.bench.sagas import HOPS, run_saga
 from scenarios.bench.stats import latency_target, median, median_index, ratio, throughput_target
 from scenarios.bench.view import progress_bar, render
 from scenarios.exits import EXIT_OK, EXIT_UNMET
+from scenarios.processes import ServiceFailedToStart
 from shared.config import Mode
 from shared.contracts import Order
 from shared.messaging.raw_chain import server_version
@@ -90,8 +93,12 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
     out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-bench"
     opts = options_from(args, out_dir)
-    with progress_bar(console) as progress:
-        result = await run_bench(opts, progress, shlex.join(["sagalab", *sys.argv[1:]]))
+    try:
+        with progress_bar(console) as progress:
+            result = await run_bench(opts, progress, shlex.join(["sagalab", *sys.argv[1:]]))
+    except (ProcessDied, ServiceFailedToStart) as exc:
+        console.print(Text(f"sagalab bench: {exc}", style="red"))
+        return EXIT_UNMET
     render(result, console)
     console.print(f"run folder: {opts.out_dir}", highlight=False)
     if args.json:

@@ -96,8 +96,11 @@ async def drive(
     deadline_s: float,
     on_settled: Callable[[int], None] = lambda n: None,
     poll_s: float | None = None,
+    check: Callable[[], None] = lambda: None,
 ) -> Drive:
-    """Place ``concurrency`` orders, then one more for each that settles, until all settle or the deadline."""
+    """Place ``concurrency`` orders, then one more for each that settles, until all settle or the deadline.
+
+    ``check`` runs at every poll and may raise to end the drive early (a process of the system died)."""
     result = Drive(total=len(order_ids))
     waiting: Iterator[str] = iter(order_ids)
     placing: set[asyncio.Task[None]] = set()
@@ -132,6 +135,7 @@ async def drive(
                 refill(len(fresh))
             if failures:
                 raise failures[0]
+            check()
         await asyncio.gather(*placing)
     finally:
         for task in placing:

@@ -27,10 +27,20 @@ async def measure(
     pids |= {"broker": find_broker_pid(), "driver": os.getpid()}
     before = CpuSnapshot.take(pids)
     try:
-        result = await drive(order_ids, place, feed, concurrency, deadline_s, on_settled)
+        result = await drive(order_ids, place, feed, concurrency, deadline_s, on_settled, check=lambda: _alive(fleet))
     finally:
         feed.close()
     return result, cpu_used(before, CpuSnapshot.take(pids))
+
+
+class ProcessDied(Exception):
+    """A process of the measured system exited during the drive; the message carries the end of its log."""
+
+
+def _alive(fleet: Fleet) -> None:
+    for p in fleet.processes:
+        if not p.alive():
+            raise ProcessDied(f"{p.name} exited during the benchmark:\n{p.log_tail()}")
 
 
 def figures(

@@ -10,6 +10,8 @@ from rich.text import Text
 from scenarios.bench.result import BenchResult, RunFigures, TargetOut
 
 CPU_SUMMARY = ("broker", "driver", "other", "machine", "steal")
+NOISY_SHARE = 0.2
+"""A run where other work and the hypervisor took more than this share of the busy CPU is flagged."""
 
 
 class _Rate(ProgressColumn):
@@ -74,8 +76,19 @@ def figures_table(result: BenchResult) -> Table:
     return table
 
 
+def disturbed(run: RunFigures) -> bool:
+    """Other processes or the hypervisor took a large share of the machine while this run was measured."""
+    busy, noise = run.cpu_s.get("machine"), (run.cpu_s.get("other") or 0.0) + (run.cpu_s.get("steal") or 0.0)
+    return bool(busy) and noise > NOISY_SHARE * busy  # type: ignore[operator]
+
+
 def render(result: BenchResult, console: Console) -> None:
     console.print(figures_table(result))
+    noisy = [f"{p.saga.mode if run is p.saga else f'raw {run.hops} hops'} #{i + 1}" for m in result.modes.values()
+             for i, p in enumerate(m.pairs) for run in (p.raw, p.saga) if disturbed(run)]  # fmt: skip
+    if noisy:
+        console.print(f"[yellow]other work or the hypervisor took over {NOISY_SHARE:.0%} of the busy CPU during: "
+                      f"{', '.join(noisy)}; compare ratios, and rerun on a quieter machine for absolute figures[/]")  # fmt: skip
     for mode in result.modes.values():
         for check in mode.targets:
             console.print(Text.assemble(f"{mode.mode} {check.name} {_num(check.ratio, 3)}: ", _target(check)))

@@ -9,10 +9,13 @@ import pytest
 
 from scenarios.bench.cpu import CpuSnapshot, cpu_used, parse_machine_busy, parse_process_cpu
 from scenarios.bench.driver import Drive, SettledRows, drive
+from scenarios.bench.measure import ProcessDied
 from scenarios.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcome, failing_indexes
 from scenarios.bench.relay import CHAINS
+from scenarios.bench.result import RunFigures, Verdict
 from scenarios.bench.sagas import HOPS
 from scenarios.bench.stats import latency_target, median, median_index, percentiles, ratio, throughput, throughput_target
+from scenarios.bench.view import disturbed
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "
         "250 75 0 0 20 0 3 0 12345 1000000 5000 18446744073709551615")  # fmt: skip
@@ -174,3 +177,27 @@ def test_drive_latency_is_settled_minus_placed() -> None:
     assert sorted(round(x, 3) for x in run.latencies_s) == [0.2, 0.5]
     assert run.throughput == 2.0 and run.complete
 
+
+
+async def test_drive_ends_early_when_the_check_finds_a_dead_process(tmp_path: Path) -> None:
+    """The per-poll check raising (a service died) ends the drive at once instead of at the deadline."""
+    async def place(order_id: str) -> None:
+        return None
+
+    def check() -> None:
+        raise ProcessDied("payment exited")
+
+    with pytest.raises(ProcessDied):
+        await drive(["a"], place, SettledRows(tmp_path / "none.db"), 1, deadline_s=60, poll_s=0.0, check=check)
+
+
+def test_a_run_sharing_the_machine_with_other_work_is_flagged() -> None:
+    """Other processes plus steal above a fifth of the busy CPU marks the run as disturbed."""
+    def run(**cpu: float) -> RunFigures:
+        return RunFigures(kind="raw", mode="m", hops=5, orders=1, settled=1, concurrency=1, instances=1,
+                          throughput_per_s=1.0, latency_ms=percentiles([0.01]), wall_s=1.0, messages_per_order=5,
+                          cpu_s=cpu, verdict=Verdict(ok=True))  # fmt: skip
+
+    assert disturbed(run(machine=10.0, other=1.5, steal=1.0))
+    assert not disturbed(run(machine=10.0, other=1.0, steal=0.5))
+    assert not disturbed(run())
