@@ -1,33 +1,38 @@
-"""Acks sent in runs: one ``multiple`` ack per turn of the event loop covers every settled delivery up to
-the first one still unsettled; a settled delivery behind an unsettled one is acked on its own.
+"""Settling deliveries in runs, and in order.
 
-A delivery kept unacked on purpose (an Express order until its execution ends) only stops the run at its
-own tag, so a ``multiple`` ack can never settle it by accident.
+Acks are collected per turn of the event loop: one ``multiple`` ack covers every settled delivery up to the
+first one still unsettled; a settled delivery behind an unsettled one is acked on its own. A delivery kept
+unacked on purpose (an Express order until its execution ends) only stops the run at its own tag, so a
+``multiple`` ack never settles it by accident.
+
+One task writes every ack, nack and reject of a channel in sequence: aiormq's write queue is bounded, and
+two writers blocked on it could overtake each other (a single ack or a nack landing after a ``multiple`` ack
+that already covered its tag is a channel error).
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import deque
 
 import aiormq
 
 
 class BatchedAcks:
-    """The acks of one consuming channel (delivery tags are per channel)."""
+    """The settlements of one consuming channel (delivery tags are per channel)."""
 
     def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
         self.channel = channel
-        self._delivered: list[int] = []  # heap of tags not yet settled one way or another
-        self._acked: set[int] = set()  # settled by ack, waiting to be sent
-        self._gone: set[int] = set()  # settled otherwise (nack, reject): nothing to send
+        self._delivered: list[int] = []  # heap of tags whose settling frame is not written yet
+        self._acked: set[int] = set()  # acked, waiting for this turn's run
+        self._sent: set[int] = set()  # settled by a frame of its own, still in the heap
+        self._frames: deque[tuple[str, int, bool, asyncio.Future[None] | None]] = deque()
+        self._writer: asyncio.Future[None] | None = None
         self._scheduled = False
 
     def received(self, tag: int) -> None:
         heapq.heappush(self._delivered, tag)
-
-    def settled_otherwise(self, tag: int) -> None:
-        self._gone.add(tag)
 
     def ack(self, tag: int) -> None:
         self._acked.add(tag)
@@ -35,27 +40,51 @@ class BatchedAcks:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
+    def nack(self, tag: int, requeue: bool) -> asyncio.Future[None]:
+        """Requeue (or, without ``requeue``, dead-letter) in order with the acks; resolves once written."""
+        self._sent.add(tag)
+        return self._write("nack", tag, requeue, wait=True)
+
+    def ack_alone(self, tag: int) -> asyncio.Future[None]:
+        """Ack this one delivery right away; resolves once the frame is written."""
+        self._sent.add(tag)
+        return self._write("ack", tag, False, wait=True)
+
     def _flush(self) -> None:
         self._scheduled = False
         upto = 0
-        while self._delivered and (self._delivered[0] in self._acked or self._delivered[0] in self._gone):
+        while self._delivered and (self._delivered[0] in self._acked or self._delivered[0] in self._sent):
             tag = heapq.heappop(self._delivered)
             if tag in self._acked:
                 self._acked.discard(tag)
                 upto = tag
             else:
-                self._gone.discard(tag)
-        sends = [(upto, True)] if upto else []
-        sends += [(tag, False) for tag in sorted(self._acked)]
-        self._gone.update(self._acked)  # acked alone below: no longer blocks a later run
+                self._sent.discard(tag)
+        if upto:
+            self._write("ack", upto, True)
+        for tag in sorted(self._acked):
+            self._write("ack", tag, False)
+        self._sent.update(self._acked)
         self._acked.clear()
-        if self.channel.is_closed:
-            return  # the broker redelivers; the inbox makes that harmless
-        for tag, multiple in sends:
-            asyncio.ensure_future(self._send(tag, multiple))
 
-    async def _send(self, tag: int, multiple: bool) -> None:
-        try:
-            await self.channel.basic_ack(tag, multiple=multiple)
-        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError):
-            pass  # the channel died under us: the broker redelivers, the inbox drops the copy
+    def _write(self, kind: str, tag: int, flag: bool, wait: bool = False) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._frames.append((kind, tag, flag, done if wait else None))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_all())
+        if not wait:
+            done.set_result(None)
+        return done
+
+    async def _write_all(self) -> None:
+        while self._frames:
+            kind, tag, flag, done = self._frames.popleft()
+            try:
+                if kind == "ack":
+                    await self.channel.basic_ack(tag, multiple=flag, wait=False)
+                else:
+                    await self.channel.basic_nack(tag, requeue=flag, wait=False)
+            except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError):
+                pass  # the channel died under us: the broker redelivers, and the inbox drops the copy
+            if done is not None and not done.done():
+                done.set_result(None)

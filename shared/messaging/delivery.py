@@ -77,22 +77,29 @@ class Delivery:
 
     async def ack_now(self) -> None:
         """Ack on its own, right away (``--unsafe ack-first``: the ack must reach the broker before anything)."""
-        await self._otherwise(self._message.ack)
+        await self._settle_alone(lambda acks, tag: acks.ack_alone(tag), self._message.ack)
 
     async def retry_later(self) -> None:
         """Requeue; the queue's delivery limit dead-letters it if it keeps coming back."""
-        await self._otherwise(lambda: self._message.nack(requeue=True))
+        await self._settle_alone(lambda acks, tag: acks.nack(tag, requeue=True),
+                                 lambda: self._message.nack(requeue=True))  # fmt: skip
 
     async def dead_letter(self) -> None:
-        await self._otherwise(lambda: self._message.reject(requeue=False))
+        await self._settle_alone(lambda acks, tag: acks.nack(tag, requeue=False),
+                                 lambda: self._message.reject(requeue=False))  # fmt: skip
 
-    async def _otherwise(self, how: Callable[[], Awaitable[None]]) -> None:
+    async def _settle_alone(
+        self,
+        in_order: Callable[[BatchedAcks, int], Awaitable[None]],
+        directly: Callable[[], Awaitable[None]],
+    ) -> None:
         if self._settled:
             return
         self._settled = True
         if self._acks is not None and self._message.delivery_tag is not None:
-            self._acks.settled_otherwise(self._message.delivery_tag)
-        await self._quietly(how)
+            await in_order(self._acks, self._message.delivery_tag)
+        else:
+            await self._quietly(directly)
 
     @staticmethod
     async def _quietly(how: Callable[[], Awaitable[None]]) -> None:
