@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from orchestration.asl import Execution, HistoryEvent
 from orchestration.asl.history import details_key
@@ -64,33 +65,21 @@ def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence
 
 def write_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[dict[str, Any]]) -> None:
     """Store events already in their GetExecutionHistory shape (one row for the lot)."""
-    conn.execute(
-        "INSERT OR REPLACE INTO history VALUES (?, ?, ?)",
-        (execution_id, events[0]["id"], json.dumps(events, separators=(",", ":"), default=_json_default)),
-    )
+    body = orjson.dumps(events, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
+    conn.execute("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", (execution_id, events[0]["id"], body))
 
 
 def event_json(event: HistoryEvent) -> dict[str, Any]:
     """The AWS shape of an event, built directly (pydantic's wrap serializer costs more per event)."""
-    return {"id": event.id, "previousEventId": event.previous_event_id, "timestamp": _iso(event.timestamp),
+    return {"id": event.id, "previousEventId": event.previous_event_id, "timestamp": event.timestamp,
             "type": event.type, details_key(event.type): event.details}  # fmt: skip
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime):
-        return _iso(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def history(conn: sqlite3.Connection, execution_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT events FROM history WHERE execution_id = ? ORDER BY first_event_id", (execution_id,)
     )
-    return [event for r in rows for event in json.loads(r[0])]
+    return [event for r in rows for event in orjson.loads(r[0])]
 
 
 def due(conn: sqlite3.Connection, now: datetime, limit: int = 200) -> list[str]:

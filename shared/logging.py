@@ -6,7 +6,12 @@ import logging
 import sys
 from typing import Any, TextIO
 
+import orjson
 import structlog
+
+
+def _orjson_text(event: Any, **_: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | None = None, **context: Any) -> None:
@@ -14,7 +19,9 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | No
     delivery binds its own (correlation_id, message_type) as contextvars."""
     stream = stream or sys.stderr
     use_json = (not stream.isatty()) if json is None else json
-    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_orjson_text) if use_json else structlog.dev.ConsoleRenderer()
+    )
     def add_static(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
         return {**context, **event}
 

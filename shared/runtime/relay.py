@@ -35,6 +35,8 @@ class OutboxRelay:
             return True
         self._in_flight.update(r.seq for r in rows)
         try:
+            if len(rows) == 1:  # the common case: no gather, no extra task
+                return await self._publish(rows[0])
             results = await asyncio.gather(*(self._publish(r) for r in rows))
         finally:
             self._in_flight.difference_update(r.seq for r in rows)
