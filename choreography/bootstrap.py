@@ -23,7 +23,7 @@ def schema(service: str) -> str:
 
 def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
     if service == "orders":
-        routes = {PlaceOrder: Route(order_service.place_order)}
+        routes: dict[type[Message], Route] = {PlaceOrder: Route(order_service.place_order)}
         routes.update({event: Route(order_service.watch) for event in watched_events()})
         keys = [Binding("commands", routing_key(PlaceOrder))]
         keys += [Binding("events", routing_key(e)) for e in sorted(watched_events(), key=lambda e: e.__name__)]
@@ -34,9 +34,9 @@ def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
     by_event: dict[type[Message], list[Reaction]] = {}
     for r in reactions:
         by_event.setdefault(r.when, []).append(r)
-    routes = {event: Route(_react(rs)) for event, rs in by_event.items()}
-    keys = tuple(Binding("events", routing_key(event)) for event in by_event)
-    return [Subscription(QueueSpec(service, keys, prefetch), routes)]
+    reacting: dict[type[Message], Route] = {event: Route(_react(rs)) for event, rs in by_event.items()}
+    bound = tuple(Binding("events", routing_key(event)) for event in by_event)
+    return [Subscription(QueueSpec(service, bound, prefetch), reacting)]
 
 
 def _react(reactions: list[Reaction]) -> Handle:

@@ -66,12 +66,16 @@ class Ending:
     status: str
     once_seen: frozenset[type[Event]] = frozenset()
 
+    @classmethod
+    def after(cls, status: str, *events: type[Event]) -> Ending:
+        return cls(status, frozenset(events))
+
 
 ENDINGS: dict[type[Event], Ending] = {
     ShipmentScheduled: Ending("completed"),
     PaymentDeclined:   Ending("compensated"),  # nothing succeeded, nothing to undo
-    OutOfStock:        Ending("compensated", frozenset({PaymentRefunded})),
-    ShipmentFailed:    Ending("compensated", frozenset({PaymentRefunded, StockReleased})),
+    OutOfStock:        Ending.after("compensated", PaymentRefunded),
+    ShipmentFailed:    Ending.after("compensated", PaymentRefunded, StockReleased),
 }  # fmt: skip
 
 

@@ -65,7 +65,7 @@ def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueS
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
     on_reply = Route(orchestrator.on_reply, inbox=durable, outbox=durable)
-    replies = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
+    replies: dict[type[Message], Route] = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
     starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start, inbox=durable, outbox=durable)}
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 

@@ -212,7 +212,7 @@ class Orchestrator:
             asyncio.get_running_loop().create_task(self.host.ack_deferred(execution.execution_id))
 
     def _message(self, call: Call, execution_id: str, token: str, cause_id: str | None) -> Message:
-        envelope = dict(message_id=command_id(token), correlation_id=execution_id, causation_id=cause_id)
+        envelope: dict[str, Any] = dict(message_id=command_id(token), correlation_id=execution_id, causation_id=cause_id)
         if call.kind == "notify":
             params = call.input if isinstance(call.input, dict) else {}
             return Notification(**envelope, topic=str(params.get("TopicArn", "")), message=params.get("Message"))

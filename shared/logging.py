@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import orjson
@@ -22,7 +23,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | No
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=_orjson_text) if use_json else structlog.dev.ConsoleRenderer()
     )
-    def add_static(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def add_static(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         return {**context, **event}
 
     structlog.configure(

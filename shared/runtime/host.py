@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -89,7 +89,7 @@ class ServiceHost:
     subscriptions: Sequence[Subscription]
     unsafe: frozenset[str] = frozenset()
     faults: FaultHook = NO_FAULTS
-    background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = ()
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
     relay: OutboxRelay = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     handled: int = field(init=False, default=0)
