@@ -79,7 +79,7 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
         for mode in opts.modes:
             saga = await _phase(progress, f"{mode}{suffix}", len(orders), run_saga, opts, mode, orders)
             pairs[mode].append(pair(raws[mode], saga))
-    modes = {mode: compare(mode, pairs[mode], opts) for mode in opts.modes}
+    modes: dict[str, ModeFigures] = {mode: compare(mode, pairs[mode], opts) for mode in opts.modes}
     return BenchResult(
         command=command, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=_commit(),
         machine=Machine(cores=os.cpu_count() or 0, broker=broker), orders=opts.orders,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from scenarios.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
 from scenarios.bench.driver import Drive, SettledRows, drive
@@ -44,7 +45,7 @@ def _alive(fleet: Fleet) -> None:
 
 
 def figures(
-    kind: str, mode: str, hops: int, concurrency: int, instances: int, run: Drive, cpu: dict[str, float | None],
+    kind: Literal["raw", "saga"], mode: str, hops: int, concurrency: int, instances: int, run: Drive, cpu: dict[str, float | None],
     verdict: Verdict, messages: dict[str, int], run_dir: str,
 ) -> RunFigures:  # fmt: skip
     """One run's figures from what the driver saw and what was counted afterwards."""

@@ -28,6 +28,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import aio_pika
 import aiormq
@@ -87,7 +88,7 @@ async def delete(url: str, topology: Topology, chain: Chain) -> None:
 class Placer:
     """The client end: publishes an order's first message, persistent and confirmed, to ``route[0]``."""
 
-    def __init__(self, connection: aio_pika.abc.AbstractConnection, channel: aiormq.abc.AbstractChannel,
+    def __init__(self, connection: aio_pika.abc.AbstractConnection, channel: aiormq.Channel,
                  queue: str) -> None:  # fmt: skip
         self._connection = connection
         self._channel = channel
@@ -97,7 +98,8 @@ class Placer:
     async def connect(cls, url: str, topology: Topology, chain: Chain) -> Placer:
         connection = await aio_pika.connect(url, client_properties={"connection_name": "raw-chain:placer"})
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        return cls(connection, await channel.get_underlay_channel(), chain.queue(topology, chain.route[0]))
+        return cls(connection, cast(aiormq.Channel, await channel.get_underlay_channel()),
+                   chain.queue(topology, chain.route[0]))
 
     async def place(self, order_id: str, body: bytes) -> None:
         properties = aiormq.spec.Basic.Properties(
@@ -122,7 +124,7 @@ class _Acker:
     on it could overtake each other (a single ack landing after a multiple ack that covered it is a
     channel error)."""
 
-    def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
+    def __init__(self, channel: aiormq.Channel) -> None:
         self._channel = channel
         self._delivered: list[int] = []  # a heap of tags not yet settled by a frame sent
         self._settled: set[int] = set()
@@ -219,8 +221,8 @@ class _Recorder:
 class Relay:
     """One relay process's consumer: forward each delivery to the next role, or record it at the end."""
 
-    def __init__(self, topology: Topology, chain: Chain, role: str, consume: aiormq.abc.AbstractChannel,
-                 publish: aiormq.abc.AbstractChannel, recorder_path: Path | None) -> None:  # fmt: skip
+    def __init__(self, topology: Topology, chain: Chain, role: str, consume: aiormq.Channel,
+                 publish: aiormq.Channel, recorder_path: Path | None) -> None:  # fmt: skip
         self.role = role
         self._chain = chain
         self._queues = [chain.queue(topology, r) for r in chain.route]
@@ -235,7 +237,7 @@ class Relay:
         self.idle.set()
 
     async def on_delivery(self, message: DeliveredMessage) -> None:
-        tag = message.delivery.delivery_tag  # type: ignore[union-attr]
+        tag = int(message.delivery.delivery_tag or 0)  # type: ignore[union-attr]
         self._acker.received(tag)
         self.in_flight += 1
         self.idle.clear()
@@ -248,7 +250,8 @@ class Relay:
 
     async def _handle(self, message: DeliveredMessage, tag: int) -> None:
         properties = message.header.properties
-        hop = int(properties.message_type) if (properties.message_type or "").isdigit() else -1
+        kind = properties.message_type or ""
+        hop = int(kind) if kind.isdigit() else -1
         last = self._chain.hops - 1
         if not 0 <= hop <= last or self._chain.route[hop] != self.role or (hop == last and not self._recorder):
             self._acker.nack(tag, requeue=False)  # not a message of this chain for this role: dead-letter it
@@ -286,8 +289,9 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
     topology = Topology(namespace)
     connection = await aio_pika.connect(url, client_properties={"connection_name": f"{namespace}:raw:{role}"})
     try:
-        consume = await (await connection.channel(publisher_confirms=False)).get_underlay_channel()
-        publish = await (await connection.channel(publisher_confirms=True, on_return_raises=True)).get_underlay_channel()
+        consume = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=False)).get_underlay_channel())
+        publish = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=True, on_return_raises=True))
+                       .get_underlay_channel())
         await consume.basic_qos(prefetch_count=prefetch)
         relay = Relay(topology, chain, role, consume, publish, data_dir / f"raw-{chain.name}.db")
         consumer = await consume.basic_consume(chain.queue(topology, role), relay.on_delivery)
@@ -312,4 +316,5 @@ async def server_version(url: str) -> str:
     connection = await aio_pika.connect(url)
     async with connection:
         properties = connection.transport.connection.server_properties  # type: ignore[union-attr]
-        return f"{properties.get('product', '?')} {properties.get('version', '?')}"
+        product, version = (properties.get(k, "?") for k in ("product", "version"))
+        return " ".join(v.decode() if isinstance(v, bytes) else str(v) for v in (product, version))

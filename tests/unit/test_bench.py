@@ -193,7 +193,7 @@ async def test_drive_ends_early_when_the_check_finds_a_dead_process(tmp_path: Pa
 
 def test_a_run_sharing_the_machine_with_other_work_is_flagged() -> None:
     """Other processes plus steal above a fifth of the busy CPU marks the run as disturbed."""
-    def run(**cpu: float) -> RunFigures:
+    def run(**cpu: float | None) -> RunFigures:
         return RunFigures(kind="raw", mode="m", hops=5, orders=1, settled=1, concurrency=1, instances=1,
                           throughput_per_s=1.0, latency_ms=percentiles([0.01]), wall_s=1.0, messages_per_order=5,
                           cpu_s=cpu, verdict=Verdict(ok=True))  # fmt: skip
