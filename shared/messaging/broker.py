@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aio_pika
 import aiormq
+import structlog
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
-    AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
 )
-import structlog
+from aiormq.abc import DeliveredMessage
 from yarl import URL
 
 from shared.messaging.acks import BatchedAcks
@@ -51,15 +50,51 @@ class PublishFailed(Exception):
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
 
 
-@dataclass
 class Consumer:
-    """A running consumer; ``cancel`` stops new deliveries (in-flight ones still settle)."""
+    """A running consumer of one queue; ``cancel`` stops new deliveries (in-flight ones still settle)."""
 
-    queue: AbstractQueue
-    tag: str
+    def __init__(
+        self,
+        channel: AbstractChannel,
+        queue: str,
+        handler: DeliveryHandler,
+        acks_for: Callable[[aiormq.abc.AbstractChannel], BatchedAcks],
+    ) -> None:
+        self.channel = channel
+        self.queue = queue
+        self.handler = handler
+        self._acks_for = acks_for
+        self._underlay: aiormq.abc.AbstractChannel | None = None
+        self._tag: str | None = None
+        self._cancelled = False
+
+    async def start(self) -> None:
+        self._underlay = await self.channel.get_underlay_channel()
+        ok = await self._underlay.basic_consume(self.queue, self._on_message, no_ack=False)
+        self._tag = ok.consumer_tag
+
+    async def restart(self, *_: Any) -> None:
+        if not self._cancelled:
+            await self.start()
 
     async def cancel(self) -> None:
-        await self.queue.cancel(self.tag)
+        self._cancelled = True
+        if self._underlay is not None and self._tag is not None and not self._underlay.is_closed:
+            try:
+                await self._underlay.basic_cancel(self._tag)
+            except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError):
+                pass  # the channel is gone, and with it the consumer
+
+    async def _on_message(self, message: DeliveredMessage) -> None:
+        # Ack rule: the handler settles each delivery itself (ack after its local commit, requeue,
+        # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
+        # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
+        delivery = Delivery(message, self._acks_for(message.channel))
+        try:
+            await self.handler(delivery)
+        except Exception:
+            await delivery.retry_later()
+            log.exception("delivery handler raised; requeued", queue=self.queue)
 
 
 class Broker:
@@ -112,24 +147,17 @@ class Broker:
         return queue
 
     async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> Consumer:
-        """Consume with manual acks and bounded prefetch; an exception in the handler requeues the message."""
+        """Consume with manual acks and bounded prefetch; an exception in the handler requeues the message.
+
+        Consumed straight on the channel's aiormq channel; after a reconnection the robust channel is
+        reopened (qos, queue, bindings) and the consumer subscribes again on the new one."""
         channel = await self.connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=spec.prefetch)
-        queue = await self.declare_queue(spec, channel)
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            # Ack rule: the handler settles each delivery itself (ack after its local commit, requeue,
-            # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
-            # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
-            # (aio-pika's message.process() would ack whatever is left unsettled on exit, hence no process().)
-            delivery = Delivery(message, self._acks_for(message.channel))
-            try:
-                await handler(delivery)
-            except Exception:
-                await delivery.retry_later()
-                raise
-
-        return Consumer(queue, await queue.consume(on_message))
+        await self.declare_queue(spec, channel)
+        consumer = Consumer(channel, self.topology.queue(spec), handler, self._acks_for)
+        await consumer.start()
+        channel.reopen_callbacks.add(consumer.restart)  # type: ignore[attr-defined]
+        return consumer
 
     async def publish(self, out: Outgoing) -> None:
         """Publish persistently, mandatory, and wait for the broker's confirm.

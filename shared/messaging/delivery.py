@@ -1,38 +1,37 @@
 """One incoming message as the service host sees it: its properties, its body, and the three ways to
-settle it (ack, requeue, dead-letter), none of which needs the host to know aio-pika."""
+settle it (ack, requeue, dead-letter), none of which needs the host to know aio-pika.
+
+Deliveries come straight from aiormq (no aio-pika ``IncomingMessage``, no extra task per delivery); every
+settlement goes through the channel's ``BatchedAcks``, so acks, nacks and rejects reach the broker in order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aio_pika
-import structlog
-from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
 
 from shared.messaging.acks import BatchedAcks
 
-log = structlog.get_logger()
-
 
 class Delivery:
-    __slots__ = ("_message", "_acks", "_settled", "_headers")
+    __slots__ = ("_message", "_acks", "_settled", "_headers", "_tag")
 
-    def __init__(self, message: AbstractIncomingMessage, acks: BatchedAcks | None = None) -> None:
+    def __init__(self, message: DeliveredMessage, acks: BatchedAcks) -> None:
         self._message = message
         self._acks = acks
         self._settled = False
         self._headers: dict[str, Any] | None = None
-        if acks is not None and message.delivery_tag is not None:
-            acks.received(message.delivery_tag)
+        self._tag: int = int(message.delivery.delivery_tag or 0)  # type: ignore[union-attr]
+        acks.received(self._tag)
 
     @property
     def type(self) -> str | None:
-        return self._message.type
+        return self._message.header.properties.message_type
 
     @property
     def message_id(self) -> str | None:
-        return self._message.message_id
+        return self._message.header.properties.message_id
 
     @property
     def body(self) -> bytes:
@@ -40,17 +39,17 @@ class Delivery:
 
     @property
     def reply_to(self) -> str | None:
-        return self._message.reply_to
+        return self._message.header.properties.reply_to
 
     @property
     def headers(self) -> dict[str, Any]:
         if self._headers is None:
-            self._headers = dict(self._message.headers or {})
+            self._headers = dict(self._message.header.properties.headers or {})
         return self._headers
 
     @property
     def sender(self) -> str | None:
-        return self._message.app_id
+        return self._message.header.properties.app_id
 
     @property
     def delivery_count(self) -> int:
@@ -59,7 +58,7 @@ class Delivery:
 
     @property
     def redelivered(self) -> bool:
-        return bool(self._message.redelivered)
+        return bool(self._message.delivery.redelivered)  # type: ignore[union-attr]
 
     @property
     def settled(self) -> bool:
@@ -67,45 +66,24 @@ class Delivery:
         return self._settled
 
     async def ack(self) -> None:
-        if self._settled:
-            return
-        self._settled = True
-        if self._acks is not None and self._message.delivery_tag is not None:
-            self._acks.ack(self._message.delivery_tag)  # sent with this loop turn's other acks
-        else:
-            await self._quietly(self._message.ack)
+        """Ack with this loop turn's other acks (a run of them becomes one ``multiple`` ack)."""
+        if not self._settled:
+            self._settled = True
+            self._acks.ack(self._tag)
 
     async def ack_now(self) -> None:
         """Ack on its own, right away (``--unsafe ack-first``: the ack must reach the broker before anything)."""
-        await self._settle_alone(lambda acks, tag: acks.ack_alone(tag), self._message.ack)
+        if not self._settled:
+            self._settled = True
+            await self._acks.ack_alone(self._tag)
 
     async def retry_later(self) -> None:
         """Requeue; the queue's delivery limit dead-letters it if it keeps coming back."""
-        await self._settle_alone(lambda acks, tag: acks.nack(tag, requeue=True),
-                                 lambda: self._message.nack(requeue=True))  # fmt: skip
+        if not self._settled:
+            self._settled = True
+            await self._acks.nack(self._tag, requeue=True)
 
     async def dead_letter(self) -> None:
-        await self._settle_alone(lambda acks, tag: acks.nack(tag, requeue=False),
-                                 lambda: self._message.reject(requeue=False))  # fmt: skip
-
-    async def _settle_alone(
-        self,
-        in_order: Callable[[BatchedAcks, int], Awaitable[None]],
-        directly: Callable[[], Awaitable[None]],
-    ) -> None:
-        if self._settled:
-            return
-        self._settled = True
-        if self._acks is not None and self._message.delivery_tag is not None:
-            await in_order(self._acks, self._message.delivery_tag)
-        else:
-            await self._quietly(directly)
-
-    @staticmethod
-    async def _quietly(how: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await how()
-        except (aio_pika.exceptions.AMQPError, aio_pika.exceptions.MessageProcessError, ConnectionError,
-                RuntimeError) as exc:  # fmt: skip
-            # The channel died under us: the broker will redeliver, and the inbox makes that harmless.
-            log.warning("could not settle a delivery; the broker will redeliver it", error=repr(exc))
+        if not self._settled:
+            self._settled = True
+            await self._acks.nack(self._tag, requeue=False)

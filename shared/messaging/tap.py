@@ -10,7 +10,6 @@ from typing import Any
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared.messaging.broker import Broker
-from shared.messaging.delivery import Delivery
 from shared.messaging.topology import EXCHANGE_KINDS
 
 
@@ -50,7 +49,7 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> Abstrac
             reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
             received_at=time.time(),
         ))  # fmt: skip
-        await Delivery(message).ack()
+        await message.ack()
 
     await queue.consume(received)
     return queue

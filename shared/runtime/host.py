@@ -190,7 +190,9 @@ class ServiceHost:
         await self.faults.at("before-commit", message)
         tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
         try:
-            staged, duplicate, defer_key = await self._group.run(self._work(consumer, message, route, tx_meta))
+            staged, duplicate, defer_key = await self._group.run(
+                self._work(consumer, message, route, tx_meta), alone=self._active == 1
+            )
         except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
             await self._failed(message, route, exc, delivery, tx_meta)
             return
