@@ -50,6 +50,12 @@ class BatchedAcks:
         self._sent.add(tag)
         return self._write("ack", tag, False, wait=True)
 
+    async def drain(self) -> None:
+        """Wait until every settlement decided so far has been handed to the connection."""
+        self._flush()
+        if self._writer is not None:
+            await self._writer
+
     def _flush(self) -> None:
         self._scheduled = False
         upto = 0

@@ -14,18 +14,17 @@ It carries the sagas' guarantees and nothing else, as cheaply as aio-pika allows
 - the delivery's properties are reused for the next hop (only ``type`` and ``message_id`` change);
 - confirms are pipelined: every delivery in flight awaits its own confirm concurrently, and the broker
   confirms many at once;
-- acks are collected per event-loop turn and sent as one ``multiple`` ack over the settled run of tags;
+- acks are collected per event-loop turn and sent as one ``multiple`` ack over the settled run of tags
+  (``acks.py``, the same batching the services use);
 - completions are group-committed once per event-loop turn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import signal
 import sqlite3
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -34,6 +33,7 @@ import aio_pika
 import aiormq
 from aiormq.abc import DeliveredMessage
 
+from shared.messaging.acks import BatchedAcks
 from shared.messaging.topology import QueueSpec, Topology
 
 RAW_ORDERS_SCHEMA = """
@@ -115,80 +115,10 @@ class Placer:
         await self._connection.close()
 
 
-class _Acker:
-    """Settles deliveries in the order it decides, so the broker never sees a tag settled twice.
-
-    Acks are collected per event-loop turn: a ``multiple`` ack covers every delivery up to the newest one
-    with nothing unsettled before it; a settled delivery behind an unsettled one is acked alone. One task
-    writes every ack, nack and reject in sequence: aiormq's write queue is bounded, and two writers blocked
-    on it could overtake each other (a single ack landing after a multiple ack that covered it is a
-    channel error)."""
-
-    def __init__(self, channel: aiormq.Channel) -> None:
-        self._channel = channel
-        self._delivered: list[int] = []  # a heap of tags not yet settled by a frame sent
-        self._settled: set[int] = set()
-        self._sent: set[int] = set()  # settled alone (or nacked) but still in the heap
-        self._frames: deque[tuple[str, int, bool]] = deque()
-        self._writer: asyncio.Future[None] | None = None
-        self._scheduled = False
-
-    def received(self, tag: int) -> None:
-        heapq.heappush(self._delivered, tag)
-
-    def nack(self, tag: int, requeue: bool) -> None:
-        """Give the delivery back (``requeue``) or dead-letter it, in order with the acks."""
-        self._sent.add(tag)
-        self._write(("nack", tag, requeue))
-
-    def ack(self, tag: int) -> None:
-        self._settled.add(tag)
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        delivered, settled, sent = self._delivered, self._settled, self._sent
-        upto = 0
-        while delivered and (delivered[0] in settled or delivered[0] in sent):
-            tag = heapq.heappop(delivered)
-            if tag in settled:
-                settled.discard(tag)
-                upto = tag
-            else:
-                sent.discard(tag)
-        if upto:
-            self._write(("ack", upto, True))
-        for tag in sorted(settled):
-            self._write(("ack", tag, False))
-        sent.update(settled)
-        settled.clear()
-
-    def _write(self, frame: tuple[str, int, bool]) -> None:
-        self._frames.append(frame)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_all())
-
-    async def _write_all(self) -> None:
-        while self._frames:
-            kind, tag, flag = self._frames.popleft()
-            if kind == "ack":
-                await self._channel.basic_ack(tag, multiple=flag, wait=False)
-            else:
-                await self._channel.basic_nack(tag, requeue=flag, wait=False)
-
-    async def drain(self) -> None:
-        """Wait until every settlement decided so far has been handed to the connection."""
-        self._flush()
-        if self._writer is not None:
-            await self._writer
-
-
 class _Recorder:
     """The end of the route: group-commits settled orders once per event-loop turn, then acks them."""
 
-    def __init__(self, path: Path, acker: _Acker) -> None:
+    def __init__(self, path: Path, acker: BatchedAcks) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")  # as the services' databases
@@ -229,7 +159,7 @@ class Relay:
         self._types = [str(i) for i in range(chain.hops)]
         self._consume = consume
         self._publish = publish
-        self._acker = _Acker(consume)
+        self._acker = BatchedAcks(consume)
         last_is_mine = chain.route[-1] == role
         self._recorder = _Recorder(recorder_path, self._acker) if last_is_mine and recorder_path else None
         self.in_flight = 0

@@ -1,0 +1,84 @@
+"""Ack batching (services and raw chain alike): one multiple ack over the settled run of tags, never past an
+unsettled one, and every settlement written in the order decided."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.messaging.acks import BatchedAcks
+
+
+class FakeChannel:
+    """Records settlements; each write may yield, as aiormq's bounded write queue does."""
+
+    def __init__(self) -> None:
+        self.acks: list[tuple[int, bool]] = []
+        self.nacks: list[int] = []
+
+    async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None:
+        await asyncio.sleep(0)
+        self.acks.append((delivery_tag, multiple))
+
+    async def basic_nack(self, delivery_tag: int, requeue: bool = True, wait: bool = True) -> None:
+        await asyncio.sleep(0)
+        self.nacks.append(delivery_tag)
+        self.acks.append((-delivery_tag, False))  # in the same sequence, to check the order
+
+
+async def _settle(acker: BatchedAcks) -> None:
+    await acker.drain()
+
+
+async def test_a_settled_run_of_tags_is_acked_with_one_multiple_ack() -> None:
+    """Tags 1-3 settled in any order within one turn: a single ack of 3 with multiple."""
+    channel = FakeChannel()
+    acker = BatchedAcks(channel)  # type: ignore[arg-type]
+    for tag in (1, 2, 3):
+        acker.received(tag)
+    for tag in (2, 3, 1):
+        acker.ack(tag)
+    await _settle(acker)
+    assert channel.acks == [(3, True)]
+
+
+async def test_a_tag_settled_behind_an_unsettled_one_is_acked_alone() -> None:
+    """1 and 3 settled, 2 still waiting for its confirm: 1 (multiple) and 3 singly; 2 later covers only itself."""
+    channel = FakeChannel()
+    acker = BatchedAcks(channel)  # type: ignore[arg-type]
+    for tag in (1, 2, 3, 4):
+        acker.received(tag)
+    acker.ack(1)
+    acker.ack(3)
+    await _settle(acker)
+    assert channel.acks == [(1, True), (3, False)]
+    acker.ack(2)
+    await _settle(acker)
+    assert channel.acks[2:] == [(2, True)]
+
+
+async def test_a_nacked_tag_does_not_hold_back_the_multiple_ack_and_goes_out_before_it() -> None:
+    """A delivery given back (nack) lets the acks after it go out together, after the nack."""
+    channel = FakeChannel()
+    acker = BatchedAcks(channel)  # type: ignore[arg-type]
+    for tag in (1, 2, 3):
+        acker.received(tag)
+    acker.nack(1, requeue=True)
+    acker.ack(2)
+    acker.ack(3)
+    await _settle(acker)
+    assert channel.acks == [(-1, False), (3, True)]
+
+
+async def test_settlements_reach_the_channel_in_the_order_decided_even_when_writes_yield() -> None:
+    """A single ack decided before a multiple ack that covers its neighbours is written first, never after."""
+    channel = FakeChannel()
+    acker = BatchedAcks(channel)  # type: ignore[arg-type]
+    for tag in (1, 2, 3, 4):
+        acker.received(tag)
+    acker.ack(3)
+    await asyncio.sleep(0)  # the flush decides: 3 alone (1 and 2 are unsettled)
+    acker.ack(1)
+    acker.ack(2)
+    acker.ack(4)
+    await _settle(acker)
+    assert channel.acks == [(3, False), (4, True)]
