@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS orders (
     order_id TEXT PRIMARY KEY, status TEXT NOT NULL, placed_at REAL NOT NULL, settled_at REAL,
     detail TEXT NOT NULL DEFAULT '', body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
+CREATE INDEX IF NOT EXISTS orders_settled ON orders (settled_at) WHERE settled_at IS NOT NULL;
 """
 
 
