@@ -43,11 +43,20 @@ class ChaosMonkey:
         start = time.monotonic()
         for at, action, target in self._schedule(rng, run):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))  # the chaos timetable
+            await self._patiently(action, target, run, rng)
+
+    async def _patiently(self, action: str, target: str, run: Run, rng: random.Random) -> None:
+        """Do one action; a publish that meets the broker mid-restart is tried again for a while."""
+        for attempt in range(60):
             try:
                 await self._do(action, target, run, rng)
+                return
             except Exception as exc:  # one failed injection must not stop the rest of the chaos
-                log.error("chaos action failed", action=action, target=target, error=repr(exc))
-                run.count(f"chaos action failed: {action}")
+                if action not in ("duplicate", "poison") or attempt == 59:
+                    log.error("chaos action failed", action=action, target=target, error=repr(exc))
+                    run.count(f"chaos action failed: {action}")
+                    return
+                await asyncio.sleep(0.5)  # the broker is restarting
 
     def _schedule(self, rng: random.Random, run: Run) -> list[tuple[float, str, str]]:
         span = self.plan.duration_s
