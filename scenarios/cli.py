@@ -7,6 +7,7 @@ Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad u
 from __future__ import annotations
 
 import argparse
+import logging
 import asyncio
 import sys
 from collections.abc import Sequence
@@ -115,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return relay_main(argv[1:])
     args = parser().parse_args(argv)
     console = Console()
+    if args.command != "serve":
+        # The runner's own connection rides out broker restarts; the client libraries' reconnect
+        # chatter would only clutter the table the user is waiting for.
+        for noisy in ("aio_pika", "aiormq"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         return _dispatch(args, console)
     except UsageError as exc:
