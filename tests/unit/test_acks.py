@@ -10,7 +10,7 @@ from shared.messaging.acks import BatchedAcks
 
 @types.coroutine
 def one_loop_turn():  # type: ignore[no-untyped-def]
-    """Give the event loop one turn (what asyncio.sleep(0) does), as a write to aiormq's bounded queue may."""
+    """Give the event loop one turn, as a write to aiormq's bounded queue may."""
     yield
 
 
