@@ -17,7 +17,8 @@ from rich.console import Console
 
 from scenarios.bench.plan import add_arguments as bench_arguments
 from scenarios.broker_control import BrokerControlUnavailable
-from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_USAGE, UsageError
+from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
+from scenarios.processes import ServiceFailedToStart
 from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
 from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             console.print(f"  - {problem}", highlight=False, markup=False)
         return EXIT_USAGE
+    except ServiceFailedToStart as exc:
+        console.print(f"[red]sagalab: a service did not start: {exc}[/]", highlight=False, markup=False)
+        return EXIT_UNMET
     except BrokerControlUnavailable as exc:
         console.print(f"[red]sagalab: {exc}[/]", highlight=False)
         return EXIT_USAGE

@@ -48,12 +48,27 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
+    if mode == "orchestration":
+        _check_definition(args)
     extra = {"run_token": run_token} if run_token else {}
     return runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=args.namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history, **extra,
     )  # fmt: skip
+
+
+def _check_definition(args: argparse.Namespace) -> None:
+    """Refuse a bad definition or resource map here, with every problem listed, rather than as a service
+    that dies on start (raises DefinitionError, which the CLI turns into exit status 2)."""
+    from orchestration.bootstrap import load_machine
+    from orchestration.resources import ResourceMap
+
+    try:
+        resources = ResourceMap.load(getattr(args, "resources", None))
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"bad --resources: {exc}") from None
+    load_machine(getattr(args, "definition", None), resources)
 
 
 async def run_one(args: argparse.Namespace, console: Console) -> int:
@@ -71,6 +86,7 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
 
 async def compare(args: argparse.Namespace, console: Console) -> int:
     base = args.out or run_dir(args.scenario, "compare")
+    _check_definition(args)  # before choreography runs, not after
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):

@@ -25,6 +25,20 @@ def test_bad_usage_exits_2_with_a_message() -> None:
     assert mode.returncode == 2 and "invalid choice" in mode.stderr
 
 
+def test_an_invalid_definition_exits_2_listing_every_problem(tmp_path: Path) -> None:
+    """A definition with several faults is refused before anything starts, every problem named."""
+    bad = tmp_path / "bad.asl.json"
+    bad.write_text('{"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "Nope"}, '
+                   '"B": {"Type": "Parallel", "End": true}}}')  # fmt: skip
+    for args in (["run", "happy-path", "--mode", "orchestration"], ["compare", "happy-path"], ["execute"]):
+        out = sagalab(*args[:1], *([str(bad)] if args == ["execute"] else args[1:]),
+                      *([] if args == ["execute"] else ["--definition", str(bad)]))  # fmt: skip
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        for problem in ("'Resource' is required", "unknown state 'Nope'", "'Parallel' is not supported"):
+            assert problem in out.stdout.replace("\n", " "), (args, out.stdout)
+        assert "Traceback" not in out.stdout + out.stderr
+
+
 def test_a_missing_broker_exits_3_and_says_how_to_start_one() -> None:
     """No broker at the URL: exit 3, a one-paragraph message, no traceback."""
     out = sagalab("run", "happy-path", "--mode", "choreography", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/")
