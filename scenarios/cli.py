@@ -7,23 +7,22 @@ Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad u
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from orchestration.asl import DefinitionError
+from orchestration.executions import WORKFLOWS
 from scenarios.bench.plan import add_arguments as bench_arguments
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
 from scenarios.processes import ServiceFailedToStart
-from orchestration.asl import DefinitionError
-from orchestration.executions import WORKFLOWS
 from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
 from shared.messaging.broker import BrokerUnavailable
-
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -173,15 +172,21 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from orchestration.bootstrap import SAMPLE_PARTICIPANTS
     from scenarios.serve import serve
     from scenarios.topologies import services
-
-    from orchestration.bootstrap import SAMPLE_PARTICIPANTS
 
     mode: Mode = args.mode
     known = services(mode) + (SAMPLE_PARTICIPANTS if mode == "orchestration" else ())
     if args.service not in known:
         raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(known)}")
+    from shared.runtime.faults import FaultSpecError, parse
+
+    for spec in args.fault:
+        try:
+            parse(spec)
+        except FaultSpecError as exc:
+            raise UsageError(str(exc)) from None
     options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,

@@ -18,15 +18,30 @@ from rich.text import Text
 from scenarios.bench.measure import ProcessDied
 from scenarios.bench.plan import BenchOptions, bench_orders, options_from
 from scenarios.bench.raw import run_raw
-from scenarios.bench.result import BenchResult, Machine, ModeFigures, Pair, RunFigures, TargetOut
+from scenarios.bench.result import (
+    BenchResult,
+    Machine,
+    ModeFigures,
+    Pair,
+    RunFigures,
+    TargetOut,
+)
 from scenarios.bench.sagas import HOPS, run_saga
-from scenarios.bench.stats import latency_target, median, median_index, ratio, throughput_target
+from scenarios.bench.stats import (
+    latency_target,
+    median,
+    median_index,
+    ratio,
+    throughput_target,
+)
 from scenarios.bench.view import progress_bar, render
 from scenarios.exits import EXIT_OK, EXIT_UNMET
 from scenarios.processes import ServiceFailedToStart
 from shared.config import Mode
 from shared.contracts import Order
+from shared.messaging.broker import Broker
 from shared.messaging.raw_chain import server_version
+from shared.messaging.topology import Topology
 
 Phase = Callable[[BenchOptions, Mode, list[Order], Callable[[int], None]], Awaitable[RunFigures]]
 
@@ -93,6 +108,8 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
     out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-bench"
     opts = options_from(args, out_dir)
+    probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3
+    await probe.close()
     try:
         with progress_bar(console) as progress:
             result = await run_bench(opts, progress, shlex.join(["sagalab", *sys.argv[1:]]))

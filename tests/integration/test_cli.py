@@ -40,10 +40,20 @@ def test_an_invalid_definition_exits_2_listing_every_problem(tmp_path: Path) -> 
 
 
 def test_a_missing_broker_exits_3_and_says_how_to_start_one() -> None:
-    """No broker at the URL: exit 3, a one-paragraph message, no traceback."""
-    out = sagalab("run", "happy-path", "--mode", "choreography", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/")
-    assert out.returncode == 3
-    assert "rabbitmq-server -detached" in out.stdout and "Traceback" not in out.stdout + out.stderr
+    """No broker at the URL: exit 3, a one-paragraph message, no traceback, whatever the command."""
+    nowhere = ["--amqp-url", "amqp://guest:guest@127.0.0.1:1/"]
+    for command in (["run", "happy-path", "--mode", "choreography"], ["compare", "out-of-stock"],
+                    ["serve", "payment", "--mode", "choreography"], ["bench", "--orders", "5"],
+                    ["chaos", "--broker-restarts", "0"]):  # fmt: skip
+        out = sagalab(*command, *nowhere)
+        assert out.returncode == 3, (command, out.stdout, out.stderr)
+        assert "rabbitmq-server -detached" in out.stdout and "Traceback" not in out.stdout + out.stderr
+
+
+def test_a_bad_fault_spec_is_a_usage_error() -> None:
+    """serve --fault with a spec that does not parse: exit 2 and the reason."""
+    out = sagalab("serve", "payment", "--mode", "choreography", "--fault", "bogus")
+    assert out.returncode == 2 and "cannot read fault 'bogus'" in out.stdout
 
 
 def test_scenarios_lists_the_catalogue() -> None:
