@@ -99,8 +99,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("order_id")
     p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
-    p = sub.add_parser("schema", help="write the JSON Schema of every message, for participants in any language")
-    p.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: docs/schemas)")
+    p = sub.add_parser("schema", help="write the JSON Schema of every message and an AsyncAPI document per mode")
+    p.add_argument("--out", type=Path, default=Path("docs"),
+                   help="folder for schemas/<Type>.schema.json and asyncapi/<mode>.json (default: docs)")
     p = sub.add_parser("trace", help="one order's timelines of a run or comparison, side by side")
     p.add_argument("folder", nargs="?", type=Path, help="a run or compare folder (default: the newest run)")
     p.add_argument("--order", help="the order to follow (default: the first compensated one, else the first)")

@@ -165,10 +165,12 @@ def _write_html(folder: Path, out: Path, order_id: str | None, console: Console)
 
 
 def schema(args: argparse.Namespace, console: Console) -> int:
+    from scenarios.asyncapi import write_documents
     from shared.schemas import write_schemas
 
-    written = write_schemas(args.out)
-    console.print(f"wrote {len(written)} message schemas to {args.out}", highlight=False)
+    schemas, documents = write_schemas(args.out / "schemas"), write_documents(args.out / "asyncapi")
+    console.print(f"wrote {len(schemas)} message schemas to {args.out / 'schemas'} and {len(documents)} AsyncAPI "
+                  f"documents to {args.out / 'asyncapi'}", highlight=False)  # fmt: skip
     return EXIT_OK
 
 

@@ -1,4 +1,5 @@
-"""The committed JSON Schemas (docs/schemas) are exactly what the message models generate."""
+"""The committed JSON Schemas (docs/schemas) are exactly what the message models generate; `sagalab schema`
+writes them and the AsyncAPI documents (docs/asyncapi, checked in test_asyncapi.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from shared.contracts import MESSAGE_TYPES
 from shared.schemas import rendered_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+ASYNCAPI = SCHEMAS.parent / "asyncapi"
 
 
 def test_committed_schemas_match_the_models() -> None:
@@ -31,8 +33,14 @@ def test_the_protocol_messages_require_what_a_participant_must_send() -> None:
                                          "input"}  # fmt: skip
 
 
-def test_sagalab_schema_writes_every_schema_to_a_folder(tmp_path: Path) -> None:
-    """`sagalab schema --out DIR` exits 0 and writes one file per message type, identical to the committed ones."""
+def test_sagalab_schema_writes_every_schema_and_document_to_a_folder(tmp_path: Path) -> None:
+    """`sagalab schema --out DIR` exits 0 and writes DIR/schemas (one file per message type) and DIR/asyncapi
+    (one document per mode), identical to the committed docs/schemas and docs/asyncapi."""
     assert main(["schema", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.schema.json" for name in MESSAGE_TYPES)
-    assert all((tmp_path / p.name).read_text() == p.read_text() for p in SCHEMAS.glob("*.schema.json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["asyncapi", "schemas"]
+    written = sorted(p.name for p in (tmp_path / "schemas").iterdir())
+    assert written == sorted(f"{name}.schema.json" for name in MESSAGE_TYPES)
+    for folder in (SCHEMAS, ASYNCAPI):
+        committed = sorted(folder.glob("*.json"))
+        assert committed and [p.name for p in committed] == sorted(p.name for p in (tmp_path / folder.name).iterdir())
+        assert all((tmp_path / folder.name / p.name).read_text() == p.read_text() for p in committed), folder.name
