@@ -47,7 +47,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir "$(ls /wheels/*.whl)[test]"
 # The suite reads the source tree as well as importing the package (architecture checks, docs/schemas,
 # pytest's settings in pyproject.toml, the compose file and this Dockerfile).
-COPY --chown=sagalab:sagalab pyproject.toml README.md Dockerfile docker-compose.yml .env.example ./
+COPY --chown=sagalab:sagalab pyproject.toml README.md Dockerfile .dockerignore docker-compose.yml .env.example ./
 COPY --chown=sagalab:sagalab choreography ./choreography
 COPY --chown=sagalab:sagalab orchestration ./orchestration
 COPY --chown=sagalab:sagalab shared ./shared
