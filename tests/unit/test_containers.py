@@ -332,7 +332,7 @@ def dockerfile_stages() -> dict[str, Stage]:
 
 def _flags_and_words(args: str) -> tuple[dict[str, str], list[str]]:
     words = shlex.split(args)
-    flags = dict(w[2:].split("=", 1) for w in words if w.startswith("--"))
+    flags = dict(w[2:].partition("=")[::2] for w in words if w.startswith("--"))
     return flags, [w for w in words if not w.startswith("--")]
 
 
