@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import structlog
 
 from shared import logging as sagalab_logging
 from shared.config import Settings
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import Topology
 from shared.runtime.host import ServiceHost
 
@@ -30,13 +31,28 @@ async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
     return build(settings, broker)
 
 
-async def serve(settings: Settings) -> None:
+async def connect_patiently(settings: Settings, wait_s: float) -> Broker:
+    """Reach the broker, retrying for up to ``wait_s`` (a container starting beside its broker waits for it
+    instead of crashing); then BrokerUnavailable as usual."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return await Broker.connect(settings.amqp_url, Topology(settings.namespace), settings.service)
+        except BrokerUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("waiting for the broker", amqp_url=settings.amqp_url.split("@")[-1])
+            await asyncio.sleep(2.0)  # the broker is still starting
+
+
+async def serve(settings: Settings, wait_for_broker_s: float = 0.0) -> None:
     sagalab_logging.configure(service=settings.service, mode=settings.mode, pid=os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    broker = await Broker.connect(settings.amqp_url, Topology(settings.namespace), settings.service)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    broker = await connect_patiently(settings, wait_for_broker_s)
     host = await build_host(settings, broker)
     try:
         await host.start()

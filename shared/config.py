@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,22 @@ def default_amqp_url() -> str:
     return os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
 
 
+NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def default_namespace() -> str:
+    """``SAGALAB_NAMESPACE``, else ``sagalab-<user>``: thirty workshop participants on one broker each get
+    their own exchanges, queues and databases without thinking about it."""
+    if configured := os.environ.get("SAGALAB_NAMESPACE"):
+        return configured
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name (some containers)
+        user = ""
+    user = re.sub(r"[^a-z0-9-]+", "-", user.lower()).strip("-")
+    return f"sagalab-{user}" if user else "sagalab"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What one service process needs to know to run."""
@@ -25,7 +43,7 @@ class Settings:
     service: str
     mode: Mode
     amqp_url: str = field(default_factory=default_amqp_url)
-    namespace: str = "sagalab"
+    namespace: str = field(default_factory=default_namespace)
     data_dir: Path = Path(".sagalab/data")
     unsafe: frozenset[str] = frozenset()
     faults: tuple[str, ...] = ()
