@@ -74,28 +74,14 @@ def amqp_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def namespace(amqp_url: str) -> Iterator[str]:
-    """A namespace nobody else uses, so tests never share a queue; removed from the broker afterwards."""
+def namespace(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A namespace nobody else uses, so tests never share a queue; removed from the broker afterwards
+    with ``sagalab clean``'s own code."""
+    from scenarios.clean import clean
+
     ns = f"t-{uuid.uuid4().hex[:10]}"
     yield ns
-    asyncio.run(_delete_namespace(amqp_url, ns))
-
-
-async def _delete_namespace(url: str, ns: str) -> None:
-    import aio_pika
-
-    from scenarios.topologies import queue_specs
-    from shared.messaging.topology import EXCHANGE_KINDS, Topology
-
-    t = Topology(ns)
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        names = {t.queue(s) for m in ("choreography", "orchestration") for s in queue_specs(m)}  # type: ignore[arg-type]
-        for name in [*names, t.tap_queue, t.dead_letter_queue, f"{ns}.lambdas"]:
-            await channel.queue_delete(name)
-        for exchange in [*(t.exchange(k) for k in EXCHANGE_KINDS), t.dead_letter_exchange]:
-            await channel.exchange_delete(exchange)
+    asyncio.run(clean(amqp_url, ns, data_root=tmp_path_factory.getbasetemp()))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

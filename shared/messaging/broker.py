@@ -197,6 +197,21 @@ class Broker:
             headers=headers, content_type="application/json",
         )  # fmt: skip
 
+    async def delete(self, queues: list[str], exchanges: list[str]) -> None:
+        """Delete queues and exchanges by name (``sagalab clean``); a name that does not exist is not an error.
+
+        Deleting a missing queue is a no-op in AMQP 0-9-1, but a missing exchange closes the channel with
+        404 on some servers, so each exchange gets a fresh channel after such a refusal."""
+        channel = await self.connection.channel()
+        for name in queues:
+            await channel.queue_delete(name)
+        for name in exchanges:
+            try:
+                await channel.exchange_delete(name)
+            except aiormq.exceptions.AMQPError:
+                channel = await self.connection.channel()
+        await channel.close()
+
     def _acks_for(self, channel: aiormq.abc.AbstractChannel) -> BatchedAcks:
         """The ack batcher of the channel a delivery came on (a reconnection brings a new channel)."""
         acks = self._acks.get(id(channel))
