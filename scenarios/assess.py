@@ -59,7 +59,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         from orchestration.history_view import find_history
 
         result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
-    failures = expectation_failures(opts.scenario, result, orders, opts.scenario.stock_for(opts.orders))
+    failures = expectation_failures(opts.scenario, result, orders, run.stock)
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 
 

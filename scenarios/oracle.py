@@ -87,8 +87,9 @@ def coordinator_statuses(coordinator_db: Path) -> dict[str, str]:
         conn.close()
 
 
-def judge(data_dir: Path, coordinator_db: Path, orders: list[Order]) -> Verdict:
-    """Classify every order the scenario placed and list every broken rule."""
+def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[str] | None = None) -> Verdict:
+    """Classify every order the scenario placed and list every broken rule (stock rules for ``skus`` only,
+    when the databases also hold other runs' stock)."""
     ledger = read_ledger(data_dir)
     statuses = coordinator_statuses(coordinator_db)
     verdict = Verdict()
@@ -109,7 +110,7 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order]) -> Verdict:
                 )
         else:
             verdict.outcomes[order.order_id] = status
-    verdict.violations += _stock_violations(ledger)
+    verdict.violations += _stock_violations(ledger, skus)
     return verdict
 
 
@@ -142,13 +143,15 @@ def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violat
     return [Violation(oid, rule, detail) for rule, detail in found]
 
 
-def _stock_violations(ledger: _Ledger) -> list[Violation]:
+def _stock_violations(ledger: _Ledger, skus: set[str] | None = None) -> list[Violation]:
     held: dict[str, int] = defaultdict(int)
     for sku, qty, status in ledger.reservations.values():
         if status == "reserved":
             held[sku] += qty
     found = []
     for sku, (initial, available) in ledger.stock.items():
+        if skus is not None and sku not in skus:
+            continue
         if available < 0:
             found.append(Violation("", "stock.negative", f"{sku}: {available} available"))
         if initial != available + held[sku]:

@@ -22,7 +22,7 @@ from scenarios.result import RunResult
 from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import MARKER_TYPE, Trace
-from shared.config import Mode, Settings
+from shared.config import Mode, Settings, default_namespace
 from shared.contracts import Order, PlaceOrder
 from shared.messaging.broker import Broker, PublishFailed
 from shared.messaging.tap import tap
@@ -40,7 +40,7 @@ class RunOptions:
     mode: Mode
     amqp_url: str
     out_dir: Path
-    namespace: str = "sagalab"
+    namespace: str = field(default_factory=default_namespace)
     orders: int | None = None
     seed: int = 7
     unsafe: frozenset[str] = frozenset()
@@ -49,6 +49,8 @@ class RunOptions:
     """Options for the orchestrator (definition, resources, workflow)."""
     include_history: bool = False
     """Orchestration: put every execution's history in the result JSON (``extra.history``)."""
+    attach: Path | None = None
+    """Drive services that are already running (a compose stack) instead of starting them: see attach.py."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""
@@ -63,6 +65,7 @@ class Run:
     fleet: Fleet
     trace: Trace
     orders: list[Order]
+    stock: dict[str, int] = field(default_factory=dict)
     placed_at: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
     _control: BrokerControl | None = None
@@ -85,6 +88,10 @@ class Run:
 
 async def run(options: RunOptions) -> RunResult:
     """Run a scenario in one mode, start to finish. Raises BrokerUnavailable if there is no broker."""
+    if options.attach is not None:
+        from scenarios.attach import run_attached
+
+        return await run_attached(options)
     scenario, mode = options.scenario, options.mode
     injectors = scenario.injectors.get(mode, ())
     if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
@@ -101,7 +108,8 @@ async def run(options: RunOptions) -> RunResult:
         fleet = _fleet(options)
         fleet.start()
         await fleet.wait_ready()
-        current = Run(options, broker, fleet, trace, scenario.orders(options.orders, options.seed, options.run_token))
+        current = Run(options, broker, fleet, trace, scenario.orders(options.orders, options.seed, options.run_token),
+                      stock=scenario.stock_for(options.orders))  # fmt: skip
         tasks = [asyncio.create_task(fleet.supervise(stopping))]
         tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
         started = time.time()
@@ -176,11 +184,18 @@ def _prepare(options: RunOptions) -> None:
     with db.transaction() as conn:
         stock_up(conn, options.scenario.stock_for(options.orders))
     db.close()
-    if options.mode == "orchestration":
-        from orchestration.bootstrap import default_definition_path
+    keep_definition(options)
 
-        source = Path(options.service_options.get("definition") or default_definition_path())
-        (options.out_dir / "definition.asl.json").write_text(source.read_text())  # for reports
+
+def keep_definition(options: RunOptions) -> None:
+    """A copy of the definition an orchestration run used, for reports that draw its state graph."""
+    if options.mode != "orchestration":
+        return
+    from orchestration.bootstrap import default_definition_path
+
+    source = Path(options.service_options.get("definition") or default_definition_path())
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    (options.out_dir / "definition.asl.json").write_text(source.read_text())
 
 
 def _fleet(options: RunOptions) -> Fleet:

@@ -29,7 +29,7 @@ class Observed:
     received_at: float
 
 
-async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> AbstractQueue:
+async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name: str | None = None) -> AbstractQueue:
     """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
 
     Acked after recording, so a dropped connection redelivers rather than loses; the recorder drops
@@ -38,7 +38,7 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None]) -> Abstrac
     t = broker.topology
     channel = await broker.connection.channel(publisher_confirms=False)
     await channel.set_qos(prefetch_count=2000)
-    queue = await channel.declare_queue(t.tap_queue, durable=True)
+    queue = await channel.declare_queue(queue_name or t.tap_queue, durable=True)
     for kind in EXCHANGE_KINDS:
         await queue.bind(t.exchange(kind), "#")
     await queue.bind(t.dead_letter_exchange, "#")

@@ -1,0 +1,104 @@
+"""Running a scenario against services that are already running, as in the compose stack.
+
+The runner then owns nothing but its client connection: it does not start, stop or reset anything.
+For mode M the services serve in namespace ``<namespace>-M`` and keep their databases at
+``<stack>/M/<service>/<service>.db`` (one volume each), with the ready file beside it. Every run uses
+SKUs of its own (``KEYBOARD-<run token>``), so runs against the same long-lived stack never share stock,
+and the oracle judges this run's orders and SKUs from a snapshot of each database taken once it settled.
+Faults need a runner that owns the processes, so scenarios with faults are refused here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from scenarios.assess import assess
+from scenarios.exits import UsageError
+from scenarios.oracle import judge
+from scenarios.processes import Fleet
+from scenarios.result import RunResult
+from scenarios.runner import Run, RunOptions, drain_tap, keep_definition, place
+from scenarios.settle import wait_settled
+from scenarios.topologies import coordinator, queue_specs, services
+from scenarios.trace import Trace
+from shared.contracts import Order
+from shared.messaging.broker import Broker
+from shared.messaging.tap import tap
+from shared.messaging.topology import Topology
+from shared.stores.business import INVENTORY_SCHEMA, stock_up
+from shared.stores.sqlite import Database
+
+
+def refuse_faults(options: RunOptions) -> None:
+    scenario = options.scenario
+    if scenario.faults.get(options.mode) or scenario.injectors.get(options.mode) or scenario.unsafe or options.unsafe:
+        raise UsageError(f"{scenario.name} injects faults, which needs the runner to own the service processes; "
+                         "run it without --attach")  # fmt: skip
+
+
+async def wait_for_stack(stack: Path, mode: str, timeout_s: float = 120.0) -> None:
+    """Every service of the mode has written its ready file (polled with a deadline)."""
+    missing = [s for s in services(mode) if not (stack / s / f"{s}.ready").exists()]  # type: ignore[arg-type]
+    end = time.monotonic() + timeout_s
+    while missing and time.monotonic() < end:
+        await asyncio.sleep(0.2)  # polling the services' ready files
+        missing = [s for s in missing if not (stack / s / f"{s}.ready").exists()]
+    if missing:
+        raise UsageError(f"{mode} services not running under {stack}: {', '.join(missing)} "
+                         f"(start them with `docker compose --profile {mode} up -d`)")  # fmt: skip
+
+
+def _own_skus(orders: list[Order], stock: dict[str, int], token: str) -> tuple[list[Order], dict[str, int]]:
+    rename = {sku: f"{sku}-{token}" for sku in stock} | {o.sku: f"{o.sku}-{token}" for o in orders}
+    return ([o.model_copy(update={"sku": rename[o.sku]}) for o in orders],
+            {rename[sku]: level for sku, level in stock.items()})  # fmt: skip
+
+
+def _snapshot(sources: dict[str, Path], into: Path) -> None:
+    """Copy each service's database as it is now (SQLite's online backup), for the oracle and the reports."""
+    into.mkdir(parents=True, exist_ok=True)
+    for service, source in sources.items():
+        if source.exists():
+            with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(into / f"{service}.db") as dst:
+                src.backup(dst)
+
+
+async def run_attached(options: RunOptions) -> RunResult:
+    assert options.attach is not None
+    refuse_faults(options)
+    mode, scenario = options.mode, options.scenario
+    stack = options.attach / mode
+    databases = {s: stack / s / f"{s}.db" for s in services(mode)}
+    await wait_for_stack(stack, mode)
+    orders, stock = _own_skus(scenario.orders(options.orders, options.seed, options.run_token),
+                              scenario.stock_for(options.orders), options.run_token)  # fmt: skip
+    inventory = Database(databases["inventory"], INVENTORY_SCHEMA)
+    with inventory.transaction() as conn:
+        stock_up(conn, stock)
+    inventory.close()
+    broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
+    tap_queue = f"{broker.topology.tap_queue}.{options.run_token}"
+    try:
+        trace = Trace(broker.topology, queue_specs(mode))
+        await tap(broker, trace.observe, queue_name=tap_queue)
+        current = Run(options, broker, Fleet(), trace, orders, stock=stock)
+        started = time.time()
+        await place(current, scenario.place_interval_s)
+        settled = await wait_settled(databases[coordinator(mode)], current.placed_at,
+                                     options.deadline_s or scenario.deadline_s)  # fmt: skip
+        duration = time.time() - started
+        await drain_tap(broker, trace)
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        keep_definition(options)
+        trace.save(options.out_dir / "trace.jsonl")
+        _snapshot(databases, current.data_dir)
+        verdict = judge(current.data_dir, current.coordinator_db, orders, skus=set(stock))
+        result = assess(current, verdict, settled, duration)
+        (options.out_dir / "result.json").write_text(result.model_dump_json(indent=2))
+        return result
+    finally:
+        await broker.delete([tap_queue], [])
+        await broker.close()
