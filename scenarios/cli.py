@@ -21,13 +21,29 @@ from scenarios.bench.plan import add_arguments as bench_arguments
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
 from scenarios.processes import ServiceFailedToStart
-from shared.config import MODES, UNSAFE_SWITCHES, Mode, Settings, default_amqp_url
+from shared.config import (
+    MODES,
+    NAMESPACE_PATTERN,
+    UNSAFE_SWITCHES,
+    Mode,
+    Settings,
+    default_amqp_url,
+    default_namespace,
+)
 from shared.messaging.broker import BrokerUnavailable
+
+
+def _namespace(value: str) -> str:
+    if not NAMESPACE_PATTERN.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: letters, digits, '.', '_' and '-', at most 63 characters")
+    return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amqp-url", default=default_amqp_url(), help="default: $AMQP_URL or the local broker")
-    p.add_argument("--namespace", default="sagalab", help="prefix of every exchange and queue (default: sagalab)")
+    p.add_argument("--namespace", type=_namespace, default=default_namespace(),
+                   help="prefix of every exchange, queue and database (default: $SAGALAB_NAMESPACE, else "
+                        "sagalab-<user>; now %(default)s)")  # fmt: skip
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -44,6 +60,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard",
                    help="orchestration: standard (persist every step) or express (in memory, re-run on crash)")
     p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
+    p.add_argument("--attach", type=Path, metavar="STACK",
+                   help="drive services already running (the compose stack) instead of starting them: mode M "
+                        "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
     _common(p)
 
 
@@ -58,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+    p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
+    p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both")
     p.add_argument("--orders", type=int, default=200)
@@ -77,7 +99,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run one service as a long-lived process")
     p.add_argument("service")
     p.add_argument("--mode", required=True, choices=MODES)
-    p.add_argument("--data-dir", type=Path, default=Path(".sagalab/data"))
+    p.add_argument("--data-dir", type=Path, help="where its database lives (default: .sagalab/serve/<namespace>)")
+    p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="S",
+                   help="keep trying to reach the broker for S seconds before giving up (containers)")  # fmt: skip
     p.add_argument("--instance", type=int, default=0)
     p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[])
     p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
@@ -165,6 +189,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.execute(args, console))
         case "chaos":
             return asyncio.run(commands.chaos(args, console))
+        case "clean":
+            return asyncio.run(commands.clean(args, console))
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":
@@ -191,10 +217,10 @@ def _serve(args: argparse.Namespace) -> int:
     options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
-        data_dir=args.data_dir, unsafe=frozenset(args.unsafe), faults=tuple(args.fault),
-        instance=args.instance, options=options,
+        data_dir=args.data_dir or Path(".sagalab/serve") / args.namespace, unsafe=frozenset(args.unsafe),
+        faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, wait_for_broker_s=args.wait_for_broker))
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -21,8 +22,9 @@ from shared.config import Mode
 RUNS_DIR = Path(".sagalab/runs")
 
 
-def run_dir(scenario: str, label: str) -> Path:
-    return RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{scenario}-{label}"
+def run_dir(scenario: str, label: str, namespace: str = "") -> Path:
+    """A new run folder; the namespace is in its name so participants sharing a folder never collide."""
+    return RUNS_DIR / "-".join(p for p in (time.strftime("%Y%m%d-%H%M%S"), namespace, scenario, label) if p)
 
 
 def list_scenarios(console: Console) -> int:
@@ -50,12 +52,21 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
     if mode == "orchestration":
         _check_definition(args)
-    extra = {"run_token": run_token} if run_token else {}
-    return runner.RunOptions(
+    extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
+    namespace = args.namespace
+    if args.attach is not None:
+        extra["attach"] = args.attach.resolve()
+        namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
+    options = runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
-        namespace=args.namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
+        namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history, **extra,
     )  # fmt: skip
+    if options.attach is not None:
+        from scenarios.attach import refuse_faults
+
+        refuse_faults(options)
+    return options
 
 
 def _check_definition(args: argparse.Namespace) -> None:
@@ -72,7 +83,7 @@ def _check_definition(args: argparse.Namespace) -> None:
 
 
 async def run_one(args: argparse.Namespace, console: Console) -> int:
-    options = _options(args, args.mode, args.out or run_dir(args.scenario, args.mode))
+    options = _options(args, args.mode, args.out or run_dir(args.scenario, args.mode, args.namespace))
     with console.status(f"running {args.scenario} in {args.mode} mode…"):
         result = await runner.run(options)
     render([result], console)
@@ -85,7 +96,7 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
 
 
 async def compare(args: argparse.Namespace, console: Console) -> int:
-    base = args.out or run_dir(args.scenario, "compare")
+    base = args.out or run_dir(args.scenario, "compare", args.namespace)
     _check_definition(args)  # before choreography runs, not after
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
@@ -188,7 +199,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
         BrokerControl.require(args.amqp_url)
     scenario = chaos_scenario(args.orders, plan)
     modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
-    base = args.out or run_dir("chaos", args.mode)
+    base = args.out or run_dir("chaos", args.mode, args.namespace)
     results = []
     for mode in modes:
         options = runner.RunOptions(scenario=scenario, mode=mode, amqp_url=args.amqp_url, out_dir=(base / mode).resolve(),
@@ -211,3 +222,14 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     from scenarios.bench.command import bench as run_bench
 
     return await run_bench(args, console)
+
+
+async def clean(args: argparse.Namespace, console: Console) -> int:
+    from scenarios.clean import clean as clean_namespace
+
+    removed = await clean_namespace(args.amqp_url, args.namespace,
+                                    Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
+    console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue names and "
+                  f"{removed['exchanges']} exchanges (those that existed), "
+                  f"{removed['data folders']} service data folder(s)", highlight=False)  # fmt: skip
+    return EXIT_OK
