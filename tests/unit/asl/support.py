@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from orchestration.asl import Execution, HistoryEvent, Interpreter, Step, TaskDispatch, load_definition
@@ -14,6 +15,16 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 NO_REPLY = object()
+
+_PUBLISHED = Path(__file__).resolve().parents[4] / "shared" / "asl-samples"
+SAMPLES_FOLDER = (
+    _PUBLISHED
+    if _PUBLISHED.is_dir()
+    else Path(__file__).resolve().parents[3] / "orchestration" / "samples" / "definitions"
+)
+"""The public samples as published beside the repo (../shared/asl-samples); where that folder is absent (a
+container, a clone elsewhere) the packaged copies, which tests/unit/test_sample_functions.py checks are
+byte-identical wherever both exist."""
 
 
 def at(seconds: float) -> datetime:

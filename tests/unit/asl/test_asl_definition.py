@@ -11,7 +11,9 @@ import pytest
 from orchestration.asl import DefinitionError, StateMachine, load_definition
 from orchestration.asl.states import PassState
 
-SAMPLES = sorted(Path("/work/shared/asl-samples").glob("*.json"))
+from .support import SAMPLES_FOLDER
+
+SAMPLES = sorted(SAMPLES_FOLDER.glob("*.json"))
 
 
 def problems(definition: Any) -> list[str]:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestration.asl import Interpreter, load_definition
 
-from .support import NO_REPLY, ParticipantError, at, drive, of_type
+from .support import NO_REPLY, SAMPLES_FOLDER, ParticipantError, at, drive, of_type
 
-SAMPLES = Path("/work/shared/asl-samples")
+SAMPLES = SAMPLES_FOLDER
 
 
 def interpreter(name: str) -> Interpreter:
