@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -42,20 +43,30 @@ def _docker_answers() -> bool:
         return False
 
 
+CONTAINER_IMAGE = "rabbitmq:3.13.7-management"  # the compose file's broker
+
+
+def rabbitmq_container_class() -> Any:
+    """testcontainers' RabbitMQ module: under ``community`` since 4.14, at the top level before."""
+    try:
+        from testcontainers.community.rabbitmq import RabbitMqContainer
+    except ImportError:
+        from testcontainers.rabbitmq import RabbitMqContainer
+    return RabbitMqContainer
+
+
 def _find_broker() -> Iterator[tuple[str, str]]:
     """Yields (url, where it came from) once; tears down a container it started."""
     if url := os.environ.get("AMQP_URL"):
         yield url, "AMQP_URL"
         return
     if _docker_answers():
-        from testcontainers.rabbitmq import RabbitMqContainer
-
-        with RabbitMqContainer("rabbitmq:3.13-management") as rabbit:
+        with rabbitmq_container_class()(CONTAINER_IMAGE) as rabbit:
             host, port = rabbit.get_container_host_ip(), rabbit.get_exposed_port(rabbit.port)
             # Broker faults (restart, dropped connections) reach the container's own rabbitmqctl.
             container_id = rabbit.get_wrapped_container().id
             os.environ.setdefault("SAGALAB_RABBITMQCTL", f"docker exec {container_id} rabbitmqctl")
-            yield f"amqp://guest:guest@{host}:{port}/", "testcontainers"
+            yield f"amqp://{rabbit.username}:{rabbit.password}@{host}:{port}/", "testcontainers"
         return
     if _port_open("127.0.0.1", 5672):
         yield LOCAL_URL, "127.0.0.1:5672"
