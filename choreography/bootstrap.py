@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from choreography import order_service
 from choreography.reactions import Reaction, reactions_of, watched_events
+from shared.config import Settings
 from shared.contracts import Message, PlaceOrder, routing_key
 from shared.handlers import SCHEMAS, handle_command
-from shared.messaging.topology import Binding, QueueSpec
-from shared.config import Settings
 from shared.messaging.broker import Broker
+from shared.messaging.topology import Binding, QueueSpec
 from shared.runtime.faults import faults_of
 from shared.runtime.host import Handle, Route, ServiceHost, Subscription, Tx
 from shared.stores.sqlite import Database

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from orchestration import participants
 from orchestration.asl import DefinitionError, StateMachine, load_definition
-from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.executions import WORKFLOWS, executions_for
+from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from shared.config import Settings

@@ -29,8 +29,8 @@ from shared.contracts import (
     TaskFailed,
     TaskSucceeded,
 )
-from shared.stores.orders import OrderStatus, record_placed, settle
 from shared.runtime.host import ServiceHost, Tx
+from shared.stores.orders import OrderStatus, record_placed, settle
 from shared.stores.sqlite import Database, OutboxRow
 from shared.wire import Outgoing
 

@@ -27,7 +27,16 @@ from scenarios.report.event_graph import domain_outcomes
 from scenarios.topologies import coordinator, queue_specs
 from shared.config import MODES, Mode
 from shared.contracts import (
-    MESSAGE_TYPES, Command, Event, Failure, InvokeTask, Message, Notification, TaskFailed, TaskSucceeded, kind_of,
+    MESSAGE_TYPES,
+    Command,
+    Event,
+    Failure,
+    InvokeTask,
+    Message,
+    Notification,
+    TaskFailed,
+    TaskSucceeded,
+    kind_of,
     routing_key,
 )  # fmt: skip
 from shared.messaging.topology import DELIVERY_LIMIT, Binding, QueueSpec, Topology, key_matches

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS, Scenario
-from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
 from scenarios.compare import render
+from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
 from scenarios.result import CompareResult, RunResult
 from shared.config import Mode
 

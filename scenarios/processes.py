@@ -17,7 +17,6 @@ import structlog
 
 from shared.config import Settings
 
-
 log = structlog.get_logger()
 
 

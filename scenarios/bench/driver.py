@@ -119,7 +119,7 @@ async def drive(
         await place(order_id)
 
     def refill(n: int) -> None:
-        for _, order_id in zip(range(n), waiting):
+        for _, order_id in zip(range(n), waiting, strict=False):
             task = asyncio.create_task(place_one(order_id))
             placing.add(task)
             task.add_done_callback(placed)

@@ -121,7 +121,7 @@ def layered(boxes: Sequence[Box], edges: Sequence[tuple[str, str]], roots: Seque
     heights = [max((size[n].height for n in row if n in size), default=10.0) for row in rows]
     y: dict[str, float] = {}
     top_y = margin
-    for row, height in zip(rows, heights):
+    for row, height in zip(rows, heights, strict=True):
         for n in row:
             y[n] = top_y + height / 2
         top_y += height + layer_gap

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -114,7 +113,7 @@ class Broker:
             connection = await aio_pika.connect_robust(
                 url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
             )
-        except (OSError, asyncio.TimeoutError, aiormq.exceptions.AMQPError) as exc:
+        except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
             raise BrokerUnavailable(url, exc or type(exc).__name__) from None
         broker = cls(connection, topology, sender)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -175,7 +174,7 @@ class Broker:
                 out.body, exchange=self._exchange_names[out.exchange], routing_key=out.routing_key,
                 properties=properties, mandatory=True,
             )  # fmt: skip
-        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
@@ -187,7 +186,7 @@ class Broker:
         properties.setdefault("delivery_mode", aio_pika.DeliveryMode.PERSISTENT)
         await target.publish(aio_pika.Message(body, **properties), routing_key)
 
-    async def republish(self, seen: "Observed") -> None:
+    async def republish(self, seen: Observed) -> None:
         """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
         headers = {k: v for k, v in seen.headers.items() if not k.startswith("x-death")}
         headers["x-published-us"] = time.time_ns() // 1000

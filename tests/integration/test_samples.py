@@ -313,7 +313,7 @@ async def test_a_repeated_command_is_answered_with_the_stored_reply(
         command = InvokeTask(correlation_id="e-1", function="travel.reserveFlight", input=trip("success"))
         for count in (1, 2):
             await broker.publish(Outgoing.command(command, "lambdas", "test.replies"))
-            await wait_until(lambda: len(received) >= count, 10, f"reply {count}")
+            await wait_until(lambda count=count: len(received) >= count, 10, f"reply {count}")
     finally:
         await broker.close()
     answers = [decode(m.type, m.body) for m in received]

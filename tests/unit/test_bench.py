@@ -14,7 +14,15 @@ from scenarios.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcom
 from scenarios.bench.relay import CHAINS
 from scenarios.bench.result import RunFigures, Verdict
 from scenarios.bench.sagas import HOPS
-from scenarios.bench.stats import latency_target, median, median_index, percentiles, ratio, throughput, throughput_target
+from scenarios.bench.stats import (
+    latency_target,
+    median,
+    median_index,
+    percentiles,
+    ratio,
+    throughput,
+    throughput_target,
+)
 from scenarios.bench.view import disturbed
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "

@@ -217,7 +217,7 @@ def test_publisher_random_fault_makes_the_draw_random(
     host = build_participant(settings, cast(Broker, None))
     try:
         route = host.subscriptions[0].routes[InvokeTask]
-        routes = getattr(route.handle, "__self__")
+        routes = route.handle.__self__
         assert isinstance(routes, LambdaRoutes)
         draws = {routes.draw() for _ in range(20)}
         assert (draws != {1.0}) is random_draws
