@@ -1,0 +1,108 @@
+"""docs/workshop.md runs as written: every command a participant types, in order, against a real broker.
+
+Which blocks run: every ```console block. In one, a line starting with ``$ `` is a command (a line ending in a
+backslash continues on the next line) and every other line is output shown to the reader, not compared. The
+```sh blocks (the broker set-up, ``make``, ``docker compose``, the ``export`` lines) are not run: this test
+provides what they set up itself, namely ``AMQP_URL``, ``SAGALAB_NAMESPACE`` (the fixture's fresh namespace)
+and the venv first on ``PATH``, so ``sagalab`` and ``python3`` are the venv's.
+
+The commands run one after the other in one temporary folder that stands for the participant's checkout: it
+holds the repo files the guide reads (``REPO_FILES``) and collects the run folders, reports and JSON files
+the guide writes. Each command is its own ``bash -c``, so no shell state carries over; the guide relies on
+none. A command must exit 0 unless its line ends with ``# exits N: why``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.broker
+
+REPO = Path(__file__).resolve().parents[2]
+GUIDE = REPO / "docs" / "workshop.md"
+REPO_FILES = ("orchestration/checkout.asl.json",)
+"""The checkout's files the guide's commands read, copied into the working folder."""
+FEWEST_COMMANDS = 25
+"""The guide has more than this; fewer means the parser missed blocks (an empty parse must not pass)."""
+EXIT_NOTE = re.compile(r"#\s*exits (\d+)\b[^\n]*$")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command as bash gets it, the guide's line it starts on, and the exit status the guide promises."""
+
+    text: str
+    line: int
+    exit_status: int
+
+
+def console_commands(markdown: str) -> list[Command]:
+    """Each ``$ `` command of the guide's ```console blocks, continuations joined, in order."""
+    commands: list[Command] = []
+    pending: list[str] = []
+    in_console, start = False, 0
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        if line.startswith("```"):
+            assert not pending, f"docs/workshop.md:{start}: a command continues past the end of its block"
+            in_console = line.strip() == "```console"
+            continue
+        if not in_console:
+            continue
+        if pending:
+            pending.append(line)
+        elif line.startswith("$ "):
+            pending, start = [line[2:]], number
+        if pending and not line.endswith("\\"):
+            text = "\n".join(pending)  # bash itself removes each backslash-newline
+            note = EXIT_NOTE.search(pending[-1])
+            commands.append(Command(text, start, int(note.group(1)) if note else 0))
+            pending = []
+    assert not pending, f"docs/workshop.md:{start}: a command continues past the end of the guide"
+    return commands
+
+
+def test_the_parser_joins_continuations_and_reads_exit_notes() -> None:
+    """Only ```console blocks count; output lines are skipped; a backslash joins lines; `# exits N` is read."""
+    markdown = "\n".join([
+        "```sh", "$ make compare", "```",
+        "```console", "$ sagalab scenarios", "  happy-path  1", "$ sagalab compare x \\", "    --orders 2",
+        "output", "$ sagalab run y --mode choreography  # exits 1: the scenario expects more", "```",
+    ])  # fmt: skip
+    assert console_commands(markdown) == [
+        Command("sagalab scenarios", 5, 0),
+        Command("sagalab compare x \\\n    --orders 2", 7, 0),
+        Command("sagalab run y --mode choreography  # exits 1: the scenario expects more", 10, 1),
+    ]
+
+
+def test_the_guide_is_linked_from_the_readme() -> None:
+    """A newcomer finds the workshop from the README."""
+    assert "docs/workshop.md" in (REPO / "README.md").read_text()
+
+
+def test_every_command_of_the_workshop_exits_as_the_guide_says(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """Each ``$ `` command of docs/workshop.md, run in order from one folder, exits 0 or as its note says."""
+    guide = GUIDE.read_text()
+    commands = console_commands(guide)
+    assert len(commands) > FEWEST_COMMANDS, [c.text for c in commands]
+    for relative in REPO_FILES:
+        assert relative in guide, f"{relative} is no longer read by the guide: drop it from REPO_FILES"
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / relative, tmp_path / relative)
+    env = {**os.environ, "AMQP_URL": amqp_url, "SAGALAB_NAMESPACE": namespace,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    for command in commands:
+        done = subprocess.run(["bash", "-c", command.text], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        assert done.returncode == command.exit_status, (
+            f"docs/workshop.md:{command.line}: `{command.text}` exited {done.returncode}, "
+            f"not {command.exit_status}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+        )
