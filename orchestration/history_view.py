@@ -35,6 +35,24 @@ def find_history(execution_id: str, data_dirs: Iterable[Path]) -> list[dict[str,
     return None
 
 
+def first_execution(data_dirs: Iterable[Path]) -> tuple[str, Path] | None:
+    """The first execution of the first run folder (in the order given) whose orchestrator database has one."""
+    for data_dir in data_dirs:
+        path = data_dir / "orchestrator.db" if data_dir.is_dir() else data_dir
+        if not path.exists():
+            continue
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = store.first_execution(conn)
+        except sqlite3.OperationalError:
+            found = None
+        finally:
+            conn.close()
+        if found:
+            return found, data_dir
+    return None
+
+
 def summary(event: dict[str, Any]) -> str:
     """One line of what matters in an event's details."""
     d = event.get(details_key(event["type"]), {}) or {}

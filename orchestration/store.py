@@ -95,6 +95,12 @@ def next_wake(conn: sqlite3.Connection) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
+def first_execution(conn: sqlite3.Connection) -> str | None:
+    """The id of the execution that started first (``sagalab history`` with no id)."""
+    row = conn.execute("SELECT execution_id FROM executions ORDER BY started_at, execution_id LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def executions(conn: sqlite3.Connection) -> dict[str, str]:
     """Status of every execution, by id."""
     return dict(conn.execute("SELECT execution_id, status FROM executions").fetchall())

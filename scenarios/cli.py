@@ -120,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the execution and its history as JSON")
     _common(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
-    p.add_argument("order_id")
+    p.add_argument("order_id", nargs="?", help="default: the first order of the newest orchestration run")
     p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
     p = sub.add_parser("schema", help="write the JSON Schema of every message and an AsyncAPI document per mode")
@@ -149,24 +149,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, console)
     except UsageError as exc:
-        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except DefinitionError as exc:
-        console.print("[red]sagalab: invalid definition:[/]", highlight=False)
+        _error(console, "sagalab: invalid definition:")
         for problem in exc.problems:
-            console.print(f"  - {problem}", highlight=False, markup=False)
+            console.print(f"  - {problem}", highlight=False, markup=False, soft_wrap=True)
         return EXIT_USAGE
     except ServiceFailedToStart as exc:
-        console.print(f"[red]sagalab: a service did not start: {exc}[/]", highlight=False, markup=False)
+        _error(console, f"sagalab: a service did not start: {exc}")
         return EXIT_UNMET
     except BrokerControlUnavailable as exc:
-        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except BrokerUnavailable as exc:
-        console.print(f"[red]sagalab: {exc}[/]", highlight=False)
+        _error(console, f"sagalab: {exc}")
         return EXIT_NO_BROKER
     except KeyboardInterrupt:
         return 130
+
+
+def _error(console: Console, message: str) -> None:
+    """An error as written: no markup read into it, and unwrapped, so it can be searched and copied whole."""
+    console.print(message, style="red", highlight=False, markup=False, soft_wrap=True)
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:

@@ -116,11 +116,24 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def history(args: argparse.Namespace, console: Console) -> int:
-    from orchestration.history_view import find_history, render_history
+    from orchestration.history_view import find_history, first_execution, render_history
 
-    events = find_history(args.order_id, [args.run] if args.run else sorted(RUNS_DIR.glob("**/data"), reverse=True))
+    if args.run:  # a run folder, a compare folder, its data folder or the database itself
+        folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
+    else:
+        folders = sorted(RUNS_DIR.glob("**/data"), reverse=True)  # folder names start with the time
+    order_id = args.order_id
+    if order_id is None:
+        found = first_execution(folders)
+        if found is None:
+            raise UsageError("no orchestrated execution found: run a scenario in orchestration mode first "
+                             "(or pass --run RUN_FOLDER)")  # fmt: skip
+        order_id, where = found
+        if not args.json:
+            console.print(f"execution {order_id} · {where}", highlight=False, soft_wrap=True)
+    events = find_history(order_id, folders)
     if events is None:
-        raise UsageError(f"no orchestrated execution {args.order_id!r} found (pass --run RUN_FOLDER)")
+        raise UsageError(f"no orchestrated execution {order_id!r} found (pass --run RUN_FOLDER)")
     if args.json:
         console.print_json(json.dumps({"events": events}))
     else:

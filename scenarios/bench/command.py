@@ -106,7 +106,7 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
 
 async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
-    out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-bench"
+    out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.namespace}-bench"
     opts = options_from(args, out_dir)
     probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3
     await probe.close()

@@ -82,3 +82,13 @@ def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: st
         assert {"total", "per_order", "by_type", "dead_lettered"} <= set(r["messages"])
         assert r["messages"]["by_type"]["RefundPayment" if mode == "orchestration" else "PaymentRefunded"] == 1
         assert set(r["latency_ms"]) >= {"p50", "p95", "p99"}
+    (order_id,) = data["orchestration"]["outcomes"]
+    history = sagalab("history", "--run", str(tmp_path / "run"))  # no id: the run's first execution
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert f"execution {order_id}" in history.stdout and "RefundPayment" in history.stdout
+    assert sagalab("history", order_id, "--run", str(tmp_path / "run"), "--json").returncode == 0
+
+
+def test_history_without_any_orchestration_run_says_what_to_do(tmp_path: Path) -> None:
+    out = sagalab("history", cwd=tmp_path)
+    assert out.returncode == 2 and "run a scenario in orchestration mode first" in out.stdout.replace("\n", " ")
