@@ -66,12 +66,12 @@ async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/
     extra_queues, extra_exchanges = listed_by_management(amqp_url, namespace)
     queues = sorted(set(known_queues(topology)) | set(extra_queues))
     exchanges = sorted(set(known_exchanges(topology)) | set(extra_exchanges))
-    broker = await Broker.connect(amqp_url, topology, "clean")
-    removed = {"queues": len(queues), "exchanges": len(exchanges), "data folders": 0}
+    broker = await Broker.connect(amqp_url, topology, "clean", declare=False)  # declaring would recreate them
     try:
-        await broker.delete(queues, exchanges)
+        deleted_queues, deleted_exchanges = await broker.delete(queues, exchanges)
     finally:
         await broker.close()
+    removed = {"queues": len(deleted_queues), "exchanges": len(deleted_exchanges), "data folders": 0}
     folder = data_root / namespace
     if folder.is_dir():
         shutil.rmtree(folder)

@@ -108,7 +108,9 @@ class Broker:
         self._acks: dict[int, BatchedAcks] = {}
 
     @classmethod
-    async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0) -> Broker:
+    async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0, declare: bool = True
+                      ) -> Broker:  # fmt: skip
+        """Connect, open the confirming publish channel and (unless ``declare`` is false) declare the exchanges."""
         try:
             connection = await aio_pika.connect_robust(
                 url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
@@ -117,7 +119,8 @@ class Broker:
             raise BrokerUnavailable(url, exc or type(exc).__name__) from None
         broker = cls(connection, topology, sender)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        await broker.declare_exchanges(broker._publish_channel)
+        if declare:
+            await broker.declare_exchanges(broker._publish_channel)
         return broker
 
     async def close(self) -> None:
@@ -196,20 +199,27 @@ class Broker:
             headers=headers, content_type="application/json",
         )  # fmt: skip
 
-    async def delete(self, queues: list[str], exchanges: list[str]) -> None:
-        """Delete queues and exchanges by name (``sagalab clean``); a name that does not exist is not an error.
+    async def delete(self, queues: list[str], exchanges: list[str]) -> tuple[list[str], list[str]]:
+        """Delete those of these queues and exchanges that exist (``sagalab clean``); returns the names deleted.
 
-        Deleting a missing queue is a no-op in AMQP 0-9-1, but a missing exchange closes the channel with
-        404 on some servers, so each exchange gets a fresh channel after such a refusal."""
+        Each name is first declared passively: a missing one (or a queue another connection holds exclusively)
+        closes the channel with an error, which only means there is nothing of ours to delete there."""
+        deleted: tuple[list[str], list[str]] = ([], [])
         channel = await self.connection.channel()
-        for name in queues:
-            await channel.queue_delete(name)
-        for name in exchanges:
-            try:
-                await channel.exchange_delete(name)
-            except aiormq.exceptions.AMQPError:
-                channel = await self.connection.channel()
+        for kind, names in enumerate((queues, exchanges)):
+            for name in names:
+                try:
+                    if kind == 0:
+                        await channel.declare_queue(name, passive=True)
+                        await channel.queue_delete(name)
+                    else:
+                        await channel.declare_exchange(name, passive=True)
+                        await channel.exchange_delete(name)
+                    deleted[kind].append(name)
+                except aiormq.exceptions.AMQPError:
+                    channel = await self.connection.channel()
         await channel.close()
+        return deleted
 
     def _acks_for(self, channel: aiormq.abc.AbstractChannel) -> BatchedAcks:
         """The ack batcher of the channel a delivery came on (a reconnection brings a new channel)."""

@@ -59,11 +59,16 @@ async def test_clean_removes_one_namespace_and_leaves_the_other(amqp_url: str, n
         done = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", a, "--amqp-url", amqp_url],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"namespace {a}" in done.stdout and "1 service data folder" in done.stdout
+        assert f"namespace {a}: deleted {len(before_a[0])} queue(s), 4 exchange(s) and 1 service data folder(s)" in (
+            done.stdout), done.stdout
 
         assert await _existing(amqp_url, a) == (set(), set())
         assert not serve_data.exists()
         assert await _existing(amqp_url, b) == before_b
+        again = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", a, "--amqp-url",
+                                amqp_url], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
+        assert f"namespace {a}: deleted 0 queue(s), 0 exchange(s) and 0 service data folder(s)" in again.stdout
+        assert await _existing(amqp_url, a) == (set(), set())  # cleaning declared nothing
     finally:
         await clean(amqp_url, b, data_root=tmp_path / "none")
 
