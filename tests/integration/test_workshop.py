@@ -1,7 +1,9 @@
 """docs/workshop.md runs as written: every command a participant types, in order, against a real broker.
 
 Which blocks run: every ```console block. In one, a line starting with ``$ `` is a command (a line ending in a
-backslash continues on the next line) and every other line is output shown to the reader, not compared. The
+backslash continues on the next line) and every other line is output shown to the reader. Of that output only
+the rows that state a result are compared (``CHECKED_ROWS``: the message total, the consistency verdict and the
+expectation of each mode), and not for runs with ``--orders`` (how a race for the last unit ends varies). The
 ```sh blocks (the broker set-up, ``make``, ``docker compose``, the ``export`` lines) are not run: this test
 provides what they set up itself, namely ``AMQP_URL``, ``SAGALAB_NAMESPACE`` (the fixture's fresh namespace)
 and the venv first on ``PATH``, so ``sagalab`` and ``python3`` are the venv's.
@@ -19,7 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ REPO_FILES = ("orchestration/checkout.asl.json",)
 FEWEST_COMMANDS = 25
 """The guide has more than this; fewer means the parser missed blocks (an empty parse must not pass)."""
 EXIT_NOTE = re.compile(r"#\s*exits (\d+)\b[^\n]*$")
+CHECKED_ROWS = re.compile(r"^│ (messages|consistency|expectation) +│")
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,25 @@ class Command:
     text: str
     line: int
     exit_status: int
+    shown: tuple[str, ...] = ()
+    """The output lines the guide shows under the command."""
+
+    def promised_rows(self) -> list[str]:
+        """The shown result rows this command must print, whitespace collapsed."""
+        if "--orders" in self.text:
+            return []
+        return [" ".join(line.split()) for line in self.shown if CHECKED_ROWS.match(line)]
 
 
 def console_commands(markdown: str) -> list[Command]:
     """Each ``$ `` command of the guide's ```console blocks, continuations joined, in order."""
     commands: list[Command] = []
     pending: list[str] = []
-    in_console, start = False, 0
+    in_console, start, block_start = False, 0, 0
     for number, line in enumerate(markdown.splitlines(), start=1):
         if line.startswith("```"):
             assert not pending, f"docs/workshop.md:{start}: a command continues past the end of its block"
-            in_console = line.strip() == "```console"
+            in_console, block_start = line.strip() == "```console", number
             continue
         if not in_console:
             continue
@@ -60,6 +71,8 @@ def console_commands(markdown: str) -> list[Command]:
             pending.append(line)
         elif line.startswith("$ "):
             pending, start = [line[2:]], number
+        elif commands and commands[-1].line >= block_start:
+            commands[-1] = replace(commands[-1], shown=(*commands[-1].shown, line))
         if pending and not line.endswith("\\"):
             text = "\n".join(pending)  # bash itself removes each backslash-newline
             note = EXIT_NOTE.search(pending[-1])
@@ -77,10 +90,15 @@ def test_the_parser_joins_continuations_and_reads_exit_notes() -> None:
         "output", "$ sagalab run y --mode choreography  # exits 1: the scenario expects more", "```",
     ])  # fmt: skip
     assert console_commands(markdown) == [
-        Command("sagalab scenarios", 5, 0),
-        Command("sagalab compare x \\\n    --orders 2", 7, 0),
+        Command("sagalab scenarios", 5, 0, ("  happy-path  1",)),
+        Command("sagalab compare x \\\n    --orders 2", 7, 0, ("output",)),
         Command("sagalab run y --mode choreography  # exits 1: the scenario expects more", 10, 1),
     ]
+    shown = Command(
+        "sagalab compare z", 1, 0, ("│ messages   │  5 │   7 │", "│ latency p50 │ 3 ms │", "│ consistency │ ok │")
+    )
+    assert shown.promised_rows() == ["│ messages │ 5 │ 7 │", "│ consistency │ ok │"]
+    assert replace(shown, text="sagalab compare mixed --orders 200").promised_rows() == []
 
 
 def test_the_guide_is_linked_from_the_readme() -> None:
@@ -99,6 +117,7 @@ def test_every_command_of_the_workshop_exits_as_the_guide_says(amqp_url: str, na
         shutil.copy(REPO / relative, tmp_path / relative)
     env = {**os.environ, "AMQP_URL": amqp_url, "SAGALAB_NAMESPACE": namespace,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    checked_rows = 0
     for command in commands:
         done = subprocess.run(["bash", "-c", command.text], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=180)  # fmt: skip
@@ -106,3 +125,8 @@ def test_every_command_of_the_workshop_exits_as_the_guide_says(amqp_url: str, na
             f"docs/workshop.md:{command.line}: `{command.text}` exited {done.returncode}, "
             f"not {command.exit_status}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
+        printed = {" ".join(line.split()) for line in done.stdout.splitlines()}
+        missing = [row for row in command.promised_rows() if row not in printed]
+        assert not missing, f"docs/workshop.md:{command.line}: `{command.text}` did not print {missing}\n{done.stdout}"
+        checked_rows += len(command.promised_rows())
+    assert checked_rows >= 20, checked_rows
