@@ -87,7 +87,7 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
     with console.status(f"running {args.scenario} in {args.mode} mode…"):
         result = await runner.run(options)
     render([result], console)
-    console.print(f"run folder: {result.run_dir}", highlight=False)
+    console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
     if args.json:
         args.json.write_text(result.model_dump_json(indent=2))
     if args.html:
@@ -105,7 +105,7 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
         with console.status(f"running {args.scenario} in {mode} mode…"):
             results[mode] = await runner.run(options)
     render(list(results.values()), console)
-    console.print(f"run folder: {base.resolve()}", highlight=False)
+    console.print(f"run folder: {base.resolve()}", highlight=False, soft_wrap=True)
     both = CompareResult(scenario=args.scenario, **results)
     (base / "compare.json").write_text(both.model_dump_json(indent=2))
     if args.json:
@@ -185,7 +185,7 @@ def trace(args: argparse.Namespace, console: Console) -> int:
 def _write_html(folder: Path, out: Path, order_id: str | None, console: Console) -> None:
     from scenarios.report.html import write_report
 
-    console.print(f"report: {write_report(folder, out, order_id).resolve()}", highlight=False)
+    console.print(f"report: {write_report(folder, out, order_id).resolve()}", highlight=False, soft_wrap=True)
 
 
 def schema(args: argparse.Namespace, console: Console) -> int:

@@ -26,7 +26,7 @@ def show(folder: Path, order: str | None, console: Console) -> str:
     """Print the timelines of one order of a run or compare folder; returns the order id shown."""
     runs = load_folder(folder)
     order_id = choose_order(runs, order)
-    console.print(Text.assemble(("trace ", "bold"), (order_id, "bold magenta"), f"  ·  {folder}"), highlight=False)
+    console.print(Text.assemble(("trace ", "bold"), (order_id, "bold magenta"), f"  ·  {folder}"), highlight=False, soft_wrap=True)
     timelines = [timeline(run, order_id) for run in runs]
     needed = sum(console.measure(t).maximum for t in timelines) + GUTTER * (len(timelines) - 1)
     if needed <= console.width:
