@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -14,43 +14,38 @@ from rich.table import Table
 from orchestration import store
 from orchestration.asl.history import details_key
 
+T = TypeVar("T")
+
 _STYLE = {"Failed": "red", "TimedOut": "red", "Succeeded": "green", "Scheduled": "cyan"}
 
 
-def find_history(execution_id: str, data_dirs: Iterable[Path]) -> list[dict[str, Any]] | None:
-    """The events of an execution, from the first run folder whose orchestrator database has it."""
+def _first_found(data_dirs: Iterable[Path], read: Callable[[sqlite3.Connection], T | None]) -> tuple[T, Path] | None:
+    """What ``read`` finds in the first orchestrator database (in the order given) where it finds anything."""
     for data_dir in data_dirs:
         path = data_dir / "orchestrator.db" if data_dir.is_dir() else data_dir
         if not path.exists():
             continue
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            events = store.history(conn, execution_id)
-        except sqlite3.OperationalError:
-            events = []
-        finally:
-            conn.close()
-        if events:
-            return events
-    return None
-
-
-def first_execution(data_dirs: Iterable[Path]) -> tuple[str, Path] | None:
-    """The first execution of the first run folder (in the order given) whose orchestrator database has one."""
-    for data_dir in data_dirs:
-        path = data_dir / "orchestrator.db" if data_dir.is_dir() else data_dir
-        if not path.exists():
-            continue
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            found = store.first_execution(conn)
-        except sqlite3.OperationalError:
+            found = read(conn)
+        except sqlite3.OperationalError:  # not an orchestrator's database
             found = None
         finally:
             conn.close()
         if found:
             return found, data_dir
     return None
+
+
+def find_history(execution_id: str, data_dirs: Iterable[Path]) -> list[dict[str, Any]] | None:
+    """The events of an execution, from the first run folder whose orchestrator database has it."""
+    found = _first_found(data_dirs, lambda conn: store.history(conn, execution_id))
+    return found[0] if found else None
+
+
+def first_execution(data_dirs: Iterable[Path]) -> tuple[str, Path] | None:
+    """The first execution of the first run folder (in the order given) whose orchestrator database has one."""
+    return _first_found(data_dirs, store.first_execution)
 
 
 def summary(event: dict[str, Any]) -> str:
