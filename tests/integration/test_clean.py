@@ -69,8 +69,9 @@ async def test_clean_removes_one_namespace_and_leaves_the_other(amqp_url: str, n
                                 amqp_url], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
         assert f"namespace {a}: deleted 0 queue(s), 0 exchange(s) and 0 service data folder(s)" in again.stdout
         assert await _existing(amqp_url, a) == (set(), set())  # cleaning declared nothing
-    finally:
-        await clean(amqp_url, b, data_root=tmp_path / "none")
+    finally:  # A too, in case the CLI failed before it cleaned it
+        for ns in (a, b):
+            await clean(amqp_url, ns, data_root=tmp_path / "none")
 
 
 def test_clean_without_a_broker_says_how_to_get_one(tmp_path: Path) -> None:
