@@ -21,23 +21,20 @@ pytestmark = pytest.mark.broker
 async def _existing(amqp_url: str, namespace: str) -> tuple[set[str], set[str]]:
     """The namespace's queues and exchanges that exist now (a passive declare of each known name)."""
     topology = Topology(namespace)
-    queues, exchanges = set(), set()
+    queues: set[str] = set()
+    exchanges: set[str] = set()
     connection = await aio_pika.connect(amqp_url)
     async with connection:
-        for name in known_queues(topology):
-            channel = await connection.channel()
-            try:
-                await channel.declare_queue(name, passive=True)
-                queues.add(name)
-            except aio_pika.exceptions.ChannelClosed:
-                continue
-        for name in known_exchanges(topology):
-            channel = await connection.channel()
-            try:
-                await channel.declare_exchange(name, passive=True)
-                exchanges.add(name)
-            except aio_pika.exceptions.ChannelClosed:
-                continue
+        for names, found, kind in ((known_queues(topology), queues, "queue"),
+                                   (known_exchanges(topology), exchanges, "exchange")):  # fmt: skip
+            for name in names:
+                channel = await connection.channel()  # a missing name closes the channel it was asked on
+                declare = channel.declare_queue if kind == "queue" else channel.declare_exchange
+                try:
+                    await declare(name, passive=True)
+                    found.add(name)
+                except aio_pika.exceptions.ChannelClosed:
+                    continue
     return queues, exchanges
 
 
