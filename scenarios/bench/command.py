@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
@@ -106,7 +105,9 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
 
 async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
-    out_dir = args.out or Path(".sagalab/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.namespace}-bench"
+    from scenarios.commands import run_dir
+
+    out_dir = args.out or run_dir("bench", "", args.namespace)
     opts = options_from(args, out_dir)
     probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3
     await probe.close()
