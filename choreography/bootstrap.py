@@ -6,11 +6,11 @@ from choreography import order_service
 from choreography.reactions import Reaction, reactions_of, watched_events
 from shared.config import Settings
 from shared.contracts import Message, PlaceOrder, routing_key
-from shared.handlers import SCHEMAS, handle_command
+from shared.handlers import SCHEMAS, failure_of, handle_command, step_of
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Binding, QueueSpec
 from shared.runtime.faults import faults_of
-from shared.runtime.host import Handle, Route, ServiceHost, Subscription, Tx
+from shared.runtime.host import Fail, Handle, Route, ServiceHost, Step, Subscription, Tx
 from shared.stores.sqlite import Database
 from shared.wire import Outgoing
 
@@ -34,7 +34,7 @@ def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
     by_event: dict[type[Message], list[Reaction]] = {}
     for r in reactions:
         by_event.setdefault(r.when, []).append(r)
-    reacting: dict[type[Message], Route] = {event: Route(_react(rs)) for event, rs in by_event.items()}
+    reacting: dict[type[Message], Route] = {event: Route(_react(rs), step=_step(rs)) for event, rs in by_event.items()}
     bound = tuple(Binding("events", routing_key(event)) for event in by_event)
     return [Subscription(QueueSpec(service, bound, prefetch), reacting)]
 
@@ -45,6 +45,23 @@ def _react(reactions: list[Reaction]) -> Handle:
         return [Outgoing.event(outcome) for outcome in outcomes]
 
     return handle
+
+
+def _step(reactions: list[Reaction]) -> Step:
+    """The saga step the service takes for this event (its business key, barrier and failure event)."""
+    if len(reactions) == 1:
+        return step_of(reactions[0].does, _fail(reactions))
+    return Step("+".join(r.does.__name__ for r in reactions))
+
+
+def _fail(reactions: list[Reaction]) -> Fail:
+    """The failure event a reaction emits when its step is refused or its handler fails for good: it starts
+    the compensations exactly as the business failure would."""
+    def fail(event: Message, reason: str, tx: Tx) -> list[Outgoing]:
+        failures = [failure_of(r.command_for(event), reason) for r in reactions]
+        return [Outgoing.event(f) for f in failures if f is not None]
+
+    return fail
 
 
 def build(settings: Settings, broker: Broker) -> ServiceHost:

@@ -8,7 +8,7 @@ named after the exception, which is what the definition's ``Retry`` and ``Catch`
 from __future__ import annotations
 
 from shared.contracts import Command, Message, TaskFailed, routing_key
-from shared.handlers import commands_of, handle_command
+from shared.handlers import commands_of, failure_of, handle_command, step_of
 from shared.messaging.topology import Binding, QueueSpec
 from shared.runtime.host import Route, Subscription, Tx
 from shared.wire import Outgoing
@@ -32,10 +32,19 @@ def answer_error(command: Message, exc: Exception, tx: Tx) -> list[Outgoing]:
     return [Outgoing.reply(failed, tx.reply_to)]
 
 
+def answer_failure(command: Message, reason: str, tx: Tx) -> list[Outgoing]:
+    """A refused forward step (or one that cannot be done) answers with its business failure."""
+    assert isinstance(command, Command)
+    failure = failure_of(command, reason)
+    return [Outgoing.reply(failure, tx.reply_to)] if failure is not None and tx.reply_to else []
+
+
 def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
     commands = commands_of(service)
     if not commands:
         raise ValueError(f"{service!r} takes no commands")
-    routes: dict[type[Message], Route] = {cmd: Route(answer, answer_error) for cmd in commands}
+    routes: dict[type[Message], Route] = {
+        cmd: Route(answer, answer_error, step=step_of(cmd, answer_failure)) for cmd in commands
+    }
     keys = tuple(Binding("commands", routing_key(cmd)) for cmd in commands)
     return [Subscription(QueueSpec(service, keys, prefetch), routes)]

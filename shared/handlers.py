@@ -15,11 +15,16 @@ from shared.contracts import (
     ChargePayment,
     Command,
     Event,
+    Failure,
+    OutOfStock,
+    PaymentDeclined,
     RefundPayment,
     ReleaseStock,
     ReserveStock,
     ScheduleShipment,
+    ShipmentFailed,
 )
+from shared.runtime.host import Fail, Step
 from shared.services.inventory import release_stock, reserve_stock
 from shared.services.payment import charge_payment, refund_payment
 from shared.services.shipping import cancel_shipment, schedule_shipment
@@ -55,3 +60,34 @@ def commands_of(service: str) -> list[type[Command]]:
 
 def handle_command(cmd: Command, conn: sqlite3.Connection) -> Event:
     return COMMAND_HANDLERS[type(cmd)](cmd, conn)
+
+
+UNDONE_BY: dict[type[Command], type[Command]] = {
+    ChargePayment: RefundPayment,
+    ReserveStock: ReleaseStock,
+    ScheduleShipment: CancelShipment,
+}
+"""Each forward step and the compensation that undoes it: once the compensation is recorded for an order,
+the forward step is refused (the barrier)."""
+
+FAILS_AS: dict[type[Command], type[Failure]] = {
+    ChargePayment: PaymentDeclined,
+    ReserveStock: OutOfStock,
+    ScheduleShipment: ShipmentFailed,
+}
+"""The business failure each forward step ends in when it is refused or cannot be done at all."""
+
+
+def failure_of(cmd: Command, reason: str) -> Failure | None:
+    """The failure event of a forward command, caused by it (None for a compensation: it has none)."""
+    cls = FAILS_AS.get(type(cmd))
+    return None if cls is None else cmd.caused(cls, order=cmd.order, reason=reason)  # type: ignore[attr-defined]
+
+
+def step_of(command: type[Command], fail: Fail) -> Step:
+    """The saga step a command performs: keyed by its name, and for a forward step, fenced by its
+    compensation and failing with ``fail``."""
+    undo = UNDONE_BY.get(command)
+    if undo is None:
+        return Step(command.__name__)
+    return Step(command.__name__, undone_by=undo.__name__, fail=fail)

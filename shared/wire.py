@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from shared.contracts import MESSAGE_TYPES, Message, routing_key
+from shared.contracts import MESSAGE_TYPES, Message, new_id, routing_key, utcnow
 
 ExchangeKind = Literal["events", "commands", "replies"]
 
 
 class UndecodableMessage(Exception):
     """A delivery that is not a valid sagalab message; it goes to the dead-letter queue."""
+
+    error = "UndecodableMessage"
+
+
+class MissingMessageId(UndecodableMessage):
+    """A message without a message id: handled under an id invented on arrival, every redelivery would
+    redo its effect, so it is dead-lettered instead."""
+
+    error = "MissingMessageId"
 
 
 @dataclass(frozen=True)
@@ -76,11 +86,40 @@ def decode(type_name: str | None, body: bytes) -> Message:
     if cls is None:
         raise UndecodableMessage(f"unknown message type {type_name!r}")
     try:
-        return cls.model_validate_json(body)
+        message = cls.model_validate_json(body)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise UndecodableMessage(f"invalid {type_name}: {problems}") from None
+    if "message_id" not in message.model_fields_set:
+        raise MissingMessageId(f"no message_id in the {type_name} body")
+    return message
+
+
+def decode_delivery(type_name: str | None, body: bytes, message_id: str | None) -> Message:
+    """``decode``, and check the AMQP ``message_id`` property: present, and the body's own id."""
+    message = decode(type_name, body)
+    if not message_id:
+        raise MissingMessageId("no message_id property")
+    if message_id != message.message_id:
+        raise UndecodableMessage(f"message_id property {message_id!r} is not the body's {message.message_id!r}")
+    return message
+
+
+def digest(message: Message) -> str:
+    """What a message says, without its envelope's id and time: the same command sent again (a retry, a
+    re-run) has the same digest; another message under a reused id has not."""
+    content = {"type": type(message).__name__, "correlation_id": message.correlation_id, **message.business_fields()}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def headers_json(headers: dict[str, Any]) -> str:
     return json.dumps(headers, separators=(",", ":"), default=str)
+
+
+def answered_again(first: Outgoing, asker: Message, reply_to: str) -> Outgoing:
+    """A stored answer given again to another message asking for the same step: the same outcome, under a
+    new id, caused by (and addressed to) the new asker, so it can match the answer to its question."""
+    outcome = decode(first.type, first.body)
+    again = outcome.model_copy(update={"message_id": new_id(), "causation_id": asker.message_id, "occurred_at": utcnow()})
+    key = reply_to if first.exchange == "replies" else first.routing_key
+    return Outgoing.of(again, first.exchange, key, reply_to=first.reply_to, **first.headers)

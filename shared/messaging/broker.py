@@ -19,7 +19,8 @@ from aiormq.abc import DeliveredMessage
 from yarl import URL
 
 from shared.messaging.acks import BatchedAcks
-from shared.messaging.delivery import Delivery
+from shared.messaging.dead_letter import USER_ID, DeadLetter
+from shared.messaging.delivery import DeadLetterPublisher, Delivery
 from shared.messaging.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
 from shared.wire import ExchangeKind, Outgoing
 
@@ -58,11 +59,15 @@ class Consumer:
         queue: str,
         handler: DeliveryHandler,
         acks_for: Callable[[aiormq.abc.AbstractChannel], BatchedAcks],
+        service: str = "",
+        publish_dead: DeadLetterPublisher | None = None,
     ) -> None:
         self.channel = channel
         self.queue = queue
         self.handler = handler
         self._acks_for = acks_for
+        self._service = service
+        self._publish_dead = publish_dead
         self._underlay: aiormq.abc.AbstractChannel | None = None
         self._tag: str | None = None
         self._cancelled = False
@@ -88,7 +93,7 @@ class Consumer:
         # Ack rule: the handler settles each delivery itself (ack after its local commit, requeue,
         # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
         # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
-        delivery = Delivery(message, self._acks_for(message.channel))
+        delivery = Delivery(message, self._acks_for(message.channel), self.queue, self._service, self._publish_dead)
         try:
             await self.handler(delivery)
         except Exception:
@@ -156,7 +161,8 @@ class Broker:
         channel = await self.connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=spec.prefetch)
         await self.declare_queue(spec, channel)
-        consumer = Consumer(channel, self.topology.queue(spec), handler, self._acks_for)
+        consumer = Consumer(channel, self.topology.queue(spec), handler, self._acks_for, self.sender,
+                            self.publish_dead_letter)  # fmt: skip
         await consumer.start()
         channel.reopen_callbacks.add(consumer.restart)  # type: ignore[attr-defined]
         return consumer
@@ -181,6 +187,35 @@ class Broker:
             raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
+
+    async def publish_dead_letter(self, delivery: Delivery, why: DeadLetter) -> None:
+        """Publish a copy of a delivery to the dead-letter exchange, with why in its headers, and wait for the
+        confirm: same body and properties, the original routing key (see ``dead_letter.py``)."""
+        original = delivery.properties
+        headers = {**delivery.headers, **why.headers()}
+        user_id = original.user_id
+        if user_id and user_id != self._login():
+            headers[USER_ID] = user_id  # RabbitMQ refuses a user_id that is not the publishing connection's
+            user_id = None
+        properties = aiormq.spec.Basic.Properties(
+            content_type=original.content_type, delivery_mode=2, message_id=original.message_id,
+            correlation_id=original.correlation_id, message_type=original.message_type, app_id=original.app_id,
+            user_id=user_id, reply_to=original.reply_to, headers=headers,
+        )  # fmt: skip
+        try:
+            channel = await self._require_channel().get_underlay_channel()
+            confirmation = await channel.basic_publish(
+                delivery.body, exchange=self.topology.dead_letter_exchange, routing_key=why.routing_key,
+                properties=properties, mandatory=True,
+            )  # fmt: skip
+        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: {exc!r}") from exc
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: broker answered {confirmation!r}")
+
+    def _login(self) -> str | None:
+        url = getattr(self.connection, "url", None)
+        return URL(str(url)).user if url is not None else None
 
     async def publish_raw(self, exchange: str, routing_key: str, body: bytes, **properties: Any) -> None:
         """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""

@@ -1,5 +1,5 @@
-"""One incoming message as the service host sees it: its properties, its body, and the three ways to
-settle it (ack, requeue, dead-letter), none of which needs the host to know aio-pika.
+"""One incoming message as the service host sees it: its properties, its body, and the ways to settle it
+(ack, requeue, dead-letter with a reason), none of which needs the host to know aio-pika.
 
 Deliveries come straight from aiormq (no aio-pika ``IncomingMessage``, no extra task per delivery); every
 settlement goes through the channel's ``BatchedAcks``, so acks, nacks and rejects reach the broker in order.
@@ -7,22 +7,41 @@ settlement goes through the channel's ``BatchedAcks``, so acks, nacks and reject
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
 
 from shared.messaging.acks import BatchedAcks
+from shared.messaging.dead_letter import DeadLetter, DeadLetterError
+
+log = structlog.get_logger()
+
+DeadLetterPublisher = Callable[["Delivery", DeadLetter], Awaitable[None]]
+"""Publishes a copy of a delivery to the dead-letter exchange and waits for the confirm (the broker's job)."""
 
 
 class Delivery:
-    __slots__ = ("_message", "_acks", "_settled", "_headers", "_tag")
+    __slots__ = ("_message", "_acks", "_settled", "_headers", "_tag", "queue", "service", "_publish_dead")
 
-    def __init__(self, message: DeliveredMessage, acks: BatchedAcks) -> None:
+    def __init__(
+        self,
+        message: DeliveredMessage,
+        acks: BatchedAcks,
+        queue: str = "",
+        service: str = "",
+        publish_dead: DeadLetterPublisher | None = None,
+    ) -> None:
         self._message = message
         self._acks = acks
         self._settled = False
         self._headers: dict[str, Any] | None = None
         self._tag: int = int(message.delivery.delivery_tag or 0)  # type: ignore[union-attr]
+        self.queue = queue
+        self.service = service
+        self._publish_dead = publish_dead
         acks.received(self._tag)
 
     @property
@@ -32,6 +51,20 @@ class Delivery:
     @property
     def message_id(self) -> str | None:
         return self._message.header.properties.message_id
+
+    @property
+    def properties(self) -> Basic.Properties:
+        return self._message.header.properties
+
+    @property
+    def exchange(self) -> str:
+        """The exchange the message was published to."""
+        return str(self._message.delivery.exchange or "")  # type: ignore[union-attr]
+
+    @property
+    def routing_key(self) -> str:
+        """The routing key the message was published with."""
+        return str(self._message.delivery.routing_key or "")  # type: ignore[union-attr]
 
     @property
     def body(self) -> bytes:
@@ -83,7 +116,25 @@ class Delivery:
             self._settled = True
             await self._acks.nack(self._tag, requeue=True)
 
-    async def dead_letter(self) -> None:
+    async def reject(self) -> None:
+        """Reject without requeue: the queue's dead-letter exchange gets it with the broker's ``x-death`` only."""
         if not self._settled:
             self._settled = True
             await self._acks.nack(self._tag, requeue=False)
+
+    async def dead_letter(self, error: DeadLetterError, reason: str) -> None:
+        """Dead-letter with why: a copy carrying the ``x-sagalab-*`` headers goes to the dead-letter exchange
+        (confirmed), then the original is acked. If the copy cannot be published, the original is rejected,
+        so the broker dead-letters it without the reason rather than losing it."""
+        log.error("dead-lettering", error=error, reason=reason, message_id=self.message_id, queue=self.queue)
+        why = DeadLetter(error, reason, self.service, self.queue, self.delivery_count + 1, self.exchange,
+                         self.routing_key)  # fmt: skip
+        try:
+            if self._publish_dead is None:
+                raise RuntimeError("no dead-letter publisher for this delivery")
+            await self._publish_dead(self, why)
+        except Exception as exc:  # the copy is lost, not the message: let the broker dead-letter it
+            log.warning("could not publish the dead-letter copy; rejecting instead", error=repr(exc))
+            await self.reject()
+            return
+        await self.ack()

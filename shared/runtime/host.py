@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -17,8 +17,8 @@ from shared.messaging.delivery import Delivery
 from shared.messaging.topology import QueueSpec
 from shared.runtime.group_commit import GroupCommit
 from shared.runtime.relay import OutboxRelay
-from shared.stores.sqlite import Database, OutboxRow
-from shared.wire import Outgoing, UndecodableMessage, decode
+from shared.stores.sqlite import Database, OutboxRow, RefusalKind
+from shared.wire import Outgoing, UndecodableMessage, answered_again, decode_delivery, digest
 
 log = structlog.get_logger()
 
@@ -34,31 +34,76 @@ class Tx:
     defer_ack_until: str | None = None
     """Set by a handler that wants the delivery acked later, by ``ServiceHost.ack_deferred(key)``
     (an Express orchestrator acks an order only once its execution has finished)."""
+    notes: list[tuple[RefusalKind, str]] = field(default_factory=list)
+    """Messages this delivery refused or ignored, counted in the run's result (``refusals`` table)."""
 
     def defer_ack(self, key: str) -> None:
         self.defer_ack_until = key
+
+    def refused(self, reason: str) -> None:
+        """Note that the message asked for a step this service will not take (a barrier, a tombstone)."""
+        self.notes.append(("refused", reason))
+
+    def ignored(self, reason: str) -> None:
+        """Note that the message was answered, or dropped, with no effect (late, stray, already done)."""
+        self.notes.append(("ignored", reason))
 
 
 Handle = Callable[[Message, Tx], list[Outgoing]]
 """Runs inside the local transaction; returns what to send. Synchronous on purpose: no await can
 interleave another delivery between the inbox check and the commit."""
 
+Fail = Callable[[Message, str, Tx], list[Outgoing]]
+"""Builds a step's failure outcome (``PaymentDeclined`` ...) for a message, with the reason it failed."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a route does for an order, as the saga sees it (DESIGN.md, "Participant rules").
+
+    Business key: the effect is keyed by (order, ``name``), so the same step under a new message id is
+    answered with the first outcome (an event, which nobody awaits, is dropped) instead of being applied
+    again. Barrier: a forward step names the compensation that undoes it (``undone_by``); once that
+    compensation is recorded here, the forward step is refused with ``fail``, before the inbox could
+    replay an answer given when the step still stood.
+    """
+
+    name: str
+    undone_by: str | None = None
+    fail: Fail | None = None
+    """The failure outcome of a forward step: sent when it is refused, or when its handler fails for good."""
+
 
 @dataclass(frozen=True)
 class Route:
     handle: Handle
     on_error: Callable[[Message, Exception, Tx], list[Outgoing]] | None = None
-    """What to send when ``handle`` raises (orchestration replies TaskFailed); None requeues the message."""
+    """What to send when ``handle`` raises (orchestration replies TaskFailed); None requeues the message,
+    and after the queue's last allowed attempt the step's failure outcome is sent (see ``Step.fail``)."""
     inbox: bool = True
     """Dedupe by the inbox; off only where redelivery must redo the work (Express executions)."""
     outbox: bool = True
     """Stage outgoing messages in the outbox; off only for state kept in memory (Express)."""
+    step: Step | None = None
+    """The saga step this route performs for the message's order: business key and barrier."""
 
 
 @dataclass(frozen=True)
 class Subscription:
     queue: QueueSpec
     routes: Mapping[type[Message], Route]
+
+
+Verdict = Literal["handled", "duplicate", "refused", "answered-again", "reused"]
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What one delivery's local transaction decided and committed."""
+
+    verdict: Verdict
+    sent: list[OutboxRow] = field(default_factory=list)
+    defer_key: str | None = None
 
 
 class FaultHook(Protocol):
@@ -168,88 +213,166 @@ class ServiceHost:
         return on_delivery
 
     async def _deliver(self, consumer: str, sub: Subscription, delivery: Delivery) -> None:
+        """The core path: accept the message, run inbox + effect + outbox in one local transaction, then ack
+        and publish what it staged."""
         started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         if "ack-first" in self.unsafe:
             await delivery.ack_now()
-        try:
-            message = decode(delivery.type, delivery.body)
-        except UndecodableMessage as exc:
-            log.error("dead-lettering a message that cannot be decoded", reason=str(exc),
-                      message_id=delivery.message_id, sender=delivery.sender)  # fmt: skip
-            await delivery.dead_letter()
+        accepted = await self._accept(sub, delivery)
+        if accepted is None:
             return
+        message, route = accepted
+        await self.faults.at("before-commit", message)
+        tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
+        try:
+            done: _Done = await self._group.run(
+                self._work(consumer, message, route, tx_meta), alone=self._active == 1
+            )
+        except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
+            await self._failed(consumer, sub, message, route, exc, delivery, tx_meta)
+            return
+        if done.verdict == "reused":
+            await delivery.dead_letter("MessageIdReused",
+                                       f"message id {message.message_id} reused with a different body")  # fmt: skip
+            return
+        await self.faults.at("after-commit", message)
+        await self._ack(delivery, done.defer_key)
+        await self._publish(route, done)
+        log.info("handled", verdict=done.verdict, duplicate=done.verdict == "duplicate",
+                 redelivered=delivery.redelivered, sent=[r.message.type for r in done.sent],
+                 ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
+
+    async def _accept(self, sub: Subscription, delivery: Delivery) -> tuple[Message, Route] | None:
+        """The message and its route, or None once the delivery is dead-lettered saying why."""
+        try:
+            message = decode_delivery(delivery.type, delivery.body, delivery.message_id)
+        except UndecodableMessage as exc:
+            await delivery.dead_letter(exc.error, str(exc))  # type: ignore[arg-type]
+            return None
         structlog.contextvars.bind_contextvars(
             correlation_id=message.correlation_id, message_type=type(message).__name__, message_id=message.message_id
         )
         route = sub.routes.get(type(message))
         if route is None:
-            log.error("dead-lettering a message this queue has no handler for")
-            await delivery.dead_letter()
-            return
-        await self.faults.at("before-commit", message)
-        tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
-        try:
-            staged, duplicate, defer_key = await self._group.run(
-                self._work(consumer, message, route, tx_meta), alone=self._active == 1
-            )
-        except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
-            await self._failed(message, route, exc, delivery, tx_meta)
-            return
-        await self.faults.at("after-commit", message)
+            await delivery.dead_letter("NoHandler", f"no handler for {type(message).__name__} on {delivery.queue}")
+            return None
+        return message, route
+
+    async def _ack(self, delivery: Delivery, defer_key: str | None) -> None:
         if defer_key is None or defer_key in self._acked_early:
             self._acked_early.discard(defer_key or "")
             await delivery.ack()
         else:
             self._deferred.setdefault(defer_key, []).append(delivery)
-        if "no-outbox" in self.unsafe or not route.outbox or duplicate:
+
+    async def _publish(self, route: Route, done: _Done) -> None:
+        if "no-outbox" in self.unsafe or not route.outbox or done.verdict == "duplicate":
             # A replayed answer goes out again even if the first copy is still in flight: the asker
             # may be waiting for exactly this one, and its inbox drops whichever arrives second.
-            await self._publish_quietly([row.message for row in staged])
+            await self._publish_quietly([row.message for row in done.sent])
         else:
-            await self.relay.send(staged)
-        log.info("handled", duplicate=duplicate, redelivered=delivery.redelivered,
-                 sent=[r.message.type for r in staged], ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
+            await self.relay.send(done.sent)
 
     def _work(
         self, consumer: str, message: Message, route: Route, tx_meta: dict[str, Any]
-    ) -> Callable[[sqlite3.Connection], tuple[list[OutboxRow], bool, str | None]]:
-        """The local transaction's part for one delivery: inbox row, business effect and outgoing
-        messages commit together (in a group transaction, see ``group_commit.py``)."""
+    ) -> Callable[[sqlite3.Connection], _Done]:
+        """The local transaction's part for one delivery: barrier, inbox row, business key, effect and
+        outgoing messages commit together (in a group transaction, see ``group_commit.py``)."""
         use_inbox = route.inbox and "no-inbox" not in self.unsafe
         use_outbox = route.outbox and "no-outbox" not in self.unsafe
 
-        def work(conn: sqlite3.Connection) -> tuple[list[OutboxRow], bool, str | None]:
-            if use_inbox and not Database.remember(conn, consumer, message.message_id):
-                # An idempotent receiver answers a repeated command with the answer it gave the first time.
-                return (self.db.staged_for(message.message_id) if tx_meta["reply_to"] else []), True, None
-            self.faults.check(message)
+        def work(conn: sqlite3.Connection) -> _Done:
             tx = Tx(conn, **tx_meta)
-            outgoing = route.handle(message, tx)
+            outgoing = self._refusal(consumer, message, route, tx)
+            if outgoing is not None:
+                verdict: Verdict = "refused"
+            elif use_inbox and (seen := Database.remember(conn, consumer, message.message_id, digest(message))) != "new":
+                # An idempotent receiver answers a repeated command with the answer it gave the first time.
+                replay = self.db.staged_for(message.message_id) if tx_meta["reply_to"] and seen == "duplicate" else []
+                return _Done(seen, replay)
+            else:
+                self.faults.check(message)
+                verdict, outgoing = self._effect(consumer, message, route, tx)
+            for kind, reason in tx.notes:
+                Database.note_refusal(conn, consumer, message.message_id, kind, message.correlation_id, reason)
             if not use_outbox:
-                return [OutboxRow(0, out) for out in outgoing], False, tx.defer_ack_until
-            seqs = Database.stage(conn, message.message_id, outgoing)
-            return [OutboxRow(s, out) for s, out in zip(seqs, outgoing, strict=True)], False, tx.defer_ack_until
+                return _Done(verdict, [OutboxRow(0, out) for out in outgoing], tx.defer_ack_until)
+            trigger = None if verdict == "refused" else message.message_id
+            seqs = Database.stage(conn, trigger, outgoing)
+            return _Done(verdict, [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)], tx.defer_ack_until)
 
         return work
 
+    def _refusal(self, consumer: str, message: Message, route: Route, tx: Tx) -> list[Outgoing] | None:
+        """The barrier: a forward step whose compensation this service already recorded for the order is
+        refused with the step's failure outcome (None: the step may go on)."""
+        step = route.step
+        if step is None or step.undone_by is None or step.fail is None or "no-barrier" in self.unsafe:
+            return None
+        if not Database.step_done(tx.conn, consumer, message.correlation_id, step.undone_by):
+            return None
+        reason = f"{step.name} refused: {step.undone_by} was already recorded for order {message.correlation_id}"
+        tx.refused(reason)
+        return step.fail(message, reason, tx)
+
+    def _effect(self, consumer: str, message: Message, route: Route, tx: Tx) -> tuple[Verdict, list[Outgoing]]:
+        """Run the handler, unless the business key says this step was already done for the order."""
+        step = route.step
+        if step is None:
+            return "handled", route.handle(message, tx)
+        first = Database.claim_step(tx.conn, consumer, message.correlation_id, step.name, message.message_id)
+        if first is None or "no-business-key" in self.unsafe:
+            return "handled", route.handle(message, tx)
+        tx.ignored(f"{step.name} already done for order {message.correlation_id} by message {first}")
+        if not tx.reply_to:
+            return "answered-again", []  # an event: nobody awaits an answer, and the first one went out
+        return "answered-again", [answered_again(row.message, message, tx.reply_to) for row in self.db.staged_for(first)]
+
     async def _failed(
         self,
+        consumer: str,
+        sub: Subscription,
         message: Message,
         route: Route,
         exc: Exception,
         delivery: Delivery,
         tx_meta: dict[str, Any],
     ) -> None:
-        if route.on_error is None:
+        if route.on_error is not None:
+            log.warning("handler failed; answering with the error", error=repr(exc))
+            with self.db.transaction() as conn:
+                outgoing = route.on_error(message, exc, Tx(conn, **tx_meta))
+                seqs = Database.stage(conn, None, outgoing)
+            await delivery.ack()
+            await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
+            log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
+            return
+        if not sub.queue.durable or delivery.delivery_count < sub.queue.delivery_limit:
             log.error("handler failed; requeueing (the queue's delivery limit bounds the retries)",
                       error=repr(exc), delivery_count=delivery.delivery_count, exc_info=exc)  # fmt: skip
             await delivery.retry_later()
             return
-        log.warning("handler failed; answering with the error", error=repr(exc))
-        with self.db.transaction() as conn:
-            outgoing = route.on_error(message, exc, Tx(conn, **tx_meta))
-            seqs = Database.stage(conn, None, outgoing)
-        await delivery.ack()
-        await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
-        log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
+        await self._give_up(consumer, message, route, exc, delivery, tx_meta)
+
+    async def _give_up(
+        self, consumer: str, message: Message, route: Route, exc: Exception, delivery: Delivery, tx_meta: dict[str, Any]
+    ) -> None:
+        """The handler failed on the last attempt the queue allows. A forward step fails as its business
+        failure would (the failure event compensates what came before, as an orchestrator's Catch does),
+        committed with the inbox row so a requeued copy changes nothing; the message is dead-lettered."""
+        attempts = delivery.delivery_count + 1
+        reason = f"handler failed {attempts} times, last with {type(exc).__name__}: {exc}"
+        rows: list[OutboxRow] = []
+        step = route.step
+        if step is not None and step.fail is not None and "no-failure-events" not in self.unsafe:
+            with self.db.transaction() as conn:
+                tx = Tx(conn, **tx_meta)
+                if Database.remember(conn, consumer, message.message_id, digest(message)) == "new":
+                    Database.claim_step(conn, consumer, message.correlation_id, step.name, message.message_id)
+                    outgoing = step.fail(message, reason, tx)
+                    seqs = Database.stage(conn, message.message_id, outgoing)
+                    rows = [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)]
+        await delivery.dead_letter("HandlerFailed", reason)
+        await self.relay.send(rows)
+        log.info("handled", failed=type(exc).__name__, gave_up=True, sent=[r.message.type for r in rows])

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from shared.wire import Outgoing, headers_json
 
@@ -21,7 +22,25 @@ CREATE TABLE IF NOT EXISTS inbox (
     consumer    TEXT NOT NULL,
     message_id  TEXT NOT NULL,
     handled_at  REAL NOT NULL,
+    digest      TEXT,
     PRIMARY KEY (consumer, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS steps (
+    consumer    TEXT NOT NULL,
+    order_id    TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    at          REAL NOT NULL,
+    PRIMARY KEY (consumer, order_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refusals (
+    consumer    TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    order_id    TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    at          REAL NOT NULL,
+    PRIMARY KEY (consumer, message_id, kind)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,6 +61,22 @@ CREATE INDEX IF NOT EXISTS outbox_trigger ON outbox (trigger_id);
 """
 
 
+Seen = Literal["new", "duplicate", "reused"]
+RefusalKind = Literal["refused", "ignored"]
+
+
+def _add_inbox_digest(conn: sqlite3.Connection) -> None:
+    """Databases written before the inbox kept a digest of each message get the column."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
+    if "digest" not in columns:
+        conn.execute("ALTER TABLE inbox ADD COLUMN digest TEXT")
+
+
+def refusal_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many messages this database's service refused and ignored (the run's result counts them)."""
+    return {kind: int(n) for kind, n in conn.execute("SELECT kind, COUNT(*) FROM refusals GROUP BY kind")}
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     seq: int
@@ -59,6 +94,7 @@ class Database:
         # NORMAL in WAL mode survives a process crash (kill -9) but not a power cut; see README.
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_COMMON_SCHEMA + schema)
+        _add_inbox_digest(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -77,13 +113,51 @@ class Database:
     # --- inbox ---------------------------------------------------------------------------------
 
     @staticmethod
-    def remember(conn: sqlite3.Connection, consumer: str, message_id: str) -> bool:
-        """Record a message as handled; False if it already was (a duplicate)."""
+    def remember(conn: sqlite3.Connection, consumer: str, message_id: str, digest: str | None = None) -> Seen:
+        """Record a message as handled: ``new``, ``duplicate`` (same id, same content) or ``reused`` (an id
+        already handled with other content, which is not a duplicate but a sender's bug)."""
         cur = conn.execute(
-            "INSERT OR IGNORE INTO inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)",
-            (consumer, message_id, time.time()),
+            "INSERT OR IGNORE INTO inbox (consumer, message_id, handled_at, digest) VALUES (?, ?, ?, ?)",
+            (consumer, message_id, time.time(), digest),
         )
-        return cur.rowcount == 1
+        if cur.rowcount == 1:
+            return "new"
+        row = conn.execute("SELECT digest FROM inbox WHERE consumer = ? AND message_id = ?", (consumer, message_id))
+        first = row.fetchone()[0]
+        return "reused" if digest and first and first != digest else "duplicate"
+
+    # --- steps: the business key and the barrier -----------------------------------------------
+
+    @staticmethod
+    def claim_step(conn: sqlite3.Connection, consumer: str, order_id: str, step: str, message_id: str) -> str | None:
+        """Record that ``message_id`` does ``step`` for the order: None if this is the first time, else the
+        id of the message that did it first (perhaps this very one, redelivered with the inbox off)."""
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO steps (consumer, order_id, step, message_id, at) VALUES (?, ?, ?, ?, ?)",
+            (consumer, order_id, step, message_id, time.time()),
+        )
+        if cur.rowcount == 1:
+            return None
+        row = conn.execute(
+            "SELECT message_id FROM steps WHERE consumer = ? AND order_id = ? AND step = ?", (consumer, order_id, step)
+        ).fetchone()
+        return str(row[0])
+
+    @staticmethod
+    def step_done(conn: sqlite3.Connection, consumer: str, order_id: str, step: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM steps WHERE consumer = ? AND order_id = ? AND step = ?", (consumer, order_id, step)
+        ).fetchone()
+        return row is not None
+
+    @staticmethod
+    def note_refusal(conn: sqlite3.Connection, consumer: str, message_id: str, kind: RefusalKind, order_id: str,
+                     reason: str) -> None:  # fmt: skip
+        """Count a message refused (a forward step after its compensation) or ignored (answered, no effect)."""
+        conn.execute(
+            "INSERT OR IGNORE INTO refusals (consumer, message_id, kind, order_id, reason, at) VALUES (?,?,?,?,?,?)",
+            (consumer, message_id, kind, order_id, reason, time.time()),
+        )
 
     # --- outbox --------------------------------------------------------------------------------
 
