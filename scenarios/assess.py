@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from scenarios.settle import alerts, settled_at
 from shared.contracts import Order
 
 if TYPE_CHECKING:
-    from scenarios.runner import Run
+    from scenarios.runner import Run, RunOptions
 
 
 def log_counts(logs: Path) -> dict[str, int]:
@@ -33,25 +34,49 @@ def log_counts(logs: Path) -> dict[str, int]:
     return dict(counts)
 
 
+def refusals(data_dir: Path, order_ids: set[str]) -> dict[str, int]:
+    """Messages the services refused or ignored for this run's orders (each service's ``refusals`` table)."""
+    counts: Counter[str] = Counter()
+    for path in sorted(data_dir.glob("*.db")):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT kind, order_id FROM refusals").fetchall()
+        except sqlite3.OperationalError:
+            rows = []  # not a service database, or one from before refusals were counted
+        finally:
+            conn.close()
+        counts.update(kind for kind, order_id in rows if order_id in order_ids)
+    return dict(counts)
+
+
+def workflow_of(opts: RunOptions) -> str:
+    """The orchestrator's workflow in this run: the command line's, else the scenario's, else standard."""
+    options = opts.scenario.service_options.get("orchestrator", {}) | opts.service_options
+    return options.get("workflow", "standard")
+
+
 def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunResult:
     opts, orders = run.options, run.orders
     done_at = settled_at(run.coordinator_db)
     latencies = [(done_at[o] - run.placed_at[o]) * 1000 for o in run.placed_at if o in done_at]
     by_type = run.trace.by_type()
     total = sum(by_type.values())
+    refused = refusals(run.data_dir, {o.order_id for o in orders})
     result = RunResult(
         scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
         orders=OrderCounts(total=len(orders), **{k: verdict.count(k) for k in
                                                   ("completed", "compensated", "inconsistent", "stuck")}),
         consistency=Consistency(ok=verdict.ok, violations=[ViolationOut(**v.__dict__) for v in verdict.violations]),
         messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
-                               dead_lettered=run.trace.dead_lettered()),
+                               dead_lettered=run.trace.dead_lettered(),
+                               dead_lettered_by_reason=run.trace.dead_lettered_by_reason(),
+                               refused=refused.get("refused", 0), ignored=refused.get("ignored", 0)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
         expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
-            "unsafe": sorted(opts.unsafe), "workflow": opts.service_options.get("workflow", "standard")
+            "unsafe": sorted(opts.unsafe), "workflow": workflow_of(opts)
             if opts.mode == "orchestration" else None,
         },
     )  # fmt: skip

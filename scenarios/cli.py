@@ -57,8 +57,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="turn one defence off to watch what it prevents")  # fmt: skip
     p.add_argument("--definition", type=Path, help="orchestration: States Language definition (default: checkout)")
     p.add_argument("--resources", help="orchestration: resource map, a JSON file or object")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard",
-                   help="orchestration: standard (persist every step) or express (in memory, re-run on crash)")
+    p.add_argument("--workflow", choices=WORKFLOWS,
+                   help="orchestration: standard (persist every step) or express (in memory, re-run on crash); "
+                        "default: the scenario's own, else standard")  # fmt: skip
     p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "

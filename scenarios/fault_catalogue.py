@@ -96,14 +96,34 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "handler-bug",
-        "One valid message always crashes its handler: choreography dead-letters it after the delivery limit and "
-        "the watcher reports the saga; the orchestrator catches the error and compensates.",
+        "One valid message always crashes its handler: on the last attempt the queue allows, choreography "
+        "dead-letters it with why and emits the step's failure event (PaymentDeclined), which ends the saga; the "
+        "orchestrator catches the error and compensates.",
         PLENTY, same(), default_orders=3,
         faults=per_mode("bug:OrderPlaced:1", "bug:ChargePayment:1", "payment"),
         service_options=FAST_WATCHER,
-        expect={"choreography": Expect(consistent=False, violations=frozenset({"termination.needs-attention"}),
-                                       dead_lettered=1, alerted=True, completed=2),
+        expect={"choreography": Expect(completed=2, dead_lettered=1),
                 "orchestration": Expect(completed=2, dead_lettered=0)},
+    ),
+    Scenario(
+        "duplicate-new-id",
+        "Invariant: one charge. The charge trigger is published again under a new message id, which the inbox "
+        "cannot recognise; the business key (order, step) answers with the first outcome instead of charging again.",
+        PLENTY, same(),
+        injectors={"choreography": (Duplicate("OrderPlaced", fresh_id=True),),
+                   "orchestration": (Duplicate("ChargePayment", fresh_id=True),)},
+        expect=Expect(outcome="completed"),
+    ),
+    Scenario(
+        "express-rerun-after-compensation",
+        "Invariant: no step after its compensation. Shipping fails, the Express orchestrator is killed while "
+        "compensating and runs the order again from the start with the same command ids; Inventory refuses the "
+        "reserve it already released instead of replaying StockReserved from its inbox, and the order is refunded.",
+        PLENTY, same(), service_options={"orchestrator": {"workflow": "express"}},
+        faults={"choreography": {"shipping": ("raise:StockReserved:1:ShipmentFailed",)},
+                "orchestration": {"shipping": ("raise:ScheduleShipment:1:ShipmentFailed",),
+                                  "orchestrator": ("crash:after-commit:StockReleased",)}},
+        expect={"choreography": Expect(outcome="completed"), "orchestration": Expect(outcome="compensated")},
     ),
     Scenario(
         "compensation-target-down",
@@ -121,8 +141,9 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "unsafe-no-inbox",
-        "Switch the inbox off and deliver the refund trigger twice: the card is refunded twice.",
-        NONE_LEFT, same(), unsafe=frozenset({"no-inbox"}),
+        "Switch the inbox off (and the business key, which would also catch it) and deliver the refund trigger "
+        "twice: the card is refunded twice.",
+        NONE_LEFT, same(), unsafe=frozenset({"no-inbox", "no-business-key"}),
         injectors={"choreography": (Duplicate("OutOfStock"),), "orchestration": (Duplicate("RefundPayment"),)},
         expect=Expect(consistent=False, violations=frozenset({"money.refund-exceeds-charge"})),
     ),
@@ -144,5 +165,37 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         expect={"choreography": Expect(consistent=False, violations=frozenset({"termination.needs-attention"}),
                                        alerted=True),
                 "orchestration": Expect(outcome="completed")},
+    ),
+    Scenario(
+        "unsafe-no-business-key",
+        "Switch the business key off and publish the charge trigger again under a new message id: the inbox "
+        "cannot tell, and the card is charged twice.",
+        PLENTY, same(), unsafe=frozenset({"no-business-key"}),
+        injectors={"choreography": (Duplicate("OrderPlaced", fresh_id=True),),
+                   "orchestration": (Duplicate("ChargePayment", fresh_id=True),)},
+        expect=Expect(consistent=False, violations=frozenset({"money.single-charge"})),
+    ),
+    Scenario(
+        "unsafe-no-barrier",
+        "Switch the barrier off and re-run an Express order killed while compensating a shipping failure: "
+        "Inventory's inbox replays StockReserved for a released reservation, the re-run ships, and the order "
+        "completes with no stock held. Choreography answers no one from its inbox, so it has nothing to fence.",
+        PLENTY, same(), unsafe=frozenset({"no-barrier"}), service_options={"orchestrator": {"workflow": "express"}},
+        faults={"choreography": {"shipping": ("raise:StockReserved:1:ShipmentFailed",)},
+                "orchestration": {"shipping": ("raise:ScheduleShipment:1:ShipmentFailed",),
+                                  "orchestrator": ("crash:after-commit:StockReleased",)}},
+        expect={"choreography": Expect(outcome="completed"),
+                "orchestration": Expect(consistent=False, violations=frozenset({"stock.missing"}))},
+    ),
+    Scenario(
+        "unsafe-no-failure-events",
+        "Switch failure events off and let one valid message crash its handler every time: choreography "
+        "dead-letters it after the delivery limit and the order stays charged, reported by the watcher only.",
+        PLENTY, same(), default_orders=3, unsafe=frozenset({"no-failure-events"}),
+        faults=per_mode("bug:OrderPlaced:1", "bug:ChargePayment:1", "payment"),
+        service_options=FAST_WATCHER,
+        expect={"choreography": Expect(consistent=False, violations=frozenset({"termination.needs-attention"}),
+                                       dead_lettered=1, alerted=True, completed=2),
+                "orchestration": Expect(completed=2, dead_lettered=0)},
     ),
 )  # fmt: skip

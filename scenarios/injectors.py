@@ -5,9 +5,10 @@ broker, drop every connection, publish a message twice, publish poison. Each wai
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
@@ -92,15 +93,26 @@ class CloseConnections:
 
 @dataclass(frozen=True)
 class Duplicate:
-    """Publish an exact copy (same message id) of the nth message of a type: an at-least-once duplicate."""
+    """Publish an exact copy (same message id) of the nth message of a type: an at-least-once duplicate.
+
+    ``fresh_id``: the copy gets a new message id, as a sender that retries without remembering its ids
+    would send it (only a business key tells it is the same step). ``when``: wait for this too (a copy
+    that arrives after the order's compensation)."""
 
     type: str
     nth: int = 1
+    fresh_id: bool = False
+    when: Trigger = Trigger()
 
     async def inject(self, run: Run) -> None:
         seen = await run.trace.seen(self.type, self.nth)
+        await self.when.wait(run)
+        if self.fresh_id:
+            message_id = f"copy-{uuid.uuid4()}"
+            body = json.dumps({**json.loads(seen.body), "message_id": message_id}).encode()
+            seen = replace(seen, message_id=message_id, body=body)
         await run.broker.republish(seen)
-        run.count(f"duplicate {self.type}")
+        run.count(f"duplicate {self.type}{' under a new id' if self.fresh_id else ''}")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,12 @@ class MessageCounts(BaseModel):
     per_order: float
     by_type: dict[str, int]
     dead_lettered: int
+    dead_lettered_by_reason: dict[str, int] = Field(default_factory=dict)
+    """Dead letters by error type: ours (``x-sagalab-error``) or the broker's (``delivery_limit`` ...)."""
+    refused: int = 0
+    """Forward steps the services refused: a barrier (their compensation was recorded) or a tombstone."""
+    ignored: int = 0
+    """Messages answered, or dropped, with no effect: the same step again under a new id, late or stray."""
 
 
 class Latency(BaseModel):

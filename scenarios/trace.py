@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.messaging.dead_letter import reason_of
 from shared.messaging.tap import Observed
 from shared.messaging.topology import QueueSpec, Topology, key_matches
 
@@ -81,7 +82,6 @@ class Trace:
             causation = json.loads(seen.body).get("causation_id")
         except (ValueError, AttributeError):
             causation = None
-        deaths = seen.headers.get("x-death") or [{}]
         self.records.append(TraceRecord(
             t=published / 1e6 if (published := seen.headers.get("x-published-us")) else seen.received_at,
             type=seen.type or "?", sender=seen.sender or "?",
@@ -90,7 +90,7 @@ class Trace:
             message_id=seen.message_id or "", correlation_id=seen.correlation_id or "",
             causation_id=causation, state=seen.headers.get("x-state"),
             attempt=seen.headers.get("x-attempt"), dead_lettered=dead,
-            dead_letter_reason=str(deaths[0].get("reason")) if dead else None,
+            dead_letter_reason=reason_of(seen.headers) if dead else None,
         ))  # fmt: skip
 
     def _receivers(self, exchange: str, key: str) -> list[str]:
@@ -108,6 +108,9 @@ class Trace:
 
     def dead_lettered(self) -> int:
         return sum(1 for r in self.records if r.dead_lettered)
+
+    def dead_lettered_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.dead_letter_reason or "unknown" for r in self.records if r.dead_lettered).items()))
 
     def for_order(self, order_id: str) -> list[TraceRecord]:
         return [r for r in self.records if r.correlation_id == order_id]
