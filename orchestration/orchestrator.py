@@ -127,6 +127,7 @@ class Orchestrator:
         pending = execution.pending if execution else None
         if execution is None or pending is None or command_id(pending.token) != message.causation_id:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
+            tx.ignored("a reply no task is waiting for (late, duplicate or unknown)")
             return []
         succeeded, output, error, cause = outcome_of(message)
         now = self.clock()

@@ -29,7 +29,8 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = 20.0, wha
 
 @asynccontextmanager
 async def services(
-    mode: Mode, names: list[str], amqp_url: str, namespace: str, data_dir: Path, stock: dict[str, int] | None = None
+    mode: Mode, names: list[str], amqp_url: str, namespace: str, data_dir: Path, stock: dict[str, int] | None = None,
+    unsafe: frozenset[str] = frozenset(),
 ) -> AsyncIterator[dict[str, ServiceHost]]:
     """Start the named services of a mode in-process; stop them and close their connections after."""
     client = await Broker.connect(amqp_url, Topology(namespace), "test")
@@ -43,7 +44,8 @@ async def services(
     hosts: dict[str, ServiceHost] = {}
     try:
         for name in names:
-            settings = Settings(service=name, mode=mode, amqp_url=amqp_url, namespace=namespace, data_dir=data_dir)
+            settings = Settings(service=name, mode=mode, amqp_url=amqp_url, namespace=namespace, data_dir=data_dir,
+                                unsafe=unsafe)  # fmt: skip
             broker = await Broker.connect(amqp_url, Topology(namespace), name)
             hosts[name] = await build_host(settings, broker)
             await hosts[name].start()
