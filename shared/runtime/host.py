@@ -1,4 +1,4 @@
-"""The service host: decode, dedupe, handle, commit, ack, publish — the same for every service and mode."""
+"""The service host: accept, fence, dedupe, handle, commit, ack, publish — the same for every service and mode.
 
 from __future__ import annotations
 
@@ -284,25 +284,34 @@ class ServiceHost:
 
         def work(conn: sqlite3.Connection) -> _Done:
             tx = Tx(conn, **tx_meta)
-            outgoing = self._refusal(consumer, message, route, tx)
-            if outgoing is not None:
-                verdict: Verdict = "refused"
-            elif use_inbox and (seen := Database.remember(conn, consumer, message.message_id, digest(message))) != "new":
-                # An idempotent receiver answers a repeated command with the answer it gave the first time.
-                replay = self.db.staged_for(message.message_id) if tx_meta["reply_to"] and seen == "duplicate" else []
-                return _Done(seen, replay)
-            else:
-                self.faults.check(message)
-                verdict, outgoing = self._effect(consumer, message, route, tx)
-            for kind, reason in tx.notes:
-                Database.note_refusal(conn, consumer, message.message_id, kind, message.correlation_id, reason)
-            if not use_outbox:
-                return _Done(verdict, [OutboxRow(0, out) for out in outgoing], tx.defer_ack_until)
-            trigger = None if verdict == "refused" else message.message_id
-            seqs = Database.stage(conn, trigger, outgoing)
-            return _Done(verdict, [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)], tx.defer_ack_until)
+            refusal = self._refusal(consumer, message, route, tx)
+            if refusal is not None:
+                return self._staged(tx, consumer, message, "refused", refusal, use_outbox)
+            if use_inbox:
+                seen = Database.remember(conn, consumer, message.message_id, digest(message))
+                if seen == "reused":
+                    return _Done("reused")
+                if seen == "duplicate":
+                    # An idempotent receiver answers a repeated command with the answer it gave the first time.
+                    return _Done("duplicate", self.db.staged_for(message.message_id) if tx.reply_to else [])
+            self.faults.check(message)
+            verdict, outgoing = self._effect(consumer, message, route, tx)
+            return self._staged(tx, consumer, message, verdict, outgoing, use_outbox)
 
         return work
+
+    @staticmethod
+    def _staged(
+        tx: Tx, consumer: str, message: Message, verdict: Verdict, outgoing: list[Outgoing], use_outbox: bool
+    ) -> _Done:
+        """Count what the delivery refused or ignored, and stage what it sends (under its message id, so
+        the inbox can replay it; a refusal is never replayed, the barrier answers again instead)."""
+        for kind, reason in tx.notes:
+            Database.note_refusal(tx.conn, consumer, message.message_id, kind, message.correlation_id, reason)
+        if not use_outbox:
+            return _Done(verdict, [OutboxRow(0, out) for out in outgoing], tx.defer_ack_until)
+        seqs = Database.stage(tx.conn, None if verdict == "refused" else message.message_id, outgoing)
+        return _Done(verdict, [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)], tx.defer_ack_until)
 
     def _refusal(self, consumer: str, message: Message, route: Route, tx: Tx) -> list[Outgoing] | None:
         """The barrier: a forward step whose compensation this service already recorded for the order is
