@@ -1,4 +1,4 @@
-"""The service host: accept, fence, dedupe, handle, commit, ack, publish — the same for every service and mode.
+"""The service host: accept, fence, dedupe, handle, commit, ack, publish — the same for every service and mode."""
 
 from __future__ import annotations
 
