@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
-from scenarios.injectors import Poison
+from scenarios.injectors import Poison, with_fresh_id
 from scenarios.topologies import services
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class ChaosPlan:
     kills_per_service: int = 3
     broker_restarts: int = 1
     duplicates: int = 10
+    fresh_duplicates: int = 5
+    """Copies under a new message id: the inbox cannot tell them, the business key must."""
     poison: int = 5
     seed: int = 7
 
@@ -52,7 +54,7 @@ class ChaosMonkey:
                 await self._do(action, target, run, rng)
                 return
             except Exception as exc:  # one failed injection must not stop the rest of the chaos
-                if action not in ("duplicate", "poison") or attempt == 59:
+                if action not in ("duplicate", "duplicate-new-id", "poison") or attempt == 59:
                     log.error("chaos action failed", action=action, target=target, error=repr(exc))
                     run.count(f"chaos action failed: {action}")
                     return
@@ -69,6 +71,7 @@ class ChaosMonkey:
         for k in range(self.plan.broker_restarts):
             plan.append(((k + 0.5) * span / max(self.plan.broker_restarts, 1), "broker", ""))
         plan += [(rng.uniform(0, span), "duplicate", "") for _ in range(self.plan.duplicates)]
+        plan += [(rng.uniform(0, span), "duplicate-new-id", "") for _ in range(self.plan.fresh_duplicates)]
         plan += [(rng.uniform(0, span), "poison", "") for _ in range(self.plan.poison)]
         return sorted(plan)
 
@@ -90,11 +93,11 @@ class ChaosMonkey:
                 await asyncio.sleep(2.0)  # the outage
             finally:
                 await asyncio.shield(control.start_app())
-        elif action == "duplicate":
+        elif action in ("duplicate", "duplicate-new-id"):
             seen = run.trace.random_seen(rng)
             if seen is not None:
-                await run.broker.republish(seen)
-                run.count("duplicate")
+                await run.broker.republish(seen if action == "duplicate" else with_fresh_id(seen))
+                run.count(action)
         elif action == "poison":
             exchange, key = ("events", "orders.OrderPlaced") if run.options.mode == "choreography" else (
                 "commands", "payment.ChargePayment")  # fmt: skip

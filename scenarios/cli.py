@@ -89,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kills-per-service", type=int, default=3)
     p.add_argument("--broker-restarts", type=int, default=1, help="needs rabbitmqctl (see README)")
     p.add_argument("--duplicates", type=int, default=10)
+    p.add_argument("--fresh-duplicates", type=int, default=5,
+                   help="copies published under a new message id, which only a business key recognises")
     p.add_argument("--poison", type=int, default=5)
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)

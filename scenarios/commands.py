@@ -215,8 +215,8 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
     if args.orders < 1 or args.duration <= 0:
         raise UsageError("--orders must be at least 1 and --duration positive")
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
-                     broker_restarts=args.broker_restarts, duplicates=args.duplicates, poison=args.poison,
-                     seed=args.seed)  # fmt: skip
+                     broker_restarts=args.broker_restarts, duplicates=args.duplicates,
+                     fresh_duplicates=args.fresh_duplicates, poison=args.poison, seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         from scenarios.broker_control import BrokerControl
 

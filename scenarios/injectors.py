@@ -15,6 +15,7 @@ import structlog
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
+    from shared.messaging.tap import Observed
 
 log = structlog.get_logger()
 
@@ -91,6 +92,13 @@ class CloseConnections:
         log.warning("fault: closed the run's connections", count=closed)
 
 
+def with_fresh_id(seen: Observed) -> Observed:
+    """The same message under a new message id (property and body), as a sender that forgot its ids sends it."""
+    message_id = f"copy-{uuid.uuid4()}"
+    body = json.dumps({**json.loads(seen.body), "message_id": message_id}).encode()
+    return replace(seen, message_id=message_id, body=body)
+
+
 @dataclass(frozen=True)
 class Duplicate:
     """Publish an exact copy (same message id) of the nth message of a type: an at-least-once duplicate.
@@ -107,11 +115,7 @@ class Duplicate:
     async def inject(self, run: Run) -> None:
         seen = await run.trace.seen(self.type, self.nth)
         await self.when.wait(run)
-        if self.fresh_id:
-            message_id = f"copy-{uuid.uuid4()}"
-            body = json.dumps({**json.loads(seen.body), "message_id": message_id}).encode()
-            seen = replace(seen, message_id=message_id, body=body)
-        await run.broker.republish(seen)
+        await run.broker.republish(with_fresh_id(seen) if self.fresh_id else seen)
         run.count(f"duplicate {self.type}{' under a new id' if self.fresh_id else ''}")
 
 
