@@ -15,6 +15,7 @@ import aio_pika
 import pytest
 
 from shared.contracts import (
+    CancelShipment,
     ChargePayment,
     Message,
     Order,
@@ -22,6 +23,7 @@ from shared.contracts import (
     RefundPayment,
     ReleaseStock,
     ReserveStock,
+    ScheduleShipment,
 )
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology
@@ -121,6 +123,22 @@ async def test_a_charge_after_its_refund_is_refused_and_charges_nothing(
                                                    "PaymentDeclined"]  # fmt: skip
     assert _rows(tmp_path / "payment.db", "SELECT COUNT(*) FROM charges") == [(1,)]
     assert _rows(tmp_path / "payment.db", "SELECT COUNT(*) FROM refunds") == [(1,)]
+
+
+async def test_a_shipment_after_its_cancellation_is_refused_even_with_the_same_message_id(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """ScheduleShipment, CancelShipment, then the same ScheduleShipment again: answered ShipmentFailed, not
+    the ShipmentScheduled the inbox holds; the shipment stays cancelled."""
+    async with (services("orchestration", ["shipping"], amqp_url, namespace, tmp_path),
+                _client(amqp_url, namespace) as (client, replies)):  # fmt: skip
+        schedule = ScheduleShipment(correlation_id=ORDER.order_id, order=ORDER)
+        for command in (schedule, CancelShipment(correlation_id=ORDER.order_id, order_id=ORDER.order_id), schedule):
+            await _send(client, command, "shipping")
+            expected = len(replies) + 1
+            await wait_until(lambda: len(replies) == expected, what="the reply")  # noqa: B023
+    assert [type(r).__name__ for r in replies] == ["ShipmentScheduled", "ShipmentCancelled", "ShipmentFailed"]
+    assert _rows(tmp_path / "shipping.db", "SELECT status FROM shipments") == [("cancelled",)]
 
 
 async def test_the_same_step_under_a_new_message_id_is_answered_with_the_first_outcome(
