@@ -102,3 +102,19 @@ def test_dead_letter_headers_and_reasons() -> None:
                             "x-sagalab-attempts", "x-sagalab-exchange", "x-sagalab-routing-key"}  # fmt: skip
     assert reason_of(headers) == "MissingMessageId"
     assert reason_of({"x-death": [{"reason": "delivery_limit"}]}) == "delivery_limit"
+
+
+def test_every_choreography_route_names_its_step_and_forward_steps_can_fail() -> None:
+    """Choreography keys each reaction by its command; forward reactions are fenced and have a failure event."""
+    from choreography.bootstrap import subscriptions
+
+    steps = {(service, event.__name__): route.step for service in ("payment", "inventory", "shipping")
+             for sub in subscriptions(service) for event, route in sub.routes.items()}  # fmt: skip
+    assert {k: (s.name, s.undone_by, s.fail is not None) for k, s in steps.items() if s is not None} == {
+        ("payment", "OrderPlaced"): ("ChargePayment", "RefundPayment", True),
+        ("payment", "OutOfStock"): ("RefundPayment", None, False),
+        ("payment", "ShipmentFailed"): ("RefundPayment", None, False),
+        ("inventory", "PaymentCharged"): ("ReserveStock", "ReleaseStock", True),
+        ("inventory", "ShipmentFailed"): ("ReleaseStock", None, False),
+        ("shipping", "StockReserved"): ("ScheduleShipment", "CancelShipment", True),
+    }
