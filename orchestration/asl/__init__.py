@@ -4,7 +4,7 @@ from .definition import load_definition
 from .errors import DefinitionError, StatesError
 from .execution import Execution, PendingTask, Step, TaskDispatch
 from .history import HistoryEvent
-from .interpreter import Interpreter
+from .interpreter import Interpreter, abandon
 from .states import StateMachine, Transition
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "Step",
     "TaskDispatch",
     "Transition",
+    "abandon",
     "load_definition",
 ]

@@ -11,6 +11,7 @@ from . import _flow, _task
 from ._run import Go, Run
 from .errors import TIMEOUT
 from .execution import Execution, Step
+from .history import Recorder
 from .states import StateMachine, TaskState, WaitState
 
 _Reply = Callable[[Run, TaskState], "Go | None"]
@@ -106,6 +107,19 @@ class Interpreter:
         cause = f"Execution did not finish within {self.machine.timeout_seconds} seconds"
         run.emit("ExecutionTimedOut", {"error": TIMEOUT, "cause": cause})
         run.finish("TIMED_OUT", error=TIMEOUT, cause=cause)
+
+
+def abandon(execution: Execution, error: str, cause: str, now: datetime) -> Step:
+    """End a running execution as FAILED from outside its definition (the runtime can no longer run it,
+    e.g. its definition is unusable); needs no StateMachine."""
+    _require_aware(now)
+    if execution.status != "RUNNING":
+        return _ignored(execution, f"execution is {execution.status}")
+    recorder = Recorder(execution.last_event_id, now)
+    recorder.emit("ExecutionFailed", {"error": error, "cause": cause})
+    update = dict(status="FAILED", error=error, cause=cause, finished_at=now, pending=None, timer_at=None,
+                  wake_at=None, wake_for=None, last_event_id=recorder.last_id)  # fmt: skip
+    return Step(execution=execution.model_copy(update=update), events=recorder.events)
 
 
 def _require_aware(now: datetime) -> None:
