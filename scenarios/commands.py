@@ -127,7 +127,7 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def history(args: argparse.Namespace, console: Console) -> int:
-    from orchestration.history_view import find_history, first_execution, render_history
+    from orchestration.history_view import find_definition, find_history, first_execution, render_history
 
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
@@ -145,9 +145,13 @@ def history(args: argparse.Namespace, console: Console) -> int:
     events = find_history(order_id, folders)
     if events is None:
         raise UsageError(f"no orchestrated execution {order_id!r} found (pass --run RUN_FOLDER)")
+    definition = find_definition(order_id, folders)
     if args.json:
-        console.print_json(json.dumps({"events": events}))
+        console.print_json(json.dumps({"definition": definition, "events": events}))
     else:
+        if definition is not None:
+            console.print(f"definition {definition['name']} {definition['digest'][:19]} (pinned when the execution "
+                          "started)", highlight=False, soft_wrap=True)  # fmt: skip
         render_history(events, console)
     return EXIT_OK
 
