@@ -117,6 +117,7 @@ class PinnedInterpreters:
         (a redelivered order re-runs on the definition it first started on), else the current one, pinned now."""
         if pinned(conn, execution_id) is None:
             pin(conn, execution_id, self.current)
+            self._by_execution[execution_id] = self.current.digest
         return self.for_execution(conn, execution_id)
 
     def for_execution(self, conn: sqlite3.Connection, execution_id: str) -> Interpreter:
