@@ -95,7 +95,8 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
     reply_key, replies = replies_for(settings.instance)
-    orchestrator = Orchestrator(definition, resources, db, executions_for(workflow), reply_key)  # type: ignore[arg-type]
+    orchestrator = Orchestrator(definition, resources, db, executions_for(workflow), reply_key,  # type: ignore[arg-type]
+                                pinning="no-pinning" not in settings.unsafe)  # fmt: skip
     host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator, replies),
                        unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host

@@ -106,22 +106,26 @@ def pinned(conn: sqlite3.Connection, execution_id: str) -> PinnedRecord | None:
 class PinnedInterpreters:
     """One interpreter per pinned digest; the current definition is the one new executions pin."""
 
-    def __init__(self, current: Definition, resources: ResourceMap) -> None:
+    def __init__(self, current: Definition, resources: ResourceMap, pinning: bool = True) -> None:
         self.current = current
         self.resources = resources
+        self.pinning = pinning
+        """Off (``--unsafe no-pinning``): every execution runs on the current definition, as before pins."""
         self._by_digest: dict[str, Interpreter] = {current.digest: Interpreter(current.machine)}
         self._by_execution: dict[str, str] = {}
 
     def for_start(self, conn: sqlite3.Connection, execution_id: str) -> Interpreter:
         """The interpreter an execution starts (or, for Express, starts again) on: its pin if it has one
         (a redelivered order re-runs on the definition it first started on), else the current one, pinned now."""
-        if pinned(conn, execution_id) is None:
+        if self.pinning and pinned(conn, execution_id) is None:
             pin(conn, execution_id, self.current)
             self._by_execution[execution_id] = self.current.digest
         return self.for_execution(conn, execution_id)
 
     def for_execution(self, conn: sqlite3.Connection, execution_id: str) -> Interpreter:
         """The interpreter of the definition `execution_id` is pinned to; raises UnusableDefinition."""
+        if not self.pinning:
+            return self._by_digest[self.current.digest]
         digest = self._by_execution.get(execution_id)
         if digest is None:
             digest = self._load(conn, execution_id)

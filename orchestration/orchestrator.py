@@ -99,11 +99,12 @@ class Orchestrator:
         executions: Executions | None = None,
         reply_key: str = REPLY_KEY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pinning: bool = True,
     ) -> None:
         self.definition = definition
         """The definition new executions start on (running ones keep the one they were pinned to)."""
         self.machine = definition.machine
-        self.interpreters = PinnedInterpreters(definition, resources)
+        self.interpreters = PinnedInterpreters(definition, resources, pinning)
         self.resources = resources
         self.db = db
         self.executions = executions or DurableExecutions()

@@ -144,6 +144,18 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         expect=Expect(outcome="completed"),
     ),
     Scenario(
+        "unsafe-no-pinning",
+        "Switch definition pinning off and restart the orchestrator on an edited definition while ReserveStock is "
+        "in flight: the reply names a state the new file lacks, fails on every delivery and is dead-lettered; the "
+        "order stays charged and reserved, stuck. Choreography has no definition: the switch changes nothing there.",
+        PLENTY, same(), unsafe=frozenset({"no-pinning"}), deadline_s=30.0,
+        injectors={"choreography": (KillService("orders", Trigger(after="PaymentCharged")),),
+                   "orchestration": (ChangeDefinition((("ReserveStock", "ReserveItems"),),
+                                                      Trigger(after="ReserveStock")),)},
+        expect={"choreography": Expect(outcome="completed"),
+                "orchestration": Expect(consistent=False, settles=False, violations=frozenset({"termination"}))},
+    ),
+    Scenario(
         "last-unit-race",
         "Ten orders race for the last keyboard: exactly one gets it, nine are refunded, stock is conserved.",
         {"KEYBOARD": 1}, same(card_number=GOOD_CARD), default_orders=10,
