@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.bootstrap import default_definition_path
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition, pin, pinned
+from orchestration.executions import InMemoryExecutions
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA, load
@@ -123,3 +124,24 @@ def test_an_unusable_pin_raises_a_named_error(db: Database) -> None:
         conn.execute("UPDATE definitions SET text = '{\"StartAt\": 1}'")
         with pytest.raises(UnusableDefinition, match="cannot be loaded"):
             PinnedInterpreters(_checkout({"ReserveStock": "X"}), RESOURCES).for_execution(conn, "a")
+
+
+def test_an_express_rerun_of_a_redelivered_order_starts_on_the_definition_it_first_started_on(db: Database) -> None:
+    """Express keeps executions in memory: after a crash the redelivered PlaceOrder runs again, and the pin
+    written with the order makes it run on the first definition, not on the edited file."""
+    _place(Orchestrator(_checkout(), RESOURCES, db, InMemoryExecutions()), db)
+    restarted = Orchestrator(_checkout({"ChargePayment": "Charge"}), RESOURCES, db, InMemoryExecutions())
+    (command,) = _place(restarted, db)
+    assert command.headers["x-state"] == "ChargePayment"
+
+
+def test_an_express_rerun_whose_pin_is_unusable_parks_the_order_and_sends_nothing(db: Database) -> None:
+    """A redelivered order whose pinned copy is gone is parked once (needs-attention, with the reason) and
+    recorded as failed, so a further redelivery does nothing either."""
+    _place(Orchestrator(_checkout(), RESOURCES, db, InMemoryExecutions()), db)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM definitions")
+    restarted = Orchestrator(_checkout({"ChargePayment": "Charge"}), RESOURCES, db, InMemoryExecutions())
+    assert _place(restarted, db) == [] and _place(restarted, db) == []
+    order = read_orders(db.conn)["ord-1"]
+    assert order.status == "needs-attention" and "is missing from the store" in order.detail
