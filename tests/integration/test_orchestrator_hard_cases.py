@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,9 @@ async def test_an_execution_finishes_on_the_definition_it_started_on(
     definition = find_definition(execution_id, [tmp_path / "data"])
     assert definition is not None and definition["name"] == "checkout.asl.json"
     assert definition["digest"].startswith("sha256:")
+    shown = subprocess.run([sys.executable, "-m", "scenarios.cli", "history", execution_id, "--run", str(tmp_path)],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert f"definition checkout.asl.json {definition['digest'][:19]}" in shown
 
 
 async def test_a_compensation_that_fails_for_good_does_not_stop_the_refund(
