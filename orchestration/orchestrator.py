@@ -164,18 +164,16 @@ class Orchestrator:
         if not self.express and not Database.remember(tx.conn, REPLIES_APPLIED, message.message_id):
             log.info("ignoring a reply already applied (a redelivered copy)")
             return []
-        try:
-            interpreter = self.interpreters.for_execution(tx.conn, execution.execution_id)
-        except UnusableDefinition as exc:
-            return self._park(tx.conn, execution, str(exc))
         succeeded, output, error, cause = outcome_of(message)
         now = self.clock()
-        if succeeded:
-            call = self.resources.resolve(pending.resource, pending.parameters)
-            step = interpreter.task_succeeded(execution, pending.token, call.output(output), now)
-        else:
-            step = interpreter.task_failed(execution, pending.token, error, cause, now)
-        return self._apply(tx.conn, interpreter, step, message.message_id)
+
+        def feed(interpreter: Interpreter) -> Step:
+            if succeeded:
+                call = self.resources.resolve(pending.resource, pending.parameters)
+                return interpreter.task_succeeded(execution, pending.token, call.output(output), now)
+            return interpreter.task_failed(execution, pending.token, error, cause, now)
+
+        return self._advance(tx.conn, execution, feed, message.message_id)
 
     # --- timers -------------------------------------------------------------------------------
 
@@ -200,12 +198,7 @@ class Orchestrator:
             execution = self.executions.load(conn, execution_id)
             if execution is None or execution.wake_at is None or execution.wake_at > now:
                 return
-            try:
-                interpreter = self.interpreters.for_execution(conn, execution_id)
-            except UnusableDefinition as exc:
-                outgoing = self._park(conn, execution, str(exc))
-            else:
-                outgoing = self._apply(conn, interpreter, interpreter.wake(execution, now), None)
+            outgoing = self._advance(conn, execution, lambda interpreter: interpreter.wake(execution, now), None)
             seqs = [] if self.express else Database.stage(conn, None, outgoing)
         if self.express:
             await self.host.publish_now(outgoing)
@@ -214,7 +207,19 @@ class Orchestrator:
 
     # --- applying a step ----------------------------------------------------------------------
 
-    def _apply(self, conn: sqlite3.Connection, interpreter: Interpreter, step: Step, cause_id: str | None) -> list[Outgoing]:
+    def _advance(
+        self, conn: sqlite3.Connection, execution: Execution, step_of: Callable[[Interpreter], Step], cause_id: str | None
+    ) -> list[Outgoing]:
+        """Take one step of a running execution on its pinned definition; park it if that cannot be used."""
+        try:
+            interpreter = self.interpreters.for_execution(conn, execution.execution_id)
+        except UnusableDefinition as exc:
+            return self._park(conn, execution, str(exc))
+        return self._apply(conn, interpreter, step_of(interpreter), cause_id)
+
+    def _apply(
+        self, conn: sqlite3.Connection, interpreter: Interpreter, step: Step, cause_id: str | None
+    ) -> list[Outgoing]:
         """Record the step and turn its dispatches into messages; tasks that finish at once
         (``sns:publish``, a resource that cannot be resolved) are fed back immediately."""
         outgoing: list[Outgoing] = []
