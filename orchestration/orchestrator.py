@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from orchestration.asl import Execution, Interpreter, Step, abandon
+from orchestration.asl import Execution, Interpreter, Step, abandon, deadline_passed
 from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
 from orchestration.executions import DurableExecutions, Executions
@@ -161,11 +161,12 @@ class Orchestrator:
         if execution is None or pending is None or command_id(pending.token) != message.causation_id:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
             return []
-        if not self.express and not Database.remember(tx.conn, REPLIES_APPLIED, message.message_id):
+        now = self.clock()
+        applies = not deadline_passed(execution, now)  # else the step is the timeout, and this reply is unused
+        if applies and not self.express and not Database.remember(tx.conn, REPLIES_APPLIED, message.message_id):
             log.info("ignoring a reply already applied (a redelivered copy)")
             return []
         succeeded, output, error, cause = outcome_of(message)
-        now = self.clock()
 
         def feed(interpreter: Interpreter) -> Step:
             if succeeded:

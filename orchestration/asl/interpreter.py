@@ -97,7 +97,7 @@ class Interpreter:
         if attempt is not None and attempt != pending.attempt:
             reason = f"reply from attempt {attempt} of {token!r}, but attempt {pending.attempt} is pending"
             return _ignored(execution, reason)
-        if _deadline_passed(execution, now):
+        if deadline_passed(execution, now):
             return self.wake(execution, now)
         run = Run.resume(self.machine, self.rng, execution, now)
         _flow.continue_with(run, handle(run, _task_state(self.machine.states[pending.state_name])))
@@ -132,7 +132,9 @@ def _task_state(state: object) -> TaskState:
     return state
 
 
-def _deadline_passed(execution: Execution, now: datetime) -> bool:
+def deadline_passed(execution: Execution, now: datetime) -> bool:
+    """Whether a reply arriving at `now` is too late: the pending task's or the execution's deadline came
+    first, so the reply is handled as that timeout firing (and the reply itself is not used)."""
     if execution.deadline is not None and now >= execution.deadline:
         return True
     timeout_at = execution.pending.timeout_at if execution.pending is not None else None
