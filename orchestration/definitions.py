@@ -42,10 +42,15 @@ class Definition:
     machine: StateMachine = field(compare=False, repr=False)
 
     @classmethod
-    def compile(cls, name: str, text: str, resources: ResourceMap) -> Definition:
+    def compile(cls, name: str, text: str, resources: ResourceMap, origin: str | None = None) -> Definition:
         """Load and check a definition's text, including that every static Task resource is bound."""
-        machine = load_definition(text)
-        raw = json.loads(text)
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DefinitionError([f"Top level: '{origin or name}' is not valid JSON ({exc})"]) from None
+        if not isinstance(raw, dict):
+            raise DefinitionError(["Top level: the definition must be a JSON object"])
+        machine = load_definition(raw)
         tasks = [(n, s["Resource"], s.get("Parameters")) for n, s in raw["States"].items() if s["Type"] == "Task"]
         problems = resources.check(tasks)
         if problems:
@@ -58,7 +63,7 @@ class Definition:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise DefinitionError([f"Top level: the definition file cannot be read ({exc})"]) from None
-        return cls.compile(path.name, text, resources)
+        return cls.compile(path.name, text, resources, origin=str(path))
 
     @property
     def short(self) -> str:
