@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from importlib import resources as package_files
 from pathlib import Path
 
 from orchestration import participants
-from orchestration.asl import DefinitionError, StateMachine, load_definition
+from orchestration.asl import StateMachine
+from orchestration.definitions import Definition
 from orchestration.executions import WORKFLOWS, executions_for
 from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.resources import ResourceMap
@@ -35,16 +35,14 @@ def default_definition_path() -> Path:
     return Path(str(package_files.files("orchestration") / DEFAULT_DEFINITION))
 
 
+def load_current(definition: str | Path | None, resources: ResourceMap) -> Definition:
+    """Load and check the definition new executions start on, including that every static Task resource is bound."""
+    return Definition.from_file(Path(definition) if definition else default_definition_path(), resources)
+
+
 def load_machine(definition: str | Path | None, resources: ResourceMap) -> StateMachine:
-    """Load and check a definition, including that every static Task resource is bound."""
-    path = Path(definition) if definition else default_definition_path()
-    machine = load_definition(path)
-    raw = json.loads(path.read_text())
-    tasks = [(name, s["Resource"], s.get("Parameters")) for name, s in raw["States"].items() if s["Type"] == "Task"]
-    problems = resources.check(tasks)
-    if problems:
-        raise DefinitionError(problems)
-    return machine
+    """Load and check a definition (see ``load_current``), for callers that only need its state machine."""
+    return load_current(definition, resources).machine
 
 
 STARTS = QueueSpec("orchestrator", (Binding("commands", routing_key(PlaceOrder)),), prefetch=256, suffix="starts")
@@ -64,7 +62,8 @@ def replies_for(instance: int) -> tuple[str, QueueSpec]:
 def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES) -> list[Subscription]:
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
-    on_reply = Route(orchestrator.on_reply, inbox=durable, outbox=durable)
+    # Replies are deduplicated by the orchestrator itself (only the replies it applies; see on_reply).
+    on_reply = Route(orchestrator.on_reply, inbox=False, outbox=durable)
     replies: dict[type[Message], Route] = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
     starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start, inbox=durable, outbox=durable)}
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
@@ -90,13 +89,14 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     if settings.service != "orchestrator":
         raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")
     resources = ResourceMap.load(settings.options.get("resources"))
-    machine = load_machine(settings.options.get("definition"), resources)
+    definition = load_current(settings.options.get("definition"), resources)
     db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)
     workflow = settings.options.get("workflow", "standard")
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
     reply_key, replies = replies_for(settings.instance)
-    orchestrator = Orchestrator(machine, resources, db, executions_for(workflow), reply_key)  # type: ignore[arg-type]
+    orchestrator = Orchestrator(definition, resources, db, executions_for(workflow), reply_key,  # type: ignore[arg-type]
+                                pinning="no-pinning" not in settings.unsafe)  # fmt: skip
     host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator, replies),
                        unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host

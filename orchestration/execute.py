@@ -11,7 +11,7 @@ from typing import Any
 
 from orchestration import store
 from orchestration.asl import Execution
-from orchestration.bootstrap import NOTIFICATIONS, load_machine, orchestrator_subscriptions
+from orchestration.bootstrap import NOTIFICATIONS, load_current, orchestrator_subscriptions
 from orchestration.executions import Workflow, executions_for
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
@@ -42,13 +42,13 @@ async def execute(
 ) -> Outcome:
     """Start the execution, drive it with an in-process orchestrator on a private reply queue, and wait
     until it finishes (or the timeout passes, when the execution is returned still RUNNING)."""
-    machine = load_machine(definition, resources)
+    loaded = load_current(definition, resources)
     execution_id = execution_id or f"exec-{secrets.token_hex(6)}"
     reply_key = f"execute.{execution_id}"
     replies = QueueSpec("execute", (Binding("replies", reply_key),), suffix=execution_id, durable=False)
     broker = await Broker.connect(amqp_url, Topology(namespace), "execute")
     db = Database(data_dir / f"{execution_id}.db", ORCHESTRATOR_SCHEMA)
-    orchestrator = Orchestrator(machine, resources, db, executions_for(workflow), reply_key=reply_key)
+    orchestrator = Orchestrator(loaded, resources, db, executions_for(workflow), reply_key=reply_key)
     host = ServiceHost("execute", db, broker, orchestrator_subscriptions(orchestrator, replies)[1:])
     orchestrator.host = host
     host.background = (orchestrator.run_timers,)
@@ -59,7 +59,7 @@ async def execute(
             outgoing = orchestrator.begin(conn, execution_id, input, None)
             seqs = Database.stage(conn, None, outgoing)
         await host.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
-        limit = timeout_s or (machine.timeout_seconds or 300) + 5
+        limit = timeout_s or (loaded.machine.timeout_seconds or 300) + 5
         end = time.monotonic() + limit
         while time.monotonic() < end:
             current = orchestrator.executions.load(db.conn, execution_id)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from orchestration import store
 from orchestration.asl.history import details_key
+from orchestration.definitions import pinned
 
 T = TypeVar("T")
 
@@ -41,6 +42,15 @@ def find_history(execution_id: str, data_dirs: Iterable[Path]) -> list[dict[str,
     """The events of an execution, from the first run folder whose orchestrator database has it."""
     found = _first_found(data_dirs, lambda conn: store.history(conn, execution_id))
     return found[0] if found else None
+
+
+def find_definition(execution_id: str, data_dirs: Iterable[Path]) -> dict[str, str] | None:
+    """Which definition an execution ran on: the file's name and the digest it was pinned to."""
+    found = _first_found(data_dirs, lambda conn: pinned(conn, execution_id))
+    if found is None:
+        return None
+    record = found[0]
+    return {"name": record.name or "(copy missing)", "digest": f"sha256:{record.digest}"}
 
 
 def first_execution(data_dirs: Iterable[Path]) -> tuple[str, Path] | None:

@@ -17,7 +17,9 @@ from typing import Any
 
 import structlog
 
-from orchestration.asl import Execution, Interpreter, StateMachine, Step
+from orchestration.asl import Execution, Interpreter, Step, abandon, deadline_passed
+from orchestration.asl.errors import UNCATCHABLE
+from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
 from orchestration.executions import DurableExecutions, Executions
 from orchestration.resources import Call, ResourceMap, UnknownResource
 from shared.contracts import (
@@ -37,6 +39,13 @@ from shared.wire import Outgoing
 log = structlog.get_logger()
 
 REPLY_KEY = "orchestrator"
+REPLIES_APPLIED = "orchestrator.replies-applied"
+"""The inbox consumer under which the orchestrator records the replies it applied (and only those)."""
+DEFINITION_UNUSABLE = "Sagalab.DefinitionUnusable"
+"""The error an execution is parked with when its pinned definition cannot be run."""
+PARKED_ERRORS = frozenset({"CompensationFailed", DEFINITION_UNUSABLE, *UNCATCHABLE})
+"""A failed execution that ended with one of these did not finish its compensations (or never ran them: a
+States.Runtime data bug fails the execution wherever it is, perhaps after steps succeeded): a human must look."""
 _TOKEN_NAMESPACE = uuid.UUID("6f1b1a52-7d0e-4a47-9d61-3c1f0f2b5a10")
 
 
@@ -59,14 +68,24 @@ def outcome_of(reply: Message) -> tuple[bool, Any, str, str]:
 
 
 def order_status(execution: Execution) -> OrderStatus | None:
-    """How a finished execution reads as an order: compensations that failed need a human."""
+    """How a finished execution reads as an order: compensations that failed, an execution that failed
+    outside its Catch (States.Runtime) or could not go on (unusable definition), or timed out, need a human."""
     if execution.status == "SUCCEEDED":
         return "completed"
-    if execution.status == "FAILED" and execution.error != "CompensationFailed":
+    if execution.status == "FAILED" and execution.error not in PARKED_ERRORS:
         return "compensated"
     if execution.status in ("FAILED", "TIMED_OUT"):
         return "needs-attention"
     return None
+
+
+def order_detail(execution: Execution) -> str:
+    """The order's detail: the error of a compensated order; for a parked one, what a human must look at."""
+    if order_status(execution) != "needs-attention":
+        return execution.error or ""
+    if execution.error == "CompensationFailed" and execution.cause:
+        return execution.cause  # the definition names the step: "ReleaseStock failed: <error>: <cause>"
+    return f"{execution.error}: {execution.cause}" if execution.cause else execution.error or ""
 
 
 class Orchestrator:
@@ -74,16 +93,18 @@ class Orchestrator:
 
     def __init__(
         self,
-        machine: StateMachine,
+        definition: Definition,
         resources: ResourceMap,
         db: Database,
         executions: Executions | None = None,
         reply_key: str = REPLY_KEY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        interpreter: Interpreter | None = None,
+        pinning: bool = True,
     ) -> None:
-        self.machine = machine
-        self.interpreter = interpreter or Interpreter(machine)
+        self.definition = definition
+        """The definition new executions start on (running ones keep the one they were pinned to)."""
+        self.machine = definition.machine
+        self.interpreters = PinnedInterpreters(definition, resources, pinning)
         self.resources = resources
         self.db = db
         self.executions = executions or DurableExecutions()
@@ -118,25 +139,43 @@ class Orchestrator:
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
 
     def begin(self, conn: sqlite3.Connection, execution_id: str, input: Any, cause_id: str | None) -> list[Outgoing]:
-        """Start an execution with any input (``sagalab execute`` uses this directly)."""
-        return self._apply(conn, self.interpreter.start(execution_id, input, self.clock()), cause_id)
+        """Start an execution with any input (``sagalab execute`` uses this directly), on the definition it
+        is pinned to if it has one (an Express order redelivered after a crash), else on the current one."""
+        now = self.clock()
+        try:
+            interpreter = self.interpreters.for_start(conn, execution_id)
+        except UnusableDefinition as exc:
+            unstarted = Execution(execution_id=execution_id, status="RUNNING", state_name=None, started_at=now)
+            return self._park(conn, unstarted, str(exc))
+        return self._apply(conn, interpreter, interpreter.start(execution_id, input, now), cause_id)
 
     def on_reply(self, message: Message, tx: Tx) -> list[Outgoing]:
-        """Feed a participant's reply to its execution, if it answers the task being awaited."""
+        """Feed a participant's reply to its execution, if it answers the task being awaited.
+
+        A reply applies at most once: after it the execution awaits another task (or another attempt).
+        Replies are deduplicated here, by the ids of replies *applied*, not by the host's inbox: a reply
+        ignored as late must not be remembered, because a participant answers the retry of the same command
+        with that same stored reply, which is then the answer the retry waits for."""
         execution = self.executions.load(tx.conn, message.correlation_id)
         pending = execution.pending if execution else None
         if execution is None or pending is None or command_id(pending.token) != message.causation_id:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
             tx.ignored("a reply no task is waiting for (late, duplicate or unknown)")
             return []
-        succeeded, output, error, cause = outcome_of(message)
         now = self.clock()
-        if succeeded:
-            call = self.resources.resolve(pending.resource, pending.parameters)
-            step = self.interpreter.task_succeeded(execution, pending.token, call.output(output), now)
-        else:
-            step = self.interpreter.task_failed(execution, pending.token, error, cause, now)
-        return self._apply(tx.conn, step, message.message_id)
+        applies = not deadline_passed(execution, now)  # else the step is the timeout, and this reply is unused
+        if applies and not self.express and Database.remember(tx.conn, REPLIES_APPLIED, message.message_id) != "new":
+            log.info("ignoring a reply already applied (a redelivered copy)")
+            return []
+        succeeded, output, error, cause = outcome_of(message)
+
+        def feed(interpreter: Interpreter) -> Step:
+            if succeeded:
+                call = self.resources.resolve(pending.resource, pending.parameters)
+                return interpreter.task_succeeded(execution, pending.token, call.output(output), now)
+            return interpreter.task_failed(execution, pending.token, error, cause, now)
+
+        return self._advance(tx.conn, execution, feed, message.message_id)
 
     # --- timers -------------------------------------------------------------------------------
 
@@ -161,7 +200,7 @@ class Orchestrator:
             execution = self.executions.load(conn, execution_id)
             if execution is None or execution.wake_at is None or execution.wake_at > now:
                 return
-            outgoing = self._apply(conn, self.interpreter.wake(execution, now), None)
+            outgoing = self._advance(conn, execution, lambda interpreter: interpreter.wake(execution, now), None)
             seqs = [] if self.express else Database.stage(conn, None, outgoing)
         if self.express:
             await self.host.publish_now(outgoing)
@@ -170,7 +209,19 @@ class Orchestrator:
 
     # --- applying a step ----------------------------------------------------------------------
 
-    def _apply(self, conn: sqlite3.Connection, step: Step, cause_id: str | None) -> list[Outgoing]:
+    def _advance(
+        self, conn: sqlite3.Connection, execution: Execution, step_of: Callable[[Interpreter], Step], cause_id: str | None
+    ) -> list[Outgoing]:
+        """Take one step of a running execution on its pinned definition; park it if that cannot be used."""
+        try:
+            interpreter = self.interpreters.for_execution(conn, execution.execution_id)
+        except UnusableDefinition as exc:
+            return self._park(conn, execution, str(exc))
+        return self._apply(conn, interpreter, step_of(interpreter), cause_id)
+
+    def _apply(
+        self, conn: sqlite3.Connection, interpreter: Interpreter, step: Step, cause_id: str | None
+    ) -> list[Outgoing]:
         """Record the step and turn its dispatches into messages; tasks that finish at once
         (``sns:publish``, a resource that cannot be resolved) are fed back immediately."""
         outgoing: list[Outgoing] = []
@@ -185,14 +236,14 @@ class Orchestrator:
                     call = self.resources.resolve(dispatch.resource, dispatch.parameters)
                     message = self._message(call, execution.execution_id, dispatch.token, cause_id)
                 except (UnknownResource, ValueError) as exc:
-                    follow_up = self.interpreter.task_failed(
+                    follow_up = interpreter.task_failed(
                         execution, dispatch.token, "States.TaskFailed", f"cannot dispatch: {exc}", now
                     )
                     continue
                 headers = {"x-state": dispatch.state_name, "x-attempt": dispatch.attempt}
                 if call.kind == "notify":
                     outgoing.append(Outgoing.event(message, **headers))
-                    follow_up = self.interpreter.task_succeeded(
+                    follow_up = interpreter.task_succeeded(
                         execution, dispatch.token, {"MessageId": message.message_id}, now
                     )
                 else:
@@ -204,10 +255,20 @@ class Orchestrator:
             step = follow_up
         return outgoing
 
+    def _park(self, conn: sqlite3.Connection, execution: Execution, reason: str) -> list[Outgoing]:
+        """The execution cannot go on (its pinned definition is unusable): end it as failed, and park its
+        order as needing attention with the reason, rather than fail on every reply or timer."""
+        log.error("parking an execution whose definition cannot be used", reason=reason)
+        step = abandon(execution, DEFINITION_UNUSABLE, reason, self.clock())
+        self.executions.record(conn, step)
+        self._finished(conn, step.execution)
+        return []
+
     def _finished(self, conn: sqlite3.Connection, execution: Execution) -> None:
+        self.interpreters.forget(execution.execution_id)
         status = order_status(execution)
         if status is not None:
-            settle(conn, execution.execution_id, status, detail=execution.error or "")
+            settle(conn, execution.execution_id, status, detail=order_detail(execution))
         if self.express and self.host is not None:
             # Runs once the current delivery has committed: the order is acked only after its log is written.
             asyncio.get_running_loop().create_task(self.host.ack_deferred(execution.execution_id))

@@ -12,6 +12,7 @@ import orjson
 
 from orchestration.asl import Execution, HistoryEvent
 from orchestration.asl.history import details_key
+from orchestration.definitions import DEFINITIONS_SCHEMA
 from shared.stores.orders import ORDERS_SCHEMA
 
 ORCHESTRATOR_SCHEMA = (
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS history (
     execution_id TEXT NOT NULL, first_event_id INTEGER NOT NULL, events TEXT NOT NULL,
     PRIMARY KEY (execution_id, first_event_id)) WITHOUT ROWID;
 """
+    + DEFINITIONS_SCHEMA
 )
 """History is kept as one row per step (a JSON array of that step's events): a step writes one row,
 however many events it produced."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
-from scenarios.injectors import Poison, with_fresh_id
+from scenarios.injectors import ChangeDefinition, Poison, with_fresh_id
 from scenarios.topologies import services
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ class ChaosPlan:
     fresh_duplicates: int = 5
     """Copies under a new message id: the inbox cannot tell them, the business key must."""
     poison: int = 5
+    definition_changes: int = 1
+    """Orchestration: times the orchestrator is killed and restarted on an edited definition (states renamed);
+    executions in flight must finish on the definition they started on."""
     seed: int = 7
 
 
@@ -73,6 +76,9 @@ class ChaosMonkey:
         plan += [(rng.uniform(0, span), "duplicate", "") for _ in range(self.plan.duplicates)]
         plan += [(rng.uniform(0, span), "duplicate-new-id", "") for _ in range(self.plan.fresh_duplicates)]
         plan += [(rng.uniform(0, span), "poison", "") for _ in range(self.plan.poison)]
+        if run.options.mode == "orchestration":
+            times = sorted(rng.uniform(0.2, 0.8) * span for _ in range(self.plan.definition_changes))
+            plan += [(at, "definition", str(k)) for k, at in enumerate(times)]  # numbered in the order they happen
         return sorted(plan)
 
     async def _do(self, action: str, target: str, run: Run, rng: random.Random) -> None:
@@ -98,6 +104,10 @@ class ChaosMonkey:
             if seen is not None:
                 await run.broker.republish(seen if action == "duplicate" else with_fresh_id(seen))
                 run.count(action)
+        elif action == "definition":
+            before = "" if target == "0" else str(int(target) - 1)  # each change renames the previous edit's names
+            renamed = tuple((f"{name}{before}", f"{name}{target}") for name in ("ReserveStock", "ScheduleShipment"))
+            await ChangeDefinition(renamed).inject(run)
         elif action == "poison":
             exchange, key = ("events", "orders.OrderPlaced") if run.options.mode == "choreography" else (
                 "commands", "payment.ChargePayment")  # fmt: skip

@@ -92,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh-duplicates", type=int, default=5,
                    help="copies published under a new message id, which only a business key recognises")
     p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--definition-changes", type=int, default=1,
+                   help="orchestration: restarts of the orchestrator on an edited definition (states renamed)")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)
     p.add_argument("--out", type=Path)

@@ -127,7 +127,7 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def history(args: argparse.Namespace, console: Console) -> int:
-    from orchestration.history_view import find_history, first_execution, render_history
+    from orchestration.history_view import find_definition, find_history, first_execution, render_history
 
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
@@ -145,9 +145,13 @@ def history(args: argparse.Namespace, console: Console) -> int:
     events = find_history(order_id, folders)
     if events is None:
         raise UsageError(f"no orchestrated execution {order_id!r} found (pass --run RUN_FOLDER)")
+    definition = find_definition(order_id, folders)
     if args.json:
-        console.print_json(json.dumps({"events": events}))
+        console.print_json(json.dumps({"definition": definition, "events": events}))
     else:
+        if definition is not None:
+            console.print(f"definition {definition['name']} {definition['digest'][:19]} (pinned when the execution "
+                          "started)", highlight=False, soft_wrap=True)  # fmt: skip
         render_history(events, console)
     return EXIT_OK
 
@@ -216,7 +220,8 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--orders must be at least 1 and --duration positive")
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
                      broker_restarts=args.broker_restarts, duplicates=args.duplicates,
-                     fresh_duplicates=args.fresh_duplicates, poison=args.poison, seed=args.seed)  # fmt: skip
+                     fresh_duplicates=args.fresh_duplicates, poison=args.poison,
+                     definition_changes=args.definition_changes, seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         from scenarios.broker_control import BrokerControl
 

@@ -8,8 +8,16 @@ duplicates and poison) or from a fault hook the scenario configures on one servi
 
 from __future__ import annotations
 
-from scenarios.catalogue import GOOD_CARD, Expect, Scenario, mixed_orders, mixed_stock, same
-from scenarios.injectors import CloseConnections, Duplicate, KillService, Poison, RestartBroker, Trigger
+from scenarios.catalogue import GOOD_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock, same
+from scenarios.injectors import (
+    ChangeDefinition,
+    CloseConnections,
+    Duplicate,
+    KillService,
+    Poison,
+    RestartBroker,
+    Trigger,
+)
 
 PLENTY = {"KEYBOARD": 1_000_000}
 NONE_LEFT = {"KEYBOARD": 0}
@@ -132,6 +140,40 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         injectors={"choreography": (KillService("payment", Trigger(after="PaymentCharged"), down_s=8.0),),
                    "orchestration": (KillService("payment", Trigger(after="ReserveStock"), down_s=8.0),)},
         expect=Expect(outcome="compensated"),
+    ),
+    Scenario(
+        "compensation-fails",
+        "Shipping cannot serve the destination and Inventory's release always fails: the refund still runs. The "
+        "orchestrator runs every compensation, money included, then parks the order naming the failed step; "
+        "in choreography Payment refunds on ShipmentFailed on its own, and the release is dead-lettered.",
+        PLENTY, same(destination=UNSERVED),
+        faults=per_mode("bug:ShipmentFailed", "bug:ReleaseStock", "inventory"),
+        service_options=FAST_WATCHER,
+        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "termination.needs-attention"})),
+    ),
+    Scenario(
+        "definition-change",
+        "Invariant: an execution ends on the definition it started on. The orchestrator is killed while ReserveStock "
+        "is in flight and restarted on an edited definition (states renamed); the order completes on the old graph. "
+        "Choreography has no definition: its reactions are code, and the order service's restart is the same fault.",
+        PLENTY, same(),
+        injectors={"choreography": (KillService("orders", Trigger(after="PaymentCharged")),),
+                   "orchestration": (ChangeDefinition((("ReserveStock", "ReserveItems"),
+                                                       ("ScheduleShipment", "BookParcel")),
+                                                      Trigger(after="ReserveStock")),)},
+        expect=Expect(outcome="completed"),
+    ),
+    Scenario(
+        "unsafe-no-pinning",
+        "Switch definition pinning off and restart the orchestrator on an edited definition while ReserveStock is "
+        "in flight: the reply names a state the new file lacks, fails on every delivery and is dead-lettered; the "
+        "order stays charged and reserved, stuck. Choreography has no definition: the switch changes nothing there.",
+        PLENTY, same(), unsafe=frozenset({"no-pinning"}), deadline_s=30.0,
+        injectors={"choreography": (KillService("orders", Trigger(after="PaymentCharged")),),
+                   "orchestration": (ChangeDefinition((("ReserveStock", "ReserveItems"),),
+                                                      Trigger(after="ReserveStock")),)},
+        expect={"choreography": Expect(outcome="completed"),
+                "orchestration": Expect(consistent=False, settles=False, violations=frozenset({"termination"}))},
     ),
     Scenario(
         "last-unit-race",

@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
@@ -54,6 +55,35 @@ class KillService:
             process.kill()
             run.count(f"kill {self.service}")
             await asyncio.sleep(self.down_s)  # how long the service stays down is the fault
+            await run.fleet.restart(process)
+
+
+@dataclass(frozen=True)
+class ChangeDefinition:
+    """kill -9 the orchestrator, rename states in its definition and start it again on the edited file:
+    executions in flight must finish on the definition they started on (new ones start on the edit)."""
+
+    rename: tuple[tuple[str, str], ...]
+    when: Trigger = Trigger()
+    down_s: float = 0.5
+
+    async def inject(self, run: Run) -> None:
+        from orchestration.bootstrap import default_definition_path
+
+        await self.when.wait(run)
+        process = run.fleet["orchestrator"]
+        async with run.fleet.held(process):
+            process.kill()
+            run.count("kill orchestrator")
+            source = Path(process.settings.options.get("definition") or default_definition_path())
+            text = source.read_text()
+            for old, new in self.rename:
+                text = text.replace(f'"{old}"', f'"{new}"')
+            edited = run.options.out_dir / "definition.edited.asl.json"
+            edited.write_text(text)
+            process.settings = replace(process.settings, options={**process.settings.options, "definition": str(edited)})
+            run.count("definition edited")
+            await asyncio.sleep(self.down_s)  # how long the orchestrator stays down is the fault
             await run.fleet.restart(process)
 
 

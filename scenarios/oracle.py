@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.contracts import Order
-from shared.stores.orders import FINAL_STATUSES, read_orders
+from shared.stores.orders import FINAL_STATUSES, OrderRecord, read_orders
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ def read_ledger(data_dir: Path) -> _Ledger:
     return ledger
 
 
-def coordinator_statuses(coordinator_db: Path) -> dict[str, str]:
+def coordinator_records(coordinator_db: Path) -> dict[str, OrderRecord]:
     if not coordinator_db.exists():
         return {}
     conn = sqlite3.connect(f"file:{coordinator_db}?mode=ro", uri=True)
     try:
-        return {k: r.status for k, r in read_orders(conn).items()}
+        return read_orders(conn)
     except sqlite3.OperationalError:
         return {}
     finally:
@@ -91,7 +91,8 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[s
     """Classify every order the scenario placed and list every broken rule (stock rules for ``skus`` only,
     when the databases also hold other runs' stock)."""
     ledger = read_ledger(data_dir)
-    statuses = coordinator_statuses(coordinator_db)
+    records = coordinator_records(coordinator_db)
+    statuses = {k: r.status for k, r in records.items()}
     verdict = Verdict()
     for order in orders:
         status = statuses.get(order.order_id, "absent")
@@ -104,10 +105,9 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[s
             )
         elif problems or status == "needs-attention":
             verdict.outcomes[order.order_id] = "inconsistent"
-            if status == "needs-attention" and not problems:
-                verdict.violations.append(
-                    Violation(order.order_id, "termination.needs-attention", "parked: a compensation failed")
-                )
+            if status == "needs-attention":  # whatever else is wrong, say why the saga was parked
+                reason = records[order.order_id].detail or "a compensation failed"
+                verdict.violations.append(Violation(order.order_id, "termination.needs-attention", f"parked: {reason}"))
         else:
             verdict.outcomes[order.order_id] = status
     verdict.violations += _stock_violations(ledger, skus)

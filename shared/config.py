@@ -11,7 +11,9 @@ from typing import Literal
 
 Mode = Literal["choreography", "orchestration"]
 MODES: tuple[Mode, ...] = ("choreography", "orchestration")
-UNSAFE_SWITCHES = ("no-inbox", "no-outbox", "ack-first", "no-barrier", "no-business-key", "no-failure-events")
+UNSAFE_SWITCHES = (
+    "no-inbox", "no-outbox", "ack-first", "no-barrier", "no-business-key", "no-failure-events", "no-pinning",
+)
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -4,7 +4,7 @@ from .definition import load_definition
 from .errors import DefinitionError, StatesError
 from .execution import Execution, PendingTask, Step, TaskDispatch
 from .history import HistoryEvent
-from .interpreter import Interpreter
+from .interpreter import Interpreter, abandon, deadline_passed
 from .states import StateMachine, Transition
 
 __all__ = [
@@ -18,5 +18,7 @@ __all__ = [
     "Step",
     "TaskDispatch",
     "Transition",
+    "abandon",
+    "deadline_passed",
     "load_definition",
 ]

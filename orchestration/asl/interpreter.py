@@ -11,6 +11,7 @@ from . import _flow, _task
 from ._run import Go, Run
 from .errors import TIMEOUT
 from .execution import Execution, Step
+from .history import Recorder
 from .states import StateMachine, TaskState, WaitState
 
 _Reply = Callable[[Run, TaskState], "Go | None"]
@@ -96,7 +97,7 @@ class Interpreter:
         if attempt is not None and attempt != pending.attempt:
             reason = f"reply from attempt {attempt} of {token!r}, but attempt {pending.attempt} is pending"
             return _ignored(execution, reason)
-        if _deadline_passed(execution, now):
+        if deadline_passed(execution, now):
             return self.wake(execution, now)
         run = Run.resume(self.machine, self.rng, execution, now)
         _flow.continue_with(run, handle(run, _task_state(self.machine.states[pending.state_name])))
@@ -106,6 +107,19 @@ class Interpreter:
         cause = f"Execution did not finish within {self.machine.timeout_seconds} seconds"
         run.emit("ExecutionTimedOut", {"error": TIMEOUT, "cause": cause})
         run.finish("TIMED_OUT", error=TIMEOUT, cause=cause)
+
+
+def abandon(execution: Execution, error: str, cause: str, now: datetime) -> Step:
+    """End a running execution as FAILED from outside its definition (the runtime can no longer run it,
+    e.g. its definition is unusable); needs no StateMachine."""
+    _require_aware(now)
+    if execution.status != "RUNNING":
+        return _ignored(execution, f"execution is {execution.status}")
+    recorder = Recorder(execution.last_event_id, now)
+    recorder.emit("ExecutionFailed", {"error": error, "cause": cause})
+    update = dict(status="FAILED", error=error, cause=cause, finished_at=now, pending=None, timer_at=None,
+                  wake_at=None, wake_for=None, last_event_id=recorder.last_id)  # fmt: skip
+    return Step(execution=execution.model_copy(update=update), events=recorder.events)
 
 
 def _require_aware(now: datetime) -> None:
@@ -118,7 +132,9 @@ def _task_state(state: object) -> TaskState:
     return state
 
 
-def _deadline_passed(execution: Execution, now: datetime) -> bool:
+def deadline_passed(execution: Execution, now: datetime) -> bool:
+    """Whether a reply arriving at `now` is too late: the pending task's or the execution's deadline came
+    first, so the reply is handled as that timeout firing (and the reply itself is not used)."""
     if execution.deadline is not None and now >= execution.deadline:
         return True
     timeout_at = execution.pending.timeout_at if execution.pending is not None else None

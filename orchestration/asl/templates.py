@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._problems import Problems
-from .errors import PARAMETER_PATH_FAILURE, StatesError
+from .errors import RUNTIME, StatesError
 from .intrinsics import Intrinsic, IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
 from .paths import ContextSource, InvalidPath, JsonPath, PathNotFound, compile_path
 
@@ -53,8 +53,10 @@ class _FromPath:
         try:
             return self.path.read(document, context)
         except PathNotFound:
-            cause = f"The JSONPath '{self.path.text}' given for the field '{self.field}' selects nothing in the input"
-            raise StatesError(PARAMETER_PATH_FAILURE, cause, self.field) from None
+            # As in Step Functions: a data bug, not a task failure, so no Retry or Catch (not even States.ALL)
+            # may turn it into a compensation; the execution fails with States.Runtime.
+            cause = f"The JSONPath '{self.path.text}' specified for the field '{self.field}' could not be found in the input"
+            raise StatesError(RUNTIME, cause, self.field) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ async def _chaos(mode: Mode, orders: int, plan: ChaosPlan, amqp_url: str, namesp
     assert result.settled and result.orders.completed + result.orders.compensated == orders
     assert result.consistency.violations == []
     assert faults["broker restart"] == plan.broker_restarts
+    if mode == "orchestration":
+        assert faults["definition edited"] == plan.definition_changes
     assert faults["poison"] == plan.poison == result.messages.dead_lettered
     for service, restarts in result.extra["restarts"].items():
         assert restarts >= plan.kills_per_service, (service, restarts)

@@ -93,5 +93,5 @@ async def test_the_result_json_can_carry_each_execution_history(amqp_url: str, n
                                                 namespace, include_history=True))  # fmt: skip
     (events,) = result.extra["history"].values()
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionFailed"
-    assert _entered(events) == ["ChargePayment", "ReserveStock", "RefundPayment", "OrderCancelled"]
+    assert _entered(events) == ["ChargePayment", "ReserveStock", "RefundPayment", "CompensationsDone", "OrderCancelled"]
     assert "ExecutionFailed" in result.model_dump_json()

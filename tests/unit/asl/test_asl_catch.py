@@ -95,15 +95,18 @@ def test_a_reported_runtime_error_is_not_retried_or_caught_either() -> None:
     assert (step.execution.status, step.execution.error) == ("FAILED", "States.Runtime")
 
 
-def test_parameter_path_failure_is_catchable() -> None:
-    """A Parameters `.$` path that selects nothing raises States.ParameterPathFailure, which Catch handles."""
-    interpreter = machine({"T": task(Parameters={"id.$": "$.nope"},
-                                     Catch=[{"ErrorEquals": ["States.ParameterPathFailure"], "Next": "A"}]), "A": DONE})
+@pytest.mark.parametrize("field", ["Parameters", "ResultSelector"])
+def test_a_task_path_that_selects_nothing_fails_the_execution_with_states_runtime(field: str) -> None:
+    """A Parameters or ResultSelector `.$` path that selects nothing is a data bug: the execution fails with
+    States.Runtime, which neither Retry nor Catch on States.ALL handles (so no compensation runs)."""
+    handlers = dict(Retry=[{"ErrorEquals": ["States.ALL"]}], Catch=[{"ErrorEquals": ["States.ALL"], "Next": "A"}])
+    interpreter = machine({"T": task(**{field: {"id.$": "$.nope"}}, **handlers), "A": DONE})
     step = interpreter.start("e", {"x": 1}, at(0))
-    assert step.dispatches == []
-    assert step.execution.status == "SUCCEEDED"
-    assert step.execution.output["Error"] == "States.ParameterPathFailure"
-    assert "$.nope" in step.execution.output["Cause"]
+    if field == "ResultSelector":
+        step = interpreter.task_succeeded(step.execution, step.dispatches[0].token, {"y": 2}, at(1))
+    assert (step.execution.status, step.execution.error) == ("FAILED", "States.Runtime")
+    assert "$.nope" in (step.execution.cause or "")
+    assert "A" not in entered(step.events)
 
 
 def test_result_path_match_failure_is_catchable() -> None:
