@@ -23,19 +23,25 @@ from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, Usa
 from scenarios.processes import ServiceFailedToStart
 from shared.config import (
     MODES,
-    NAMESPACE_PATTERN,
     UNSAFE_SWITCHES,
     Mode,
     Settings,
     default_amqp_url,
     default_namespace,
+    namespace_problem,
 )
 from shared.messaging.broker import BrokerUnavailable
 
 
 def _namespace(value: str) -> str:
-    if not NAMESPACE_PATTERN.match(value):
-        raise argparse.ArgumentTypeError(f"{value!r}: letters, digits, '.', '_' and '-', at most 63 characters")
+    """A namespace, checked here so that a bad one is a usage error (status 2), never a traceback."""
+    from scenarios.clean import shared_with_parent
+
+    if problem := namespace_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    if shared := shared_with_parent(value):
+        raise argparse.ArgumentTypeError(f"{value!r} would share {shared} with the namespace it is nested in, and "
+                                         "cleaning either would delete it; choose another name")  # fmt: skip
     return value
 
 
