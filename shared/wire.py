@@ -8,13 +8,19 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from shared.contracts import MESSAGE_TYPES, Message, routing_key
+from shared.contracts import BOUND_ERRORS, MAX_MESSAGE_BYTES, MESSAGE_TYPES, Message, routing_key
 
 ExchangeKind = Literal["events", "commands", "replies"]
 
 
 class UndecodableMessage(Exception):
-    """A delivery that is not a valid sagalab message; it goes to the dead-letter queue."""
+    """A delivery that is not a valid sagalab message; it goes to the dead-letter queue.
+
+    The class name is the error type a dead-lettered copy carries in ``x-sagalab-error``."""
+
+
+class OutOfBounds(UndecodableMessage):
+    """A message too large, or with a field out of its bounds (an amount, a quantity, a string's length)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ def encode(message: Message) -> bytes:
 
 def decode(type_name: str | None, body: bytes) -> Message:
     """Turn a delivery back into its message class, or say precisely why it cannot be."""
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise OutOfBounds(f"{type_name or 'message'} of {len(body)} bytes, at most {MAX_MESSAGE_BYTES} allowed")
     if not type_name:
         raise UndecodableMessage("no 'type' property on the message")
     cls = MESSAGE_TYPES.get(type_name)
@@ -78,8 +86,16 @@ def decode(type_name: str | None, body: bytes) -> Message:
     try:
         return cls.model_validate_json(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise UndecodableMessage(f"invalid {type_name}: {problems}") from None
+        raise invalid(type_name, exc) from None
+
+
+def invalid(what: str, exc: ValidationError) -> UndecodableMessage:
+    """The error for a validation failure, naming each field: ``OutOfBounds`` when every problem is a bound."""
+    errors = exc.errors()
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+    if all(e["type"] in BOUND_ERRORS for e in errors):
+        return OutOfBounds(f"{what} out of bounds: {problems}")
+    return UndecodableMessage(f"invalid {what}: {problems}")
 
 
 def headers_json(headers: dict[str, Any]) -> str:
