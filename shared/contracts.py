@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 # --- Bounds -----------------------------------------------------------------------------------
@@ -47,6 +47,15 @@ def _bounded_document(value: Any) -> Any:
                                   {"size": size, "limit": MAX_DOCUMENT_BYTES})  # fmt: skip
     return value
 
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_DOCUMENT_BYTES:
+        return value[: MAX_DOCUMENT_BYTES - 20] + " … (shortened)"
+    return value
+
+
+Cause = Annotated[str, BeforeValidator(_shortened), StringConstraints(max_length=MAX_DOCUMENT_BYTES)]
+"""An error's cause, often an exception's text: kept to its first 32 KiB rather than failing the reply."""
 
 Document = Annotated[Any, AfterValidator(_bounded_document)]
 """A free-form JSON document, at most ``MAX_DOCUMENT_BYTES`` encoded."""
@@ -245,7 +254,7 @@ class TaskFailed(Event):
     """A task that raised instead of answering; ``error`` is what ASL ``Retry``/``Catch`` match."""
 
     error: Annotated[str, StringConstraints(max_length=256)]
-    cause: Annotated[str, StringConstraints(max_length=MAX_DOCUMENT_BYTES)] = ""
+    cause: Cause = ""
 
 
 class Notification(Event):

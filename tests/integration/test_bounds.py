@@ -90,3 +90,13 @@ def test_run_reports_orders_rejected_at_the_edge_with_their_reason(amqp_url: str
     assert "rejected" in done.stdout
     placed = _rows(tmp_path / "run" / "data" / "orders.db", "SELECT order_id FROM orders")
     assert not {r[0] for r in placed} & set(reasons)
+
+
+def test_execute_refuses_an_input_over_the_document_bound(tmp_path: Path) -> None:
+    """`sagalab execute --input` is the edge of an execution: a 40 KB document is bad usage, status 2."""
+    definition = Path(__file__).resolve().parents[2] / "orchestration" / "checkout.asl.json"
+    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "execute", str(definition), "--input",
+                           json.dumps({"a": "x" * 40_000})], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "an execution's input is at most 32768" in done.stdout + done.stderr

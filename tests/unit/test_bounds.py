@@ -58,6 +58,8 @@ def test_event_and_generic_fields_are_bounded() -> None:
         PaymentCharged(correlation_id="o", order=Order(**GOOD), payment_id="p", amount_cents=10**30)
     with pytest.raises(ValidationError):
         TaskFailed(correlation_id="o", error="E" * 257)
+    long_cause = TaskFailed(correlation_id="o", error="E", cause="c" * 100_000).cause  # an exception's text
+    assert len(long_cause) <= MAX_DOCUMENT_BYTES and long_cause.endswith("(shortened)")
     for make in (lambda doc: InvokeTask(correlation_id="o", function="f", input=doc),
                  lambda doc: TaskSucceeded(correlation_id="o", output=doc)):  # fmt: skip
         make({"items": ["x"] * 100})
