@@ -118,11 +118,11 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "out-of-bounds",
         "Invariant: no hostile input gets in. Orders out of bounds (an amount of 10^30, a 100 KB customer id) are "
-        "rejected at the edge with their reason and counted; one published straight to the broker is "
-        "dead-lettered at its first delivery; the good orders complete.",
+        "rejected at the edge with their reason and counted; two published straight to the broker (an amount of "
+        "10^30, a body over 64 KiB) are dead-lettered at their first delivery; the good orders complete.",
         PLENTY, hostile_orders, default_orders=2,
         injectors={m: (OutOfBoundsOrder(),) for m in ("choreography", "orchestration")},
-        expect=Expect(completed=2, rejected=len(HOSTILE), dead_lettered=1),
+        expect=Expect(completed=2, rejected=len(HOSTILE), dead_lettered=2),
     ),
     Scenario(
         "handler-bug",

@@ -48,27 +48,29 @@ def _rows(db: Path, sql: str) -> list[Any]:
 async def test_an_out_of_bounds_place_order_on_the_broker_is_dead_lettered_with_its_reason(
     mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    """A PlaceOrder with amount_cents=10**30 published straight to the broker is dead-lettered at its first
-    delivery (not after five crashed handlers), its reason logged as out of bounds; no service recorded or
-    charged it, and the run's good orders complete, consistent."""
+    """PlaceOrders published straight to the broker with amount_cents=10**30 and with a body over 64 KiB are
+    dead-lettered at their first delivery (not after five crashed handlers), the reason logged as out of
+    bounds; no service recorded or charged them, and the run's good orders complete, consistent."""
     result = await runner.run(runner.RunOptions(SCENARIOS["out-of-bounds"], mode, amqp_url, tmp_path, namespace))
     assert result.expectation_met, result.expectation_failures
     assert result.orders.completed == 2 and result.consistency.ok
-    [dead] = [m for m in await _dead_letters(amqp_url, namespace) if (m.correlation_id or "").startswith("oob-")]
-    headers: dict[str, Any] = dict(dead.headers or {})
-    if "x-sagalab-error" in headers:  # the dead-letter-with-headers contract, once the host writes it
-        assert headers["x-sagalab-error"] == "OutOfBounds" and "amount_cents" in str(headers["x-sagalab-reason"])
-        assert headers["x-sagalab-attempts"] == 1
-    else:  # rejected by the consumer on its first delivery, not dropped by the delivery limit after crashes
-        [death] = headers["x-death"]
-        assert (death["reason"], death["count"]) == ("rejected", 1), death
-    logged = [json.loads(line) for line in (tmp_path / "logs" / f"{coordinator(mode)}.log").read_text().splitlines()
-              if "dead-lettering" in line]  # fmt: skip
-    assert any("out of bounds: order.amount_cents" in e.get("reason", "") for e in logged), logged
-    recorded = _rows(tmp_path / "data" / f"{coordinator(mode)}.db", "SELECT order_id FROM orders")
-    assert dead.correlation_id not in {r[0] for r in recorded}
+    dead = [m for m in await _dead_letters(amqp_url, namespace) if (m.correlation_id or "").startswith("oob-")]
+    assert len(dead) == 2
+    for message in dead:
+        headers: dict[str, Any] = dict(message.headers or {})
+        if "x-sagalab-error" in headers:  # the dead-letter-with-headers contract, once the host writes it
+            assert headers["x-sagalab-error"] == "OutOfBounds" and headers["x-sagalab-attempts"] == 1
+        else:  # rejected by the consumer on its first delivery, not dropped by the delivery limit after crashes
+            [death] = headers["x-death"]
+            assert (death["reason"], death["count"]) == ("rejected", 1), death
+    logged = [json.loads(line)["reason"] for line in (tmp_path / "logs" / f"{coordinator(mode)}.log").read_text()
+              .splitlines() if "dead-lettering" in line]  # fmt: skip
+    assert any("PlaceOrder out of bounds: order.amount_cents" in reason for reason in logged), logged
+    assert any(reason.startswith("PlaceOrder of 100") and "at most 65536 allowed" in reason for reason in logged)
+    ids = {m.correlation_id for m in dead}
+    assert not ids & {r[0] for r in _rows(tmp_path / "data" / f"{coordinator(mode)}.db", "SELECT order_id FROM orders")}
     charged = _rows(tmp_path / "data" / "payment.db", "SELECT order_id FROM charges")
-    assert dead.correlation_id not in {r[0] for r in charged} and len(charged) == 2
+    assert not ids & {r[0] for r in charged} and len(charged) == 2
 
 
 def test_run_reports_orders_rejected_at_the_edge_with_their_reason(amqp_url: str, namespace: str, tmp_path: Path) -> None:
@@ -86,7 +88,7 @@ def test_run_reports_orders_rejected_at_the_edge_with_their_reason(amqp_url: str
     for field in ("amount_cents: Input should be less than or equal to 1000000000000", "customer_id: String should "
                   "have at most 128 characters", "quantity: Input should be greater than or equal to 1", "destination"):
         assert any(field in reason for reason in reasons.values()), (field, reasons)
-    assert result["messages"]["by_type"]["PlaceOrder"] == 3  # the two good ones and the one sent past the edge
+    assert result["messages"]["by_type"]["PlaceOrder"] == 4  # the two good ones and two sent past the edge
     assert "rejected" in done.stdout
     placed = _rows(tmp_path / "run" / "data" / "orders.db", "SELECT order_id FROM orders")
     assert not {r[0] for r in placed} & set(reasons)
