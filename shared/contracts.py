@@ -34,8 +34,6 @@ Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[
 CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")]
 Place = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 """A destination: any language's letters, no control characters."""
-Text = Annotated[str, StringConstraints(max_length=1024)]
-"""A human-readable reason."""
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT_CENTS)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 
@@ -48,14 +46,21 @@ def _bounded_document(value: Any) -> Any:
     return value
 
 
-def _shortened(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_DOCUMENT_BYTES:
-        return value[: MAX_DOCUMENT_BYTES - 20] + " … (shortened)"
-    return value
+def _shortened(limit: int) -> BeforeValidator:
+    """Text our own code builds from an exception or an input is cut to ``limit`` characters rather than
+    failing the message that reports it (a longer one from outside is refused by the body's size first)."""
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 14] + " … (shortened)"
+        return value
+
+    return BeforeValidator(cut)
 
 
-Cause = Annotated[str, BeforeValidator(_shortened), StringConstraints(max_length=MAX_DOCUMENT_BYTES)]
-"""An error's cause, often an exception's text: kept to its first 32 KiB rather than failing the reply."""
+Text = Annotated[str, _shortened(1024), StringConstraints(max_length=1024)]
+"""A human-readable reason, at most 1024 characters."""
+Cause = Annotated[str, _shortened(MAX_DOCUMENT_BYTES), StringConstraints(max_length=MAX_DOCUMENT_BYTES)]
+"""An error's cause, often an exception's text, at most 32 768 characters."""
 
 Document = Annotated[Any, AfterValidator(_bounded_document)]
 """A free-form JSON document, at most ``MAX_DOCUMENT_BYTES`` encoded."""

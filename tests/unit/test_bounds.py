@@ -18,6 +18,7 @@ from shared.contracts import (
     MAX_QUANTITY,
     InvokeTask,
     Order,
+    OutOfStock,
     PaymentCharged,
     StockReleased,
     TaskFailed,
@@ -59,7 +60,9 @@ def test_event_and_generic_fields_are_bounded() -> None:
     with pytest.raises(ValidationError):
         TaskFailed(correlation_id="o", error="E" * 257)
     long_cause = TaskFailed(correlation_id="o", error="E", cause="c" * 100_000).cause  # an exception's text
-    assert len(long_cause) <= MAX_DOCUMENT_BYTES and long_cause.endswith("(shortened)")
+    assert len(long_cause) == MAX_DOCUMENT_BYTES and long_cause.endswith("(shortened)")
+    reason = OutOfStock(correlation_id="o", order=Order(**GOOD), reason="r" * 5000).reason
+    assert len(reason) == 1024 and reason.endswith("(shortened)")
     for make in (lambda doc: InvokeTask(correlation_id="o", function="f", input=doc),
                  lambda doc: TaskSucceeded(correlation_id="o", output=doc)):  # fmt: skip
         make({"items": ["x"] * 100})
