@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="list (default), show ID, or requeue ID... | --all")  # fmt: skip
     p.add_argument("ids", nargs="*", metavar="ID", help="a dead letter's id, as `list` prints it")
     p.add_argument("--all", action="store_true", help="requeue: every dead letter of the namespace")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print JSON, for scripts")
     p.add_argument("--limit", type=int, default=10_000, help="read at most this many (default: 10000)")
 
 
@@ -118,5 +118,9 @@ async def _requeue(broker: Broker, args: argparse.Namespace, console: Console) -
     for letter, problem in done.failed:
         console.print(f"not requeued {letter.id} ({letter.type}): {problem}; it stays in the dead-letter queue",
                       style="red", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
-    console.print(f"{len(done.moved)} requeued, {len(done.failed)} not", highlight=False, markup=False)
-    return EXIT_UNMET if done.failed else EXIT_OK
+    gone = wanted - {letter.id for letter in done.moved} - {letter.id for letter, _ in done.failed}
+    for letter_id in sorted(gone):  # taken by someone else between the look and the requeue
+        console.print(f"not requeued {letter_id}: no longer in the dead-letter queue", style="red", highlight=False,
+                      markup=False, soft_wrap=True)  # fmt: skip
+    console.print(f"{len(done.moved)} requeued, {len(done.failed) + len(gone)} not", highlight=False, markup=False)
+    return EXIT_UNMET if done.failed or gone else EXIT_OK
