@@ -16,6 +16,7 @@ import aiormq
 import pytest
 
 from shared.messaging.broker import Broker, bindings
+from shared.messaging.dead_letter_queue import _held
 from shared.messaging.topology import QueueSpec, Topology
 
 pytestmark = pytest.mark.broker
@@ -148,3 +149,18 @@ def test_dead_letters_usage_and_no_broker(tmp_path: Path) -> None:
         assert done.returncode == 2, (args, done.stdout + done.stderr)
     done = sagalab("dead-letters", "--namespace", "ns", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/", cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
+
+
+async def test_a_reader_that_dies_while_holding_the_dead_letters_loses_none(amqp_url: str, namespace: str,
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    """The reader holds every dead letter unacknowledged; if its connection dies then, the broker gives them
+    all back, in their order."""
+    broker = await Broker.connect(amqp_url, Topology(namespace), "test")
+    for n in (1, 2, 3):
+        await broker.publish_raw(broker.topology.dead_letter_exchange, "orders.OrderPlaced", f'{{"n": {n}}}'.encode(),
+                                 type="OrderPlaced", message_id=f"m-{n}", correlation_id=f"o-{n}",
+                                 headers=_contract_headers(n, namespace, "HandlerFailed"))  # fmt: skip
+    async with _held(broker, 10) as (held, total):
+        assert (len(held), total) == (3, 3)
+        await broker.close()  # dies holding them: nothing acked, nothing nacked
+    assert [d["id"] for d in listed(amqp_url, namespace, tmp_path)] == ["m-1", "m-2", "m-3"]
