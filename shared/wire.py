@@ -14,13 +14,16 @@ ExchangeKind = Literal["events", "commands", "replies"]
 
 
 class UndecodableMessage(Exception):
-    """A delivery that is not a valid sagalab message; it goes to the dead-letter queue.
+    """A delivery that is not a valid sagalab message; it goes to the dead-letter queue."""
 
-    The class name is the error type a dead-lettered copy carries in ``x-sagalab-error``."""
+    error = "UndecodableMessage"
+    """The error type a dead-lettered copy carries in ``x-sagalab-error``."""
 
 
 class OutOfBounds(UndecodableMessage):
     """A message too large, or with a field out of its bounds (an amount, a quantity, a string's length)."""
+
+    error = "OutOfBounds"
 
 
 @dataclass(frozen=True)

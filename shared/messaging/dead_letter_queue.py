@@ -27,6 +27,8 @@ from aio_pika.abc import AbstractIncomingMessage
 from shared.messaging.broker import Broker
 from shared.messaging.topology import EXCHANGE_KINDS
 
+USER_ID_HEADER = "x-sagalab-user-id"
+"""Where a consumer's dead-lettered copy keeps the original ``user_id`` property."""
 DROPPED_ON_REQUEUE = ("x-death", "x-first-death-", "x-last-death-", "x-sagalab-", "x-delivery-count")
 """Headers that describe the dead-lettering; the requeued copy is the message as it was first published."""
 
@@ -115,10 +117,13 @@ async def _republish(broker: Broker, letter: DeadLetter) -> str | None:
         return "no x-sagalab-exchange / x-death header says where it was first published"
     headers = {k: v for k, v in letter.headers.items() if not k.startswith(DROPPED_ON_REQUEUE)}
     headers["x-sagalab-requeued"] = int(letter.headers.get("x-sagalab-requeued", 0) or 0) + 1
+    # The publisher's user id comes back too (a consumer's copy keeps it in a header, since RabbitMQ lets only
+    # that user set it): the broker refuses it unless this connection is that user or an impersonator.
+    user_id = letter.properties.get("user_id") or _text(letter.headers.get(USER_ID_HEADER)) or None
     properties = aiormq.spec.Basic.Properties(
         headers=headers, delivery_mode=2, content_type=letter.properties.get("content_type"),
         message_type=letter.type, message_id=letter.message_id, correlation_id=letter.correlation_id,
-        app_id=letter.properties.get("app_id"), user_id=letter.properties.get("user_id"),
+        app_id=letter.properties.get("app_id"), user_id=user_id,
         reply_to=letter.properties.get("reply_to"), timestamp=letter.properties.get("timestamp"),
     )  # fmt: skip
     channel = await broker.connection.channel(publisher_confirms=True)
@@ -128,6 +133,9 @@ async def _republish(broker: Broker, letter: DeadLetter) -> str | None:
                                                     routing_key=letter.routing_key, properties=properties,
                                                     mandatory=True)  # fmt: skip
     except (aiormq.exceptions.AMQPError, RuntimeError) as exc:  # no such exchange; a user_id it may not claim
+        if user_id and isinstance(exc, aiormq.exceptions.ChannelPreconditionFailed):
+            return (f"the broker refused user_id {user_id!r} from this connection's user: requeue with that "
+                    f"user's credentials (--amqp-url), or give this user the impersonator tag")  # fmt: skip
         return f"the broker refused it: {exc!r}"
     finally:
         if not channel.is_closed:

@@ -14,6 +14,7 @@ from typing import Any
 import aio_pika
 import aiormq
 import pytest
+from yarl import URL
 
 from shared.messaging.broker import Broker, bindings
 from shared.messaging.dead_letter_queue import _held
@@ -164,3 +165,29 @@ async def test_a_reader_that_dies_while_holding_the_dead_letters_loses_none(amqp
         assert (len(held), total) == (3, 3)
         await broker.close()  # dies holding them: nothing acked, nothing nacked
     assert [d["id"] for d in listed(amqp_url, namespace, tmp_path)] == ["m-1", "m-2", "m-3"]
+
+
+async def test_requeue_restores_the_publisher_s_user_id_or_says_why_it_cannot(amqp_url: str, namespace: str,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    """A consumer's copy keeps the original user_id in x-sagalab-user-id; requeue sets it again. RabbitMQ lets
+    only that user (or an impersonator) do so: as another user the letter stays, with the reason, exit 1."""
+    broker = await Broker.connect(amqp_url, Topology(namespace), "test")
+    try:
+        await broker.declare_queue(PAYMENT)
+        user = URL(amqp_url).user or "guest"
+        for n, user_id in ((1, user), (2, "payment-not-me")):
+            await broker.publish_raw(broker.topology.dead_letter_exchange, "orders.OrderPlaced", f'{{"n": {n}}}'.encode(),
+                                     type="OrderPlaced", message_id=f"m-{n}", correlation_id=f"o-{n}",
+                                     headers=_contract_headers(n, namespace, "WrongPublisher")
+                                     | {"x-sagalab-user-id": user_id})  # fmt: skip
+    finally:
+        await broker.close()
+    done = sagalab("dead-letters", "requeue", "--all", "--namespace", namespace, "--amqp-url", amqp_url, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not requeued m-2" in done.stdout and "refused user_id 'payment-not-me'" in done.stdout
+    assert [d["id"] for d in listed(amqp_url, namespace, tmp_path)] == ["m-2"]
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        queue = await (await connection.channel()).get_queue(f"{namespace}.payment")
+        back = await queue.get(no_ack=True)
+        assert (back.message_id, back.user_id) == ("m-1", user)
