@@ -266,7 +266,7 @@ class Notification(Event):
     """What an ``arn:aws:states:::sns:publish`` task publishes."""
 
     owner: ClassVar[str] = "notifications"
-    topic: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[!-~]+$")]
+    topic: Annotated[str, StringConstraints(max_length=256, pattern=r"^[!-~]*$")]
     message: Document = None
 
 
