@@ -47,6 +47,7 @@ def test_a_letter_without_either_header_cannot_be_requeued() -> None:
 
 
 def test_an_id_is_the_message_id_when_it_can_be_typed() -> None:
+    """Else (none, spaced, over 64 characters) it is `sha-` and the start of the body's digest."""
     assert letter_id("m-1", b"x") == "m-1"
     assert letter_id(None, b"x") == letter_id("a b", b"x") == letter_id("m" * 65, b"x") != letter_id(None, b"y")
     assert letter_id(None, b"x").startswith("sha-")
