@@ -4,7 +4,8 @@ back to the exchange and routing key they were first published with.
 Looking never takes a message: each is fetched with ``basic.get`` and manual ack, held unacknowledged while
 the queue is read, then nacked with requeue, so it goes back to where it was (a crash of the reader returns
 it too: the broker requeues what a closed channel held). Moving one publishes a copy with a confirm first
-and acks the original only after the broker confirmed the copy.
+and acks the original only after the broker confirmed the copy: a crash between the two leaves it in both
+places, never in neither (the consumers' inboxes drop the second copy by its message id).
 
 Two kinds of dead letter are read: the copies sagalab's consumers dead-letter themselves (the
 ``x-sagalab-*`` headers: error, reason, service, queue, attempts, exchange, routing key), and the messages
