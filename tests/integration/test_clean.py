@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aio_pika
@@ -94,23 +95,28 @@ def _management_answers(amqp_url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def management_api(amqp_url: str) -> None:
+def management_api(amqp_url: str) -> Iterator[None]:
     """RabbitMQ's management API, which `clean` lists names from (the path that matched by prefix): turned on
-    with `rabbitmq-plugins enable rabbitmq_management` if it is off, and left on. Fails, never skips, if it
-    cannot be reached."""
+    with `rabbitmq-plugins enable rabbitmq_management` if it is off, and off again afterwards (other runs on
+    the broker keep the state they had). Fails, never skips, if it cannot be reached."""
     if _management_answers(amqp_url):
+        yield
         return
     control = BrokerControl.find(amqp_url)
     if control is None:
         pytest.fail("the management API is off and rabbitmq-plugins cannot reach the broker: enable "
                     "rabbitmq_management, or set SAGALAB_RABBITMQCTL", pytrace=False)  # fmt: skip
     *prefix, ctl = control.prefix
-    subprocess.run([*prefix, ctl.replace("rabbitmqctl", "rabbitmq-plugins"), "enable", "rabbitmq_management"],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not _management_answers(amqp_url):
-        assert time.monotonic() < deadline, "the management API did not come up within 60 s"
-        time.sleep(0.5)  # polling the plugin's port with a deadline
+    plugins = [*prefix, ctl.replace("rabbitmqctl", "rabbitmq-plugins")]
+    subprocess.run([*plugins, "enable", "rabbitmq_management"], check=True, capture_output=True, timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while not _management_answers(amqp_url):
+            assert time.monotonic() < deadline, "the management API did not come up within 60 s"
+            time.sleep(0.5)  # polling the plugin's port with a deadline
+        yield
+    finally:
+        subprocess.run([*plugins, "disable", "rabbitmq_management"], check=False, capture_output=True, timeout=120)
 
 
 async def _declare_choreography(amqp_url: str, namespace: str) -> None:
