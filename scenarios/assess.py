@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 from scenarios.catalogue import Scenario
 from scenarios.oracle import Verdict
-from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
+from scenarios.result import (
+    Consistency,
+    Latency,
+    MessageCounts,
+    OrderCounts,
+    RejectedOrder,
+    RunResult,
+    ViolationOut,
+)
 from scenarios.settle import alerts, settled_at
 from shared.contracts import Order
 
@@ -62,17 +70,19 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     by_type = run.trace.by_type()
     total = sum(by_type.values())
     refused = refusals(run.data_dir, {o.order_id for o in orders})
+    rejected = [RejectedOrder(order_id=r.order_id, reason=r.reason) for r in run.rejected]
     result = RunResult(
         scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
-        orders=OrderCounts(total=len(orders), **{k: verdict.count(k) for k in
-                                                  ("completed", "compensated", "inconsistent", "stuck")}),
+        orders=OrderCounts(total=len(orders) + len(rejected), rejected=len(rejected),
+                           **{k: verdict.count(k) for k in ("completed", "compensated", "inconsistent", "stuck")}),
         consistency=Consistency(ok=verdict.ok, violations=[ViolationOut(**v.__dict__) for v in verdict.violations]),
         messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
                                dead_lettered=run.trace.dead_lettered(),
                                dead_lettered_by_reason=run.trace.dead_lettered_by_reason(),
                                refused=refused.get("refused", 0), ignored=refused.get("ignored", 0)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
-        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
+        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir),
+        outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected}, rejected_orders=rejected,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
@@ -119,6 +129,8 @@ def expectation_failures(
         poison = result.extra.get("faults_injected", {}).get("poison", 0)
         if result.messages.dead_lettered != poison:
             failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison injected")
+    if result.orders.rejected != (expect.rejected or 0):
+        failures.append(f"{result.orders.rejected} order(s) rejected at the edge, expected {expect.rejected or 0}")
     if expect.completed is not None and result.orders.completed != expect.completed:
         failures.append(f"{result.orders.completed} order(s) completed, expected {expect.completed}")
     if expect.alerted and not result.extra.get("alerts"):

@@ -73,8 +73,8 @@ async def run_attached(options: RunOptions) -> RunResult:
     stack = options.attach / mode
     databases = {s: stack / s / f"{s}.db" for s in services(mode)}
     await wait_for_stack(stack, mode)
-    orders, stock = _own_skus(scenario.orders(options.orders, options.seed, options.run_token),
-                              scenario.stock_for(options.orders), options.run_token)  # fmt: skip
+    admission = scenario.orders(options.orders, options.seed, options.run_token)
+    orders, stock = _own_skus(admission.orders, scenario.stock_for(options.orders), options.run_token)
     inventory = Database(databases["inventory"], INVENTORY_SCHEMA)
     with inventory.transaction() as conn:
         stock_up(conn, stock)
@@ -84,7 +84,7 @@ async def run_attached(options: RunOptions) -> RunResult:
     try:
         trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe, queue_name=tap_queue)
-        current = Run(options, broker, Fleet(), trace, orders, stock=stock)
+        current = Run(options, broker, Fleet(), trace, orders, stock=stock, rejected=admission.rejected)
         started = time.time()
         await place(current, scenario.place_interval_s)
         settled = await wait_settled(databases[coordinator(mode)], current.placed_at,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scenarios.edge import Admission, OrderRequest, admit
 from shared.contracts import Order
 from shared.services.payment import DECLINED_CARDS
 from shared.services.shipping import UNSERVED_DESTINATIONS
@@ -35,6 +36,8 @@ class Expect:
     """The choreography deadline watcher must have reported a saga that stopped moving."""
     completed: int | None = None
     """Exactly this many orders complete (the race for the last unit)."""
+    rejected: int | None = None
+    """Exactly this many orders are refused at the edge (out of bounds) and never placed."""
     dead_lettered_equals_poison: bool = False
     """The dead-letter queue holds exactly the poison the run injected (chaos)."""
     stuck_must_be_reported: bool = False
@@ -50,7 +53,8 @@ class Scenario:
     name: str
     teaches: str
     stock: dict[str, int] | Callable[[int], dict[str, int]]
-    make_orders: Callable[[int, random.Random, str], list[Order]]
+    make_orders: Callable[[int, random.Random, str], Sequence[OrderRequest]]
+    """The orders to place, as ``Order``s or their raw fields: ``orders()`` admits them at the edge."""
     default_orders: int = 1
     expect: Expect | dict[str, Expect] = Expect()
     """One expectation for both modes, or one per mode."""
@@ -71,8 +75,9 @@ class Scenario:
     def expect_for(self, mode: str) -> Expect:
         return self.expect if isinstance(self.expect, Expect) else self.expect[mode]
 
-    def orders(self, n: int | None, seed: int, run_token: str) -> list[Order]:
-        return self.make_orders(n or self.default_orders, random.Random(seed), run_token)
+    def orders(self, n: int | None, seed: int, run_token: str) -> Admission:
+        """The orders to place, and those refused at the edge (out of bounds or malformed) with their reason."""
+        return admit(self.make_orders(n or self.default_orders, random.Random(seed), run_token))
 
     def stock_for(self, n: int | None) -> dict[str, int]:
         return self.stock(n or self.default_orders) if callable(self.stock) else self.stock
@@ -91,7 +96,8 @@ class Scenario:
         return None
 
 
-def _order(run_token: str, i: int, rng: random.Random, **overrides: object) -> Order:
+def order_fields(run_token: str, i: int, rng: random.Random, **overrides: object) -> dict[str, object]:
+    """One order's fields, as a user would write them: the edge (``scenarios/edge.py``) validates them."""
     fields: dict[str, object] = dict(
         order_id=f"ord-{run_token}-{i:04d}",
         customer_id=f"cust-{rng.randrange(1000):03d}",
@@ -102,13 +108,13 @@ def _order(run_token: str, i: int, rng: random.Random, **overrides: object) -> O
         destination=rng.choice(CITIES),
     )
     fields.update(overrides)
-    return Order.model_validate(fields)
+    return fields
 
 
-def same(**overrides: object) -> Callable[[int, random.Random, str], list[Order]]:
+def same(**overrides: object) -> Callable[[int, random.Random, str], list[OrderRequest]]:
     """Orders that are all alike but for their ids and destinations."""
-    def make(n: int, rng: random.Random, run_token: str) -> list[Order]:
-        return [_order(run_token, i, rng, **overrides) for i in range(n)]
+    def make(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+        return [order_fields(run_token, i, rng, **overrides) for i in range(n)]
 
     return make
 
@@ -121,9 +127,9 @@ def mixed_stock(n: int) -> dict[str, int]:
     return {sku: int(share * n) for sku, share in MIXED_SKUS.items()}
 
 
-def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[Order]:
+def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
     """A seeded mix: most orders fine, some declined, some unshippable, all competing for scarce stock."""
-    orders = []
+    orders: list[OrderRequest] = []
     for i in range(n):
         roll = rng.random()
         overrides: dict[str, object] = {"sku": rng.choice(sorted(MIXED_SKUS)), "quantity": rng.choice((1, 1, 1, 2))}
@@ -132,7 +138,7 @@ def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[Order]:
         elif roll < 0.2:
             overrides["destination"] = UNSERVED
         overrides["amount_cents"] = rng.randrange(500, 50_000)
-        orders.append(_order(run_token, i, rng, **overrides))
+        orders.append(order_fields(run_token, i, rng, **overrides))
     return orders
 
 

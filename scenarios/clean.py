@@ -2,12 +2,15 @@
 
 The names come from the same topology code that declares them (both modes, every orchestrator instance,
 the tap, the dead-letter queue, the samples' participant, the bench's raw chains); when RabbitMQ's
-management API answers, anything else under the namespace's prefix is removed too.
+management API answers, it adds the namespace's names the code cannot list: a participant's queue
+``<ns>.<participant>`` and further orchestrator instances' reply queues. Names are matched exactly, never by
+the prefix ``<ns>.``: namespace ``X.victim`` lives under that prefix too, and cleaning ``X`` must not touch it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.error
 import urllib.parse
@@ -42,11 +45,42 @@ def known_exchanges(topology: Topology) -> list[str]:
     return [topology.exchange(kind) for kind in EXCHANGE_KINDS] + [topology.dead_letter_exchange]
 
 
+def belongs_to(name: str, namespace: str, known: set[str]) -> bool:
+    """Whether a name the broker lists is this namespace's: one of its known names, a participant's queue
+    ``<ns>.<word>``, or a further orchestrator instance's ``<ns>.orchestrator.replies.<n>``. A name of a
+    namespace nested under this one (``<ns>.victim.payment``) has more words, so it never matches."""
+    if name in known:
+        return True
+    rest = name.removeprefix(f"{namespace}.")
+    return rest != name and (_PARTICIPANT.fullmatch(rest) is not None or _INSTANCE_REPLIES.fullmatch(rest) is not None)
+
+
+_PARTICIPANT = re.compile(r"[A-Za-z0-9_-]+")
+_INSTANCE_REPLIES = re.compile(r"orchestrator\.replies\.[1-9][0-9]*")
+
+
+def shared_with_parent(namespace: str) -> str | None:
+    """A name this namespace would share with a namespace it is nested in (``X.raw-choreography`` has a queue
+    ``X.raw-choreography.inventory``, which is also ``X``'s bench queue): cleaning one would delete the
+    other's. Returns the first such name, or None."""
+    mine = set(known_queues(Topology(namespace))), set(known_exchanges(Topology(namespace)))
+    words = namespace.split(".")
+    for cut in range(1, len(words)):
+        parent = Topology(".".join(words[:cut]))
+        for names, theirs in zip(mine, (known_queues(parent), known_exchanges(parent)), strict=True):
+            if shared := sorted(names & set(theirs)):
+                return shared[0]
+    return None
+
+
 def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tuple[list[str], list[str]]:
-    """Queues and exchanges under the namespace's prefix, from the management API (empty if it is off)."""
+    """The namespace's queues and exchanges the management API lists (empty if it is off), matched exactly
+    (``belongs_to``)."""
     url = URL(amqp_url)
     vhost = urllib.parse.quote(url.path[1:] or "/", safe="")
     auth = b64encode(f"{url.user or 'guest'}:{url.password or 'guest'}".encode()).decode()
+    topology = Topology(namespace)
+    known = {"queues": set(known_queues(topology)), "exchanges": set(known_exchanges(topology))}
     found: dict[str, list[str]] = {}
     for kind in ("queues", "exchanges"):
         request = urllib.request.Request(f"http://{url.host}:{port}/api/{kind}/{vhost}?columns=name",
@@ -56,7 +90,7 @@ def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tu
                 rows = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError):
             return [], []
-        found[kind] = [r["name"] for r in rows if str(r.get("name", "")).startswith(f"{namespace}.")]
+        found[kind] = [r["name"] for r in rows if belongs_to(str(r.get("name", "")), namespace, known[kind])]
     return found["queues"], found["exchanges"]
 
 

@@ -1,4 +1,4 @@
-"""The ``sagalab`` command line: scenarios, run, compare, serve, history.
+"""The ``sagalab`` command line: scenarios, run, compare, serve, history, clean, dead-letters.
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -19,23 +19,30 @@ from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
 from scenarios.bench.plan import add_arguments as bench_arguments
 from scenarios.broker_control import BrokerControlUnavailable
+from scenarios.dead_letters import add_arguments as dead_letter_arguments
 from scenarios.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
 from scenarios.processes import ServiceFailedToStart
 from shared.config import (
     MODES,
-    NAMESPACE_PATTERN,
     UNSAFE_SWITCHES,
     Mode,
     Settings,
     default_amqp_url,
     default_namespace,
+    namespace_problem,
 )
 from shared.messaging.broker import BrokerUnavailable
 
 
 def _namespace(value: str) -> str:
-    if not NAMESPACE_PATTERN.match(value):
-        raise argparse.ArgumentTypeError(f"{value!r}: letters, digits, '.', '_' and '-', at most 63 characters")
+    """A namespace, checked here so that a bad one is a usage error (status 2), never a traceback."""
+    from scenarios.clean import shared_with_parent
+
+    if problem := namespace_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    if shared := shared_with_parent(value):
+        raise argparse.ArgumentTypeError(f"{value!r} would share {shared} with the namespace it is nested in, and "
+                                         "cleaning either would delete it; choose another name")  # fmt: skip
     return value
 
 
@@ -80,6 +87,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
     p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    _common(p)
+    p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
+    dead_letter_arguments(p)
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both")
@@ -201,6 +211,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.chaos(args, console))
         case "clean":
             return asyncio.run(commands.clean(args, console))
+        case "dead-letters":
+            from scenarios.dead_letters import dead_letters
+
+            return asyncio.run(dead_letters(args, console))
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":

@@ -18,6 +18,7 @@ from scenarios.compare import render
 from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
 from scenarios.result import CompareResult, RunResult
 from shared.config import Mode
+from shared.contracts import MAX_DOCUMENT_BYTES
 
 RUNS_DIR = Path(".sagalab/runs")
 
@@ -168,6 +169,9 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
         resources = ResourceMap.load(args.resources)
     except (ValueError, OSError) as exc:
         raise UsageError(f"bad --input or --resources: {exc}") from None
+    if len(args.input.encode()) > MAX_DOCUMENT_BYTES:
+        raise UsageError(f"--input is {len(args.input.encode())} bytes; an execution's input is at most "
+                         f"{MAX_DOCUMENT_BYTES}")  # fmt: skip
     with console.status(f"executing {args.definition.name}…"):
         outcome = await run_execution(args.definition, document, resources, args.amqp_url, args.namespace,
                                       args.workflow, args.execution_id, args.timeout)  # fmt: skip

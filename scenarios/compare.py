@@ -27,6 +27,8 @@ def render(results: list[RunResult], console: Console) -> None:
     row("compensated", *(str(r.orders.compensated) for r in results))
     row("inconsistent", *(_bad(r.orders.inconsistent) for r in results))
     row("stuck", *(_bad(r.orders.stuck) for r in results))
+    if any(r.orders.rejected for r in results):
+        row("rejected", *(str(r.orders.rejected) for r in results))
     row("consistency", *("[green]ok[/]" if r.consistency.ok else f"[red]{len(r.consistency.violations)} violation(s)[/]"
                          for r in results))  # fmt: skip
     table.add_section()
@@ -48,6 +50,9 @@ def render(results: list[RunResult], console: Console) -> None:
             console.print(f"[red]{r.mode}: {failure}[/]")
         for v in r.consistency.violations[:10]:
             console.print(f"[red]{r.mode}: {v.rule} {v.order_id} {v.detail}[/]")
+        for rejected in r.rejected_orders[:10]:
+            console.print(f"{r.mode}: rejected {rejected.order_id}: {rejected.reason}", style="yellow", markup=False,
+                          highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _bad(n: int) -> str:

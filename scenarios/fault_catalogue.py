@@ -8,12 +8,16 @@ duplicates and poison) or from a fault hook the scenario configures on one servi
 
 from __future__ import annotations
 
-from scenarios.catalogue import GOOD_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock, same
+import random
+
+from scenarios.catalogue import GOOD_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock, order_fields, same
+from scenarios.edge import OrderRequest
 from scenarios.injectors import (
     ChangeDefinition,
     CloseConnections,
     Duplicate,
     KillService,
+    OutOfBoundsOrder,
     Poison,
     RestartBroker,
     Trigger,
@@ -28,6 +32,16 @@ FAST_WATCHER = {"orders": {"saga_deadline": "3"}}
 def per_mode(choreography: str, orchestration: str, service: str) -> dict[str, dict[str, tuple[str, ...]]]:
     """The same fault hook, aimed at the message each mode delivers for the same step."""
     return {"choreography": {service: (choreography,)}, "orchestration": {service: (orchestration,)}}
+
+
+HOSTILE = ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}, {"quantity": 0}, {"destination": "Oslo\x00"})
+"""Orders a careless or hostile client sends: out of bounds, or malformed."""
+
+
+def hostile_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+    """Good orders, then one of each hostile kind: the edge refuses the hostile ones before they are placed."""
+    good = [order_fields(run_token, i, rng) for i in range(n)]
+    return good + [order_fields(run_token, n + i, rng, **fields) for i, fields in enumerate(HOSTILE)]
 
 
 FAULT_SCENARIOS: tuple[Scenario, ...] = (
@@ -101,6 +115,15 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         injectors={"choreography": (Poison("orders.OrderPlaced"),),
                    "orchestration": (Poison("payment.ChargePayment", exchange="commands"),)},
         expect=Expect(outcome="completed", dead_lettered=3),
+    ),
+    Scenario(
+        "out-of-bounds",
+        "Invariant: no hostile input gets in. Orders out of bounds (an amount of 10^30, a 100 KB customer id) are "
+        "rejected at the edge with their reason and counted; two published straight to the broker (an amount of "
+        "10^30, a body over 64 KiB) are dead-lettered at their first delivery; the good orders complete.",
+        PLENTY, hostile_orders, default_orders=2,
+        injectors={m: (OutOfBoundsOrder(),) for m in ("choreography", "orchestration")},
+        expect=Expect(completed=2, rejected=len(HOSTILE), dead_lettered=2),
     ),
     Scenario(
         "handler-bug",

@@ -168,3 +168,25 @@ class Poison:
                                          message_id=f"poison-{uuid.uuid4().hex[:12]}",
                                          headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
             run.count("poison")
+
+
+@dataclass(frozen=True)
+class OutOfBoundsOrder:
+    """Publish well-formed PlaceOrders out of bounds straight to the broker, past the edge (a client that does
+    not check): one with an amount of 10^30, one of over 64 KiB (a 100 KB customer id). Consumers must
+    dead-letter each at its first delivery."""
+
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        await self.when.wait(run)
+        for hostile in ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}):
+            order_id = f"oob-{uuid.uuid4().hex[:12]}"
+            order = {"order_id": order_id, "customer_id": "c-1", "sku": "KEYBOARD", "quantity": 1, "amount_cents": 4999,
+                     "card_number": "4242424242424242", "destination": "Berlin"} | hostile  # fmt: skip
+            body = json.dumps({"correlation_id": order_id, "order": order}).encode()
+            await run.broker.publish_raw(run.broker.topology.exchange("commands"), "orders.PlaceOrder", body,
+                                         type="PlaceOrder", message_id=f"oob-{uuid.uuid4().hex[:12]}",
+                                         correlation_id=order_id, content_type="application/json",
+                                         headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
+            run.count("out-of-bounds PlaceOrder")

@@ -14,12 +14,19 @@ class OrderCounts(BaseModel):
     compensated: int = 0
     inconsistent: int = 0
     stuck: int = 0
+    rejected: int = 0
+    """Refused at the edge (out of bounds or malformed), never placed; ``total`` counts them too."""
 
 
 class ViolationOut(BaseModel):
     order_id: str
     rule: str
     detail: str
+
+
+class RejectedOrder(BaseModel):
+    order_id: str
+    reason: str
 
 
 class Consistency(BaseModel):
@@ -71,6 +78,8 @@ class RunResult(BaseModel):
     namespace: str = ""
     run_dir: str = ""
     outcomes: dict[str, str] = Field(default_factory=dict)
+    rejected_orders: list[RejectedOrder] = Field(default_factory=list)
+    """Each order refused at the edge, with the reason (its outcome is ``rejected``)."""
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ import structlog
 from scenarios.assess import assess
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import Scenario
+from scenarios.edge import Rejected
 from scenarios.oracle import judge
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
@@ -66,6 +67,8 @@ class Run:
     trace: Trace
     orders: list[Order]
     stock: dict[str, int] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+    """Orders the scenario meant to place that the edge refused (out of bounds): never placed, but counted."""
     placed_at: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
     _control: BrokerControl | None = None
@@ -108,8 +111,9 @@ async def run(options: RunOptions) -> RunResult:
         fleet = _fleet(options)
         fleet.start()
         await fleet.wait_ready()
-        current = Run(options, broker, fleet, trace, scenario.orders(options.orders, options.seed, options.run_token),
-                      stock=scenario.stock_for(options.orders))  # fmt: skip
+        admission = scenario.orders(options.orders, options.seed, options.run_token)
+        current = Run(options, broker, fleet, trace, admission.orders, stock=scenario.stock_for(options.orders),
+                      rejected=admission.rejected)  # fmt: skip
         tasks = [asyncio.create_task(fleet.supervise(stopping))]
         tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
         started = time.time()

@@ -22,7 +22,17 @@ def default_amqp_url() -> str:
     return os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
 
 
-NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+"""Matched with ``fullmatch``: ``$`` would let a trailing newline through."""
+
+
+def namespace_problem(value: str) -> str | None:
+    """Why ``value`` cannot prefix every exchange, queue and database name, or None if it can."""
+    if NAMESPACE_PATTERN.fullmatch(value):
+        return None
+    if controls := sorted({repr(c) for c in value if not c.isprintable()}):
+        return f"{value!r} contains the control character(s) {', '.join(controls)} (a trailing newline?)"
+    return f"{value!r}: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters"
 
 
 def default_namespace() -> str:

@@ -3,15 +3,71 @@
 Commands are imperative (``ChargePayment``), events past tense (``PaymentCharged``). A ``Failure`` is an
 event that reports a business failure; in orchestration mode it becomes the task's error, named after
 its class (``OutOfStock``), which is what an ASL ``Catch`` matches.
+
+Every field is bounded (see "Bounds" below): a value out of bounds fails validation, so it is refused where it
+enters (the runner's edge, a consumer's decode) and never reaches a handler or a database.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+# --- Bounds -----------------------------------------------------------------------------------
+
+MAX_MESSAGE_BYTES = 64 * 1024
+"""The largest message body a consumer accepts and ``Broker.publish`` sends; a bigger one is dead-lettered."""
+MAX_DOCUMENT_BYTES = 32 * 1024
+"""The largest free-form JSON document (a generic task's input or output, a notification), encoded."""
+MAX_AMOUNT_CENTS = 10**12
+"""Ten billion in currency units: far above any card, far below SQLite's 64-bit integers, even summed."""
+MAX_QUANTITY = 10_000
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
+"""Ids and names: 1 to 128 printable ASCII characters, no spaces or control characters."""
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")]
+Place = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+"""A destination: any language's letters, no control characters."""
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT_CENTS)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+def _bounded_document(value: Any) -> Any:
+    size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        raise PydanticCustomError("document_too_large", "document of {size} bytes, at most {limit} allowed",
+                                  {"size": size, "limit": MAX_DOCUMENT_BYTES})  # fmt: skip
+    return value
+
+
+def _shortened(limit: int) -> BeforeValidator:
+    """Text our own code builds from an exception or an input is cut to ``limit`` characters rather than
+    failing the message that reports it (a longer one from outside is refused by the body's size first)."""
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 14] + " … (shortened)"
+        return value
+
+    return BeforeValidator(cut)
+
+
+Text = Annotated[str, _shortened(1024), StringConstraints(max_length=1024)]
+"""A human-readable reason, at most 1024 characters."""
+Cause = Annotated[str, _shortened(MAX_DOCUMENT_BYTES), StringConstraints(max_length=MAX_DOCUMENT_BYTES)]
+"""An error's cause, often an exception's text, at most 32 768 characters."""
+
+Document = Annotated[Any, AfterValidator(_bounded_document)]
+"""A free-form JSON document, at most ``MAX_DOCUMENT_BYTES`` encoded."""
+
+BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal", "string_too_long",
+                          "string_too_short", "too_long", "too_short", "document_too_large"})  # fmt: skip
+"""pydantic's error types that mean "out of bounds" rather than "malformed"."""
 
 
 def new_id() -> str:
@@ -31,9 +87,9 @@ class Message(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    message_id: str = Field(default_factory=new_id)
-    correlation_id: str = Field(description="the order id, which is also the saga id")
-    causation_id: str | None = Field(default=None, description="message_id of the message that caused this one")
+    message_id: Identifier = Field(default_factory=new_id)
+    correlation_id: Identifier = Field(description="the order id, which is also the saga id")
+    causation_id: Identifier | None = Field(default=None, description="message_id of the message that caused this one")
     occurred_at: datetime = Field(default_factory=utcnow)
 
     owner: ClassVar[str] = ""
@@ -59,7 +115,7 @@ class Event(Message):
 class Failure(Event):
     """An event reporting a business failure: a returned outcome, never an exception."""
 
-    reason: str
+    reason: Text
 
 
 class Order(BaseModel):
@@ -67,13 +123,13 @@ class Order(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    order_id: str
-    customer_id: str
-    sku: str
-    quantity: int = Field(gt=0)
-    amount_cents: int = Field(ge=0)
-    card_number: str
-    destination: str
+    order_id: Identifier
+    customer_id: Identifier
+    sku: Sku
+    quantity: Quantity
+    amount_cents: Amount
+    card_number: CardNumber
+    destination: Place
 
 
 # --- order service / orchestrator -------------------------------------------------------------
@@ -100,8 +156,8 @@ class ChargePayment(Command):
 class PaymentCharged(Event):
     owner: ClassVar[str] = "payment"
     order: Order
-    payment_id: str
-    amount_cents: int
+    payment_id: Identifier
+    amount_cents: Amount
 
 
 class PaymentDeclined(Failure):
@@ -111,13 +167,13 @@ class PaymentDeclined(Failure):
 
 class RefundPayment(Command):
     owner: ClassVar[str] = "payment"
-    order_id: str
+    order_id: Identifier
 
 
 class PaymentRefunded(Event):
     owner: ClassVar[str] = "payment"
-    order_id: str
-    amount_cents: int
+    order_id: Identifier
+    amount_cents: Amount
 
 
 # --- inventory --------------------------------------------------------------------------------
@@ -140,13 +196,13 @@ class OutOfStock(Failure):
 
 class ReleaseStock(Command):
     owner: ClassVar[str] = "inventory"
-    order_id: str
+    order_id: Identifier
 
 
 class StockReleased(Event):
     owner: ClassVar[str] = "inventory"
-    order_id: str
-    quantity: int
+    order_id: Identifier
+    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
 
 
 # --- shipping ---------------------------------------------------------------------------------
@@ -160,7 +216,7 @@ class ScheduleShipment(Command):
 class ShipmentScheduled(Event):
     owner: ClassVar[str] = "shipping"
     order: Order
-    shipment_id: str
+    shipment_id: Identifier
 
 
 class ShipmentFailed(Failure):
@@ -170,12 +226,12 @@ class ShipmentFailed(Failure):
 
 class CancelShipment(Command):
     owner: ClassVar[str] = "shipping"
-    order_id: str
+    order_id: Identifier
 
 
 class ShipmentCancelled(Event):
     owner: ClassVar[str] = "shipping"
-    order_id: str
+    order_id: Identifier
     was_scheduled: bool
 
 
@@ -189,29 +245,29 @@ class InvokeTask(Command):
     is the ASL task input.
     """
 
-    function: str
-    input: Any = None
+    function: Identifier
+    input: Document = None
 
 
 class TaskSucceeded(Event):
     """A generic participant's answer: the task's output document."""
 
-    output: Any = None
+    output: Document = None
 
 
 class TaskFailed(Event):
     """A task that raised instead of answering; ``error`` is what ASL ``Retry``/``Catch`` match."""
 
-    error: str
-    cause: str = ""
+    error: Annotated[str, StringConstraints(max_length=256)]
+    cause: Cause = ""
 
 
 class Notification(Event):
     """What an ``arn:aws:states:::sns:publish`` task publishes."""
 
     owner: ClassVar[str] = "notifications"
-    topic: str
-    message: Any = None
+    topic: Annotated[str, StringConstraints(max_length=256, pattern=r"^[!-~]*$")]
+    message: Document = None
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = {

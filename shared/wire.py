@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from shared.contracts import MESSAGE_TYPES, Message, new_id, routing_key, utcnow
+from shared.contracts import BOUND_ERRORS, MAX_MESSAGE_BYTES, MESSAGE_TYPES, Message, new_id, routing_key, utcnow
 
 ExchangeKind = Literal["events", "commands", "replies"]
 
@@ -18,6 +18,7 @@ class UndecodableMessage(Exception):
     """A delivery that is not a valid sagalab message; it goes to the dead-letter queue."""
 
     error = "UndecodableMessage"
+    """The error type a dead-lettered copy carries in ``x-sagalab-error``."""
 
 
 class MissingMessageId(UndecodableMessage):
@@ -25,6 +26,12 @@ class MissingMessageId(UndecodableMessage):
     redo its effect, so it is dead-lettered instead."""
 
     error = "MissingMessageId"
+
+
+class OutOfBounds(UndecodableMessage):
+    """A message too large, or with a field out of its bounds (an amount, a quantity, a string's length)."""
+
+    error = "OutOfBounds"
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ def encode(message: Message) -> bytes:
 
 def decode(type_name: str | None, body: bytes) -> Message:
     """Turn a delivery back into its message class, or say precisely why it cannot be."""
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise OutOfBounds(f"{type_name or 'message'} of {len(body)} bytes, at most {MAX_MESSAGE_BYTES} allowed")
     if not type_name:
         raise UndecodableMessage("no 'type' property on the message")
     cls = MESSAGE_TYPES.get(type_name)
@@ -88,8 +97,7 @@ def decode(type_name: str | None, body: bytes) -> Message:
     try:
         message = cls.model_validate_json(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise UndecodableMessage(f"invalid {type_name}: {problems}") from None
+        raise invalid(type_name, exc) from None
     if "message_id" not in message.model_fields_set:
         raise MissingMessageId(f"no message_id in the {type_name} body")
     return message
@@ -110,6 +118,15 @@ def digest(message: Message) -> str:
     re-run) has the same digest; another message under a reused id has not."""
     content = {"type": type(message).__name__, "correlation_id": message.correlation_id, **message.business_fields()}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def invalid(what: str, exc: ValidationError) -> UndecodableMessage:
+    """The error for a validation failure, naming each field: ``OutOfBounds`` when every problem is a bound."""
+    errors = exc.errors()
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+    if all(e["type"] in BOUND_ERRORS for e in errors):
+        return OutOfBounds(f"{what} out of bounds: {problems}")
+    return UndecodableMessage(f"invalid {what}: {problems}")
 
 
 def headers_json(headers: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from orchestration.executions import WORKFLOWS
 from scenarios.catalogue import Scenario, same
+from scenarios.edge import admit
 from scenarios.exits import UsageError
 from shared.config import MODES, Mode
 from shared.contracts import Order
@@ -52,7 +53,7 @@ def failing_indexes(n: int, failure_rate: float, seed: int) -> set[int]:
 
 def bench_orders(n: int, failure_rate: float, seed: int, run_token: str) -> list[Order]:
     """Alike orders of one keyboard; the failing share asks for a SKU that has no stock."""
-    orders = same()(n, random.Random(seed), run_token)
+    orders = admit(same()(n, random.Random(seed), run_token)).orders
     failing = failing_indexes(n, failure_rate, seed)
     return [o.model_copy(update={"sku": OUT_OF_STOCK_SKU}) if i in failing else o for i, o in enumerate(orders)]
 

@@ -17,7 +17,7 @@ from scenarios.report import charts, event_graph, sequence, state_graph
 from scenarios.report.runs import RunView, choose_order, load_folder, load_history, summarise
 from scenarios.report.style import CSS
 
-OUTCOME_CLASS = {"completed": "good", "compensated": "undone", "inconsistent": "bad", "stuck": "warn"}
+OUTCOME_CLASS = {"completed": "good", "compensated": "undone", "inconsistent": "bad", "stuck": "warn", "rejected": "warn"}
 
 
 def write_report(folder: Path, out: Path, order: str | None = None) -> Path:
@@ -79,6 +79,7 @@ def _outcomes(run: RunView) -> str:
         ("compensated", r.orders.compensated, "undone" if r.orders.compensated else ""),
         ("inconsistent", r.orders.inconsistent, "bad" if r.orders.inconsistent else ""),
         ("stuck", r.orders.stuck, "warn" if r.orders.stuck else ""),
+        *([("rejected at the edge", r.orders.rejected, "warn")] if r.orders.rejected else []),
         ("messages", r.messages.total, ""),
         ("per order", f"{r.messages.per_order:g}", ""),
         ("dead-lettered", r.messages.dead_lettered, "bad" if r.messages.dead_lettered else ""),

@@ -18,6 +18,7 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from yarl import URL
 
+from shared.contracts import MAX_MESSAGE_BYTES
 from shared.messaging.acks import BatchedAcks
 from shared.messaging.dead_letter import USER_ID, DeadLetter
 from shared.messaging.delivery import DeadLetterPublisher, Delivery
@@ -45,6 +46,11 @@ class BrokerUnavailable(Exception):
 
 class PublishFailed(Exception):
     """The broker did not confirm a publish (nacked, returned as unroutable, or the connection dropped)."""
+
+
+class MessageTooLarge(ValueError):
+    """A body over ``MAX_MESSAGE_BYTES``: every consumer would dead-letter it, so it is not sent. The contracts
+    bound every field, so a valid message never gets this large; this is a bug, not a broker fault."""
 
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
@@ -171,7 +177,10 @@ class Broker:
         """Publish persistently, mandatory, and wait for the broker's confirm.
 
         Straight onto the confirming channel's current aiormq channel (the robust channel replaces it
-        after a reconnection): no aio-pika Message or Exchange objects on the hot path."""
+        after a reconnection): no aio-pika Message or Exchange objects on the hot path. A body over
+        ``MAX_MESSAGE_BYTES`` raises ``MessageTooLarge`` (RabbitMQ's own ``max_message_size`` is broker-wide)."""
+        if len(out.body) > MAX_MESSAGE_BYTES:
+            raise MessageTooLarge(f"{out.type} {out.message_id}: {len(out.body)} bytes, at most {MAX_MESSAGE_BYTES}")
         properties = aiormq.spec.Basic.Properties(
             content_type="application/json", delivery_mode=2, message_id=out.message_id,
             correlation_id=out.correlation_id, message_type=out.type, app_id=self.sender, reply_to=out.reply_to,

@@ -3,16 +3,24 @@ of any other namespace."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aio_pika
 import pytest
+from yarl import URL
 
 from scenarios import runner
+from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.clean import clean, known_exchanges, known_queues
+from scenarios.topologies import queue_specs
+from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology
 
 pytestmark = pytest.mark.broker
@@ -76,3 +84,87 @@ def test_clean_without_a_broker_says_how_to_get_one(tmp_path: Path) -> None:
                            "amqp://guest:guest@127.0.0.1:1/"], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path, check=False)  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
+
+
+def _management_answers(amqp_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{URL(amqp_url).host}:15672/api/overview", timeout=2):
+            return True
+    except OSError as exc:  # 401 without credentials still means it answers
+        return getattr(exc, "code", None) == 401
+
+
+@pytest.fixture(scope="module")
+def management_api(amqp_url: str) -> Iterator[None]:
+    """RabbitMQ's management API, which `clean` lists names from (the path that matched by prefix): turned on
+    with `rabbitmq-plugins enable rabbitmq_management` if it is off, and off again afterwards (other runs on
+    the broker keep the state they had). Fails, never skips, if it cannot be reached."""
+    if _management_answers(amqp_url):
+        yield
+        return
+    control = BrokerControl.find(amqp_url)
+    if control is None:
+        pytest.fail("the management API is off and rabbitmq-plugins cannot reach the broker: enable "
+                    "rabbitmq_management, or set SAGALAB_RABBITMQCTL", pytrace=False)  # fmt: skip
+    *prefix, ctl = control.prefix
+    plugins = [*prefix, ctl.replace("rabbitmqctl", "rabbitmq-plugins")]
+    subprocess.run([*plugins, "enable", "rabbitmq_management"], check=True, capture_output=True, timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while not _management_answers(amqp_url):
+            assert time.monotonic() < deadline, "the management API did not come up within 60 s"
+            time.sleep(0.5)  # polling the plugin's port with a deadline
+        yield
+    finally:
+        subprocess.run([*plugins, "disable", "rabbitmq_management"], check=False, capture_output=True, timeout=120)
+
+
+async def _declare_choreography(amqp_url: str, namespace: str) -> None:
+    """What a choreography run declares: four exchanges, its service queues, the tap and the dead letters."""
+    broker = await Broker.connect(amqp_url, Topology(namespace), "test")
+    try:
+        await runner.reset_namespace(broker, "choreography")
+        channel = await broker.connection.channel()
+        await channel.declare_queue(broker.topology.tap_queue, durable=True)
+        await channel.close()
+    finally:
+        await broker.close()
+
+
+async def test_clean_leaves_a_namespace_nested_under_the_cleaned_one(amqp_url: str, namespace: str,
+                                                                     management_api: None, tmp_path: Path) -> None:  # fmt: skip
+    """Namespace `X.victim` lives under the prefix `X.`; `sagalab clean --namespace X` with the management API
+    on deletes X's names (and a further orchestrator instance's replies queue it can only learn from the API)
+    and leaves every queue and exchange of `X.victim` in place."""
+    victim = f"{namespace}.victim"
+    try:
+        await _declare_choreography(amqp_url, namespace)
+        await _declare_choreography(amqp_url, victim)
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.declare_queue(f"{namespace}.orchestrator.replies.12", durable=True)
+        before_victim = await _existing(amqp_url, victim)
+        assert len(before_victim[0]) == 2 + len(queue_specs("choreography")) and len(before_victim[1]) == 4
+
+        done = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", namespace, "--amqp-url",
+                               amqp_url], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"deleted {len(before_victim[0]) + 1} queue(s), 4 exchange(s)" in done.stdout, done.stdout
+        assert await _existing(amqp_url, victim) == before_victim
+        assert await _existing(amqp_url, namespace) == (set(), set())
+    finally:
+        await clean(amqp_url, victim, data_root=tmp_path / "none")
+
+
+@pytest.mark.parametrize("command", [["clean"], ["run", "happy-path", "--mode", "choreography"],
+                                     ["compare", "happy-path"], ["serve", "payment", "--mode", "choreography"]])
+def test_a_namespace_with_a_control_character_is_bad_usage(command: list[str], tmp_path: Path) -> None:
+    """A namespace with a trailing newline (from `--namespace` or $SAGALAB_NAMESPACE) is refused with a clear
+    error and status 2, before anything reaches the broker, never with a traceback."""
+    for argv, env in (([*command, "--namespace", "ns\n"], {}), (command, {"SAGALAB_NAMESPACE": "ns\n"})):
+        done = subprocess.run([sys.executable, "-m", "scenarios.cli", *argv], capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path, check=False, env={**os.environ, **env})  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "contains the control character(s) '\\n'" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -77,7 +77,8 @@ def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: st
         r = data[mode]
         assert {"scenario", "mode", "seed", "orders", "consistency", "messages", "latency_ms", "duration_s",
                 "settled", "expectation_met"} <= set(r)  # fmt: skip
-        assert r["orders"] == {"total": 1, "completed": 0, "compensated": 1, "inconsistent": 0, "stuck": 0}
+        assert r["orders"] == {"total": 1, "completed": 0, "compensated": 1, "inconsistent": 0, "stuck": 0,
+                               "rejected": 0}
         assert r["consistency"] == {"ok": True, "violations": []}
         assert {"total", "per_order", "by_type", "dead_lettered"} <= set(r["messages"])
         assert r["messages"]["by_type"]["RefundPayment" if mode == "orchestration" else "PaymentRefunded"] == 1
