@@ -47,7 +47,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
                                dead_lettered=run.trace.dead_lettered()),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
-        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
+        expectation_met=False, publisher_check=run.publisher_check, namespace=opts.namespace, run_dir=str(opts.out_dir), outcomes=verdict.outcomes,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),

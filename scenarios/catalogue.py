@@ -67,6 +67,8 @@ class Scenario:
     """How long to keep waiting for an order parked as needing attention to finish on its own."""
     place_interval_s: float = 0.0
     """Pause between orders, so faults strike while sagas are in flight."""
+    own_users: bool = False
+    """Each service logs in as its own broker user, so consumers can check who published a message."""
 
     def expect_for(self, mode: str) -> Expect:
         return self.expect if isinstance(self.expect, Expect) else self.expect[mode]

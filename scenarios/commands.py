@@ -254,6 +254,7 @@ async def clean(args: argparse.Namespace, console: Console) -> int:
     removed = await clean_namespace(args.amqp_url, args.namespace,
                                     Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "
-                  f"exchange(s) and {removed['data folders']} service data folder(s)", highlight=False,
+                  f"exchange(s) and {removed['data folders']} service data folder(s)"
+                  + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,
                   soft_wrap=True)  # fmt: skip
     return EXIT_OK

@@ -8,13 +8,26 @@ duplicates and poison) or from a fault hook the scenario configures on one servi
 
 from __future__ import annotations
 
-from scenarios.catalogue import GOOD_CARD, Expect, Scenario, mixed_orders, mixed_stock, same
-from scenarios.injectors import CloseConnections, Duplicate, KillService, Poison, RestartBroker, Trigger
+from scenarios.catalogue import DECLINED_CARD, GOOD_CARD, Expect, Scenario, mixed_orders, mixed_stock, same
+from scenarios.injectors import CloseConnections, Duplicate, Forge, KillService, Poison, RestartBroker, Trigger
 
 PLENTY = {"KEYBOARD": 1_000_000}
 NONE_LEFT = {"KEYBOARD": 0}
 FAST_WATCHER = {"orders": {"saga_deadline": "3"}}
 """Choreography's deadline watcher reports a saga idle for 3 s (the default is 30 s)."""
+
+
+FORGED = {
+    "choreography": (Forge("PaymentCharged", after="PaymentDeclined",
+                           until=("ShipmentScheduled", "ShipmentFailed", "OutOfStock")),),
+    "orchestration": (Forge("ReserveStock", after="PaymentDeclined", exchange="commands",
+                            until=("StockReserved", "OutOfStock")),
+                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands",
+                            until=("ShipmentScheduled", "ShipmentFailed"))),
+}  # fmt: skip
+"""Forged in the runner's name, for an order already declined: stock reserved and a parcel booked for it."""
+IMPERSONATED = Forge("StockReserved", after="PaymentDeclined", as_service="payment")
+"""Payment's own user trying to publish Inventory's event: its topic permissions stop it at the broker."""
 
 
 def per_mode(choreography: str, orchestration: str, service: str) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -118,6 +131,22 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "Ten orders race for the last keyboard: exactly one gets it, nine are refunded, stock is conserved.",
         {"KEYBOARD": 1}, same(card_number=GOOD_CARD), default_orders=10,
         expect=Expect(completed=1),
+    ),
+    Scenario(
+        "forged-event",
+        "Each service has its own broker user. Events and commands forged for a declined order by another user "
+        "are dead-lettered (WrongPublisher); Payment's user cannot even publish Inventory's event.",
+        {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True,
+        injectors={mode: (*forged, IMPERSONATED) for mode, forged in FORGED.items()},
+        expect={mode: Expect(outcome="compensated", dead_lettered=len(forged)) for mode, forged in FORGED.items()},
+    ),
+    Scenario(
+        "unsafe-no-publisher-check",
+        "Switch the publisher check off and forge the same messages for a declined order: stock is reserved and "
+        "never released, and a parcel is booked for an order that never completed.",
+        {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True, unsafe=frozenset({"no-publisher-check"}),
+        injectors=FORGED,
+        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "shipping.not-completed"})),
     ),
     Scenario(
         "unsafe-no-inbox",

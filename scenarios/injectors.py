@@ -1,16 +1,21 @@
 """Faults the runner injects from outside the services: kill -9 and restart a process, restart the
-broker, drop every connection, publish a message twice, publish poison. Each waits for its trigger
+broker, drop every connection, publish a message twice, publish poison, forge a message. Each waits for its trigger
 (the tap seeing the nth message of a type, or a delay) and counts what it did."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+
+from shared.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
+from shared.messaging.broker import Broker, PublishFailed
+from shared.wire import ExchangeKind, Outgoing
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
@@ -122,3 +127,58 @@ class Poison:
                                          message_id=f"poison-{uuid.uuid4().hex[:12]}",
                                          headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
             run.count("poison")
+
+
+@dataclass(frozen=True)
+class Forge:
+    """Publish a forged ``type`` for the order of the nth ``after`` message, as someone who may not send it: the
+    runner's own broker user, or (``as_service``) another service's user, whom the broker's topic permissions
+    stop outright. Then wait until a consumer dead-lettered it or one of ``until`` shows what it set off."""
+
+    type: str
+    after: str
+    exchange: ExchangeKind = "events"
+    until: tuple[str, ...] = ()
+    as_service: str | None = None
+    nth: int = 1
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen(self.after, self.nth)
+        forged = self.forged(seen.correlation_id or "", json.loads(seen.body))
+        out = Outgoing.of(forged, self.exchange, routing_key(forged), reply_to=self.reply_to(run))
+        if self.as_service is None:
+            await run.broker.publish(out)
+            run.count(f"forged {self.type}")
+        elif not await self._published_as(run, self.as_service, out):
+            run.count(f"forged {self.type} refused by the broker")
+            return
+        await run.trace.record(lambda r: (r.dead_lettered and r.message_id == forged.message_id)
+                               or (r.type in self.until and r.correlation_id == forged.correlation_id))  # fmt: skip
+
+    def forged(self, order_id: str, trigger: dict[str, Any]) -> Message:
+        """A well-formed message of ``type`` for that order (the order itself taken from the trigger message)."""
+        cls = MESSAGE_TYPES[self.type]
+        fields: dict[str, Any] = {"order": trigger["order"]} if "order" in cls.model_fields else {"order_id": order_id}
+        if cls is PaymentCharged:
+            fields |= {"payment_id": "forged", "amount_cents": trigger["order"]["amount_cents"]}
+        return cls(correlation_id=order_id, causation_id=trigger.get("message_id"), **fields)
+
+    def reply_to(self, run: Run) -> str | None:
+        """A forged command asks for its answer where the orchestrator listens, as a real one would."""
+        if self.exchange != "commands":
+            return None
+        from orchestration.orchestrator import REPLY_KEY
+
+        return REPLY_KEY
+
+    @staticmethod
+    async def _published_as(run: Run, service: str, out: Outgoing) -> bool:
+        broker = await Broker.connect(run.credentials[service], run.broker.topology, f"forger-{service}", declare=False)
+        try:
+            await broker.publish(out)
+            return True
+        except PublishFailed as exc:
+            log.debug("the broker refused a forged message", service=service, error=str(exc))
+            return False
+        finally:
+            await broker.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from scenarios import users
 from scenarios.assess import assess
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import Scenario
@@ -49,6 +50,8 @@ class RunOptions:
     """Options for the orchestrator (definition, resources, workflow)."""
     include_history: bool = False
     """Orchestration: put every execution's history in the result JSON (``extra.history``)."""
+    own_users: bool = False
+    """Give each service its own broker user (``scenarios/users.py``); the publisher check is then on."""
     attach: Path | None = None
     """Drive services that are already running (a compose stack) instead of starting them: see attach.py."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
@@ -68,6 +71,8 @@ class Run:
     stock: dict[str, int] = field(default_factory=dict)
     placed_at: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
+    credentials: dict[str, str] = field(default_factory=dict)
+    """Each service's own AMQP URL when the run gave the services users of their own (else empty)."""
     _control: BrokerControl | None = None
 
     @property
@@ -80,6 +85,11 @@ class Run:
 
     def count(self, fault: str) -> None:
         self.injected[fault] += 1
+
+    @property
+    def publisher_check(self) -> bool:
+        """Consumers check who published each message: services have their own users, and the check is not off."""
+        return bool(self.credentials) and "no-publisher-check" not in self.options.unsafe | self.options.scenario.unsafe
 
     def broker_control(self) -> BrokerControl:
         self._control = self._control or BrokerControl.require(self.options.amqp_url)
@@ -94,7 +104,8 @@ async def run(options: RunOptions) -> RunResult:
         return await run_attached(options)
     scenario, mode = options.scenario, options.mode
     injectors = scenario.injectors.get(mode, ())
-    if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
+    own_users = options.own_users or scenario.own_users
+    if own_users or any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
         BrokerControl.require(options.amqp_url)  # fail before starting anything
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
@@ -105,11 +116,13 @@ async def run(options: RunOptions) -> RunResult:
         _prepare(options)
         trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe)
-        fleet = _fleet(options)
+        credentials = await users.provision(BrokerControl.require(options.amqp_url), options.amqp_url,
+                                            options.namespace, services(mode)) if own_users else {}  # fmt: skip
+        fleet = _fleet(options, credentials)
         fleet.start()
         await fleet.wait_ready()
         current = Run(options, broker, fleet, trace, scenario.orders(options.orders, options.seed, options.run_token),
-                      stock=scenario.stock_for(options.orders))  # fmt: skip
+                      stock=scenario.stock_for(options.orders), credentials=credentials)  # fmt: skip
         tasks = [asyncio.create_task(fleet.supervise(stopping))]
         tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
         started = time.time()
@@ -198,7 +211,7 @@ def keep_definition(options: RunOptions) -> None:
     (options.out_dir / "definition.asl.json").write_text(source.read_text())
 
 
-def _fleet(options: RunOptions) -> Fleet:
+def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
     logs = options.out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scenario, mode = options.scenario, options.mode
@@ -208,7 +221,7 @@ def _fleet(options: RunOptions) -> Fleet:
         if service == "orchestrator":
             service_options |= options.service_options
         settings = Settings(
-            service=service, mode=mode, amqp_url=options.amqp_url, namespace=options.namespace,
+            service=service, mode=mode, amqp_url=credentials.get(service, options.amqp_url), namespace=options.namespace,
             data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
             faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
         )  # fmt: skip

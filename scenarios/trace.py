@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ class TraceRecord:
     attempt: int | None
     dead_lettered: bool
     dead_letter_reason: str | None
+    """sagalab's own error type (``x-sagalab-error``: ``WrongPublisher``...) or the broker's ``x-death`` reason."""
+    user_id: str | None = None
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Trace:
     _seen: dict[str, list[Observed]] = field(default_factory=dict)
     _recorded: set[tuple[object, ...]] = field(default_factory=set)
     _waiters: list[tuple[str, int, asyncio.Future[Observed]]] = field(default_factory=list)
+    _record_waiters: list[tuple[Callable[[TraceRecord], bool], asyncio.Future[TraceRecord]]] = field(
+        default_factory=list
+    )
 
     async def seen(self, type_name: str, nth: int = 1) -> Observed:
         """Wait until the tap has seen the nth message of a type (fault injectors trigger on this)."""
@@ -53,6 +58,14 @@ class Trace:
             return already[nth - 1]
         future: asyncio.Future[Observed] = asyncio.get_running_loop().create_future()
         self._waiters.append((type_name, nth, future))
+        return await future
+
+    async def record(self, matches: Callable[[TraceRecord], bool]) -> TraceRecord:
+        """Wait until the trace holds a record that matches (dead-lettered copies included)."""
+        if found := next((r for r in self.records if matches(r)), None):
+            return found
+        future: asyncio.Future[TraceRecord] = asyncio.get_running_loop().create_future()
+        self._record_waiters.append((matches, future))
         return await future
 
     def random_seen(self, rng: random.Random) -> Observed | None:
@@ -90,8 +103,13 @@ class Trace:
             message_id=seen.message_id or "", correlation_id=seen.correlation_id or "",
             causation_id=causation, state=seen.headers.get("x-state"),
             attempt=seen.headers.get("x-attempt"), dead_lettered=dead,
-            dead_letter_reason=str(deaths[0].get("reason")) if dead else None,
+            dead_letter_reason=str(seen.headers.get("x-sagalab-error") or deaths[0].get("reason")) if dead else None,
+            user_id=seen.user_id or seen.headers.get("x-sagalab-user-id") or None,
         ))  # fmt: skip
+        for waiter in [w for w in self._record_waiters if w[0](self.records[-1])]:
+            self._record_waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(self.records[-1])
 
     def _receivers(self, exchange: str, key: str) -> list[str]:
         return sorted({

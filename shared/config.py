@@ -11,7 +11,7 @@ from typing import Literal
 
 Mode = Literal["choreography", "orchestration"]
 MODES: tuple[Mode, ...] = ("choreography", "orchestration")
-UNSAFE_SWITCHES = ("no-inbox", "no-outbox", "ack-first")
+UNSAFE_SWITCHES = ("no-inbox", "no-outbox", "ack-first", "no-publisher-check")
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -103,6 +103,8 @@ class Broker:
         self.connection = connection
         self.topology = topology
         self.sender = sender
+        self.user: str = connection.url.user or "guest"
+        """The broker user this connection logged in as: every publish names it in ``user_id``."""
         self._publish_channel: AbstractChannel | None = None
         self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}
         self._acks: dict[int, BatchedAcks] = {}
@@ -169,7 +171,7 @@ class Broker:
         properties = aiormq.spec.Basic.Properties(
             content_type="application/json", delivery_mode=2, message_id=out.message_id,
             correlation_id=out.correlation_id, message_type=out.type, app_id=self.sender, reply_to=out.reply_to,
-            headers={**out.headers, "x-published-us": time.time_ns() // 1000},
+            user_id=self.user, headers={**out.headers, "x-published-us": time.time_ns() // 1000},
         )  # fmt: skip
         try:
             channel = await self._require_channel().get_underlay_channel()
@@ -181,6 +183,29 @@ class Broker:
             raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
+
+    async def dead_letter_copy(self, delivery: Delivery, headers: dict[str, Any]) -> None:
+        """Publish a copy of a delivery to the namespace's dead-letter exchange with its original routing key and
+        these headers added, and wait for the confirm (the caller acks the original after).
+
+        The copy keeps the delivery's properties but not its ``user_id``: RabbitMQ refuses a publish that names
+        another user than the connection's, so the original publisher travels in ``x-sagalab-user-id``."""
+        original = delivery.properties
+        properties = aiormq.spec.Basic.Properties(
+            content_type=original.content_type, delivery_mode=2, message_id=original.message_id,
+            correlation_id=original.correlation_id, message_type=original.message_type, app_id=original.app_id,
+            reply_to=original.reply_to, headers={**delivery.headers, **headers},
+        )  # fmt: skip
+        try:
+            channel = await self._require_channel().get_underlay_channel()
+            confirmation = await channel.basic_publish(
+                delivery.body, exchange=self.topology.dead_letter_exchange, routing_key=delivery.routing_key,
+                properties=properties, mandatory=True,
+            )  # fmt: skip
+        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: {exc!r}") from exc
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: broker answered {confirmation!r}")
 
     async def publish_raw(self, exchange: str, routing_key: str, body: bytes, **properties: Any) -> None:
         """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""

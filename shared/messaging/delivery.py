@@ -52,6 +52,24 @@ class Delivery:
         return self._message.header.properties.app_id
 
     @property
+    def user_id(self) -> str | None:
+        """The publisher's broker user, validated by RabbitMQ against the publishing connection's login."""
+        return self._message.header.properties.user_id
+
+    @property
+    def exchange(self) -> str:
+        return self._message.delivery.exchange or ""  # type: ignore[union-attr]
+
+    @property
+    def routing_key(self) -> str:
+        return self._message.delivery.routing_key or ""  # type: ignore[union-attr]
+
+    @property
+    def properties(self) -> Any:
+        """The AMQP properties as delivered (a dead-lettered copy keeps them)."""
+        return self._message.header.properties
+
+    @property
     def delivery_count(self) -> int:
         """How many times the broker delivered this message before (quorum queues count it)."""
         return int(self.headers.get("x-delivery-count", 0) or 0)

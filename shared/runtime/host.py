@@ -16,6 +16,7 @@ from shared.messaging.broker import Broker, Consumer, PublishFailed
 from shared.messaging.delivery import Delivery
 from shared.messaging.topology import QueueSpec
 from shared.runtime.group_commit import GroupCommit
+from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck, dead_letter_wrong_publisher
 from shared.runtime.relay import OutboxRelay
 from shared.stores.sqlite import Database, OutboxRow
 from shared.wire import Outgoing, UndecodableMessage, decode
@@ -89,6 +90,7 @@ class ServiceHost:
     subscriptions: Sequence[Subscription]
     unsafe: frozenset[str] = frozenset()
     faults: FaultHook = NO_FAULTS
+    publishers: PublisherCheck = NO_PUBLISHER_CHECK
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
     relay: OutboxRelay = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -182,6 +184,10 @@ class ServiceHost:
         structlog.contextvars.bind_contextvars(
             correlation_id=message.correlation_id, message_type=type(message).__name__, message_id=message.message_id
         )
+        if (wrong := self.publishers.refusal(message, delivery.user_id)) is not None:
+            log.error("dead-lettering a message from the wrong publisher", reason=wrong)
+            await dead_letter_wrong_publisher(self.broker, delivery, self.service, self.broker.topology.queue(sub.queue), wrong)
+            return
         route = sub.routes.get(type(message))
         if route is None:
             log.error("dead-lettering a message this queue has no handler for")
