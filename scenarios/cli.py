@@ -60,6 +60,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard",
                    help="orchestration: standard (persist every step) or express (in memory, re-run on crash)")
     p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
+    p.add_argument("--own-users", action="store_true",
+                   help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
+                        "each message")  # fmt: skip
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
@@ -79,6 +82,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
     p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    _common(p)
+    p = sub.add_parser("users", help="give each service of a namespace its own broker user (needs rabbitmqctl)")
+    p.add_argument("--remove", action="store_true", help="delete the namespace's service users instead")
+    p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both")
@@ -196,6 +203,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.chaos(args, console))
         case "clean":
             return asyncio.run(commands.clean(args, console))
+        case "users":
+            return asyncio.run(commands.users(args, console))
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":

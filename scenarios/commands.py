@@ -66,12 +66,15 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
     extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
     namespace = args.namespace
     if args.attach is not None:
+        if args.own_users:
+            raise UsageError("--own-users provisions the services a run starts; an attached stack brings its own")
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
-        deadline_s=args.deadline, service_options=service_options, include_history=args.history, **extra,
+        deadline_s=args.deadline, service_options=service_options, include_history=args.history,
+        own_users=args.own_users, **extra,
     )  # fmt: skip
     if options.attach is not None:
         from scenarios.attach import refuse_faults
@@ -246,6 +249,26 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     from scenarios.bench.command import bench as run_bench
 
     return await run_bench(args, console)
+
+
+async def users(args: argparse.Namespace, console: Console) -> int:
+    from scenarios import users as service_users
+    from scenarios.broker_control import BrokerControl
+
+    control = BrokerControl.require(args.amqp_url)
+    if args.remove:
+        removed = await service_users.remove(control, args.namespace)
+        console.print(f"namespace {args.namespace}: deleted {len(removed)} service user(s)", highlight=False)
+        return EXIT_OK
+    urls = await service_users.provision(control, args.amqp_url, args.namespace)
+    console.print(f"namespace {args.namespace}: one broker user per service; start each service with its URL "
+                  "(AMQP_URL=... sagalab serve SERVICE) and its consumers check who published each message. "
+                  "`sagalab clean` deletes these users.", highlight=False, soft_wrap=True)  # fmt: skip
+    for service, url in urls.items():
+        console.print(f"{service:<13} {url}", highlight=False, markup=False, soft_wrap=True)
+    if args.json:
+        args.json.write_text(json.dumps(urls, indent=2))
+    return EXIT_OK
 
 
 async def clean(args: argparse.Namespace, console: Console) -> int:

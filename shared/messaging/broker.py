@@ -215,13 +215,14 @@ class Broker:
         await target.publish(aio_pika.Message(body, **properties), routing_key)
 
     async def republish(self, seen: Observed) -> None:
-        """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
+        """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate); its user_id
+        too when this connection logs in as that user (the broker refuses any other)."""
         headers = {k: v for k, v in seen.headers.items() if not k.startswith("x-death")}
         headers["x-published-us"] = time.time_ns() // 1000
         await self.publish_raw(
             seen.exchange, seen.routing_key, seen.body, type=seen.type, message_id=seen.message_id,
             correlation_id=seen.correlation_id, app_id=seen.sender, reply_to=seen.reply_to,
-            headers=headers, content_type="application/json",
+            headers=headers, content_type="application/json", user_id=seen.user_id if seen.user_id == self.user else None,
         )  # fmt: skip
 
     async def delete(self, queues: list[str], exchanges: list[str]) -> tuple[list[str], list[str]]:
