@@ -19,7 +19,6 @@ from pathlib import Path
 from yarl import URL
 
 from scenarios import users
-from scenarios.broker_control import BrokerControl
 from scenarios.topologies import queue_specs
 from shared.config import MODES
 from shared.messaging.broker import Broker
@@ -64,9 +63,9 @@ def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tu
 
 
 async def remove_users(amqp_url: str, namespace: str) -> int:
-    """Delete the namespace's service users when rabbitmqctl reaches the broker (``sagalab users``)."""
-    control = BrokerControl.find(amqp_url)
-    return len(await users.remove(control, namespace)) if control is not None else 0
+    """Delete the namespace's service users (``sagalab users``) when rabbitmqctl or the management API reach the broker."""
+    admin = users.find_admin(amqp_url)
+    return len(await users.remove(admin, namespace)) if admin is not None else 0
 
 
 async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/serve")) -> dict[str, int]:

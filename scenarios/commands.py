@@ -253,14 +253,13 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
 
 async def users(args: argparse.Namespace, console: Console) -> int:
     from scenarios import users as service_users
-    from scenarios.broker_control import BrokerControl
 
-    control = BrokerControl.require(args.amqp_url)
+    admin = service_users.require_admin(args.amqp_url)
     if args.remove:
-        removed = await service_users.remove(control, args.namespace)
+        removed = await service_users.remove(admin, args.namespace)
         console.print(f"namespace {args.namespace}: deleted {len(removed)} service user(s)", highlight=False)
         return EXIT_OK
-    urls = await service_users.provision(control, args.amqp_url, args.namespace)
+    urls = await service_users.provision(admin, args.amqp_url, args.namespace)
     console.print(f"namespace {args.namespace}: one broker user per service; start each service with its URL "
                   "(AMQP_URL=... sagalab serve SERVICE) and its consumers check who published each message. "
                   "`sagalab clean` deletes these users.", highlight=False, soft_wrap=True)  # fmt: skip

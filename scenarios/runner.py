@@ -105,8 +105,9 @@ async def run(options: RunOptions) -> RunResult:
     scenario, mode = options.scenario, options.mode
     injectors = scenario.injectors.get(mode, ())
     own_users = options.own_users or scenario.own_users
-    if own_users or any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
-        BrokerControl.require(options.amqp_url)  # fail before starting anything
+    admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
+    if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
+        BrokerControl.require(options.amqp_url)
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
     stopping = asyncio.Event()
@@ -116,8 +117,8 @@ async def run(options: RunOptions) -> RunResult:
         _prepare(options)
         trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe)
-        credentials = await users.provision(BrokerControl.require(options.amqp_url), options.amqp_url,
-                                            options.namespace, services(mode)) if own_users else {}  # fmt: skip
+        credentials = await users.provision(admin, options.amqp_url, options.namespace,
+                                            services(mode)) if admin is not None else {}  # fmt: skip
         fleet = _fleet(options, credentials)
         fleet.start()
         await fleet.wait_ready()

@@ -7,8 +7,9 @@ exchanges, and use its own queues (``N.S``, ``N.S.*``) and the dead-letter queue
 ``N.commands`` only the orchestrator publishes. RabbitMQ then checks every publish's ``user_id`` against the
 login, so a consumer knows for certain which service sent a message (``shared/runtime/publishers.py``).
 
-Users are created in one ``rabbitmqctl import_definitions`` (definitions read from standard input; for a
-broker in a container set ``SAGALAB_RABBITMQCTL='docker exec -i <container> rabbitmqctl'``).
+Users are created in one definitions import: ``rabbitmqctl import_definitions`` (read from standard input;
+for a broker in a container set ``SAGALAB_RABBITMQCTL='docker exec -i <container> rabbitmqctl'``), else the
+management HTTP API on port 15672 with the AMQP URL's credentials (which must be an administrator's).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import hashlib
 import json
 import re
 import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from yarl import URL
 
-from scenarios.broker_control import BrokerControl
+from scenarios.broker_control import BrokerControl, BrokerControlUnavailable
 from shared.runtime.publishers import COMMANDER, broker_user
 
 SERVICE_USERS = ("orders", "payment", "inventory", "shipping", "orchestrator")
@@ -101,20 +105,99 @@ def service_url(amqp_url: str, namespace: str, service: str, password: str) -> s
     return str(URL(amqp_url).with_user(broker_user(namespace, service)).with_password(password))
 
 
-async def provision(control: BrokerControl, amqp_url: str, namespace: str,
+class UserAdmin(Protocol):
+    """What provisioning needs of the broker: import definitions, list users, delete one."""
+
+    async def import_definitions(self, document: dict[str, Any]) -> None: ...
+    async def users(self) -> set[str]: ...
+    async def delete_user(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CtlAdmin:
+    """Through ``rabbitmqctl`` (local, or the command prefix of ``SAGALAB_RABBITMQCTL``)."""
+
+    control: BrokerControl
+
+    async def import_definitions(self, document: dict[str, Any]) -> None:
+        await self.control.run("import_definitions", "--format", "json", stdin=json.dumps(document).encode())
+
+    async def users(self) -> set[str]:
+        listing = await self.control.run("list_users", "-q", "--no-table-headers")
+        return {line.split("\t")[0] for line in listing.splitlines()}
+
+    async def delete_user(self, name: str) -> None:
+        await self.control.run("delete_user", name)
+
+
+@dataclass(frozen=True)
+class HttpAdmin:
+    """Through the management HTTP API, logged in with the AMQP URL's user (an administrator)."""
+
+    base: str
+    authorization: str
+
+    @classmethod
+    def of(cls, amqp_url: str, port: int = 15672) -> HttpAdmin:
+        url = URL(amqp_url)
+        auth = base64.b64encode(f"{url.user or 'guest'}:{url.password or 'guest'}".encode()).decode()
+        return cls(f"http://{url.host}:{port}/api", f"Basic {auth}")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers={
+            "Authorization": self.authorization, "Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def answers(self) -> bool:
+        try:
+            self.call("GET", "/whoami")
+            return True
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    async def import_definitions(self, document: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.call, "POST", "/definitions", document)
+
+    async def users(self) -> set[str]:
+        return {u["name"] for u in await asyncio.to_thread(self.call, "GET", "/users?columns=name")}
+
+    async def delete_user(self, name: str) -> None:
+        await asyncio.to_thread(self.call, "DELETE", f"/users/{urllib.parse.quote(name, safe='')}")
+
+
+def find_admin(amqp_url: str) -> UserAdmin | None:
+    """rabbitmqctl when it reaches the broker, else the management API when it answers, else None."""
+    if (control := BrokerControl.find(amqp_url)) is not None:
+        return CtlAdmin(control)
+    http = HttpAdmin.of(amqp_url)
+    return http if http.answers() else None
+
+
+def require_admin(amqp_url: str) -> UserAdmin:
+    admin = find_admin(amqp_url)
+    if admin is None:
+        raise BrokerControlUnavailable(
+            "creating broker users needs rabbitmqctl (a local broker, or SAGALAB_RABBITMQCTL set to e.g. "
+            "'docker exec -i <container> rabbitmqctl') or the management API on port 15672 with an "
+            "administrator in --amqp-url"
+        )
+    return admin
+
+
+async def provision(admin: UserAdmin, amqp_url: str, namespace: str,
                     services: tuple[str, ...] = SERVICE_USERS) -> dict[str, str]:  # fmt: skip
     """Create (or reset, with new passwords) the namespace's service users; returns each service's URL."""
     passwords = {service: secrets.token_urlsafe(18) for service in services}
-    document = json.dumps(definitions(namespace, passwords, vhost_of(amqp_url)))
-    await control.run("import_definitions", "--format", "json", stdin=document.encode())
+    await admin.import_definitions(definitions(namespace, passwords, vhost_of(amqp_url)))
     return {service: service_url(amqp_url, namespace, service, pw) for service, pw in passwords.items()}
 
 
-async def remove(control: BrokerControl, namespace: str) -> list[str]:
+async def remove(admin: UserAdmin, namespace: str) -> list[str]:
     """Delete the namespace's service users (exactly ``<namespace>.<service>``); returns the names deleted."""
-    listing = await control.run("list_users", "-q", "--no-table-headers")
-    existing = {line.split("\t")[0] for line in listing.splitlines()}
-    ours = [broker_user(namespace, service) for service in SERVICE_USERS]
-    deleted = [user for user in ours if user in existing]
-    await asyncio.gather(*(control.run("delete_user", user) for user in deleted))
+    existing = await admin.users()
+    deleted = [user for service in SERVICE_USERS if (user := broker_user(namespace, service)) in existing]
+    await asyncio.gather(*(admin.delete_user(user) for user in deleted))
     return deleted
