@@ -84,7 +84,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
     _common(p)
     p = sub.add_parser("users", help="give each service of a namespace its own broker user (needs rabbitmqctl)")
+    p.add_argument("namespaces", nargs="*", type=_namespace, metavar="NAMESPACE", help="namespaces to provision (default: --namespace)")
     p.add_argument("--remove", action="store_true", help="delete the namespace's service users instead")
+    p.add_argument("--passwords-from-env", action="store_true",
+                   help="each service's password from SAGALAB_PASSWORD_<SERVICE> instead of a random one")  # fmt: skip
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")

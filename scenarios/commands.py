@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -254,19 +255,26 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
 async def users(args: argparse.Namespace, console: Console) -> int:
     from scenarios import users as service_users
 
+    namespaces = args.namespaces or [args.namespace]
+    try:
+        passwords = service_users.passwords_from_env(os.environ) if args.passwords_from_env else None
+    except ValueError as exc:
+        raise UsageError(f"--passwords-from-env: {exc}") from None
     admin = service_users.require_admin(args.amqp_url)
-    if args.remove:
-        removed = await service_users.remove(admin, args.namespace)
-        console.print(f"namespace {args.namespace}: deleted {len(removed)} service user(s)", highlight=False)
-        return EXIT_OK
-    urls = await service_users.provision(admin, args.amqp_url, args.namespace)
-    console.print(f"namespace {args.namespace}: one broker user per service; start each service with its URL "
-                  "(AMQP_URL=... sagalab serve SERVICE) and its consumers check who published each message. "
-                  "`sagalab clean` deletes these users.", highlight=False, soft_wrap=True)  # fmt: skip
-    for service, url in urls.items():
-        console.print(f"{service:<13} {url}", highlight=False, markup=False, soft_wrap=True)
-    if args.json:
-        args.json.write_text(json.dumps(urls, indent=2))
+    every: dict[str, dict[str, str]] = {}
+    for namespace in namespaces:
+        if args.remove:
+            removed = await service_users.remove(admin, namespace)
+            console.print(f"namespace {namespace}: deleted {len(removed)} service user(s)", highlight=False)
+            continue
+        every[namespace] = urls = await service_users.provision(admin, args.amqp_url, namespace, passwords=passwords)
+        console.print(f"namespace {namespace}: one broker user per service; start each service with its URL "
+                      "(AMQP_URL=... sagalab serve SERVICE) and its consumers check who published each message. "
+                      "`sagalab clean` deletes these users.", highlight=False, soft_wrap=True)  # fmt: skip
+        for service, url in urls.items():
+            console.print(f"{service:<13} {url}", highlight=False, markup=False, soft_wrap=True)
+    if args.json and every:
+        args.json.write_text(json.dumps(every[namespaces[0]] if len(every) == 1 else every, indent=2))
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -187,10 +188,24 @@ def require_admin(amqp_url: str) -> UserAdmin:
     return admin
 
 
-async def provision(admin: UserAdmin, amqp_url: str, namespace: str,
-                    services: tuple[str, ...] = SERVICE_USERS) -> dict[str, str]:  # fmt: skip
-    """Create (or reset, with new passwords) the namespace's service users; returns each service's URL."""
-    passwords = {service: secrets.token_urlsafe(18) for service in services}
+def password_variable(service: str) -> str:
+    """Where ``sagalab users --passwords-from-env`` reads a service's password (the compose stack's .env)."""
+    return f"SAGALAB_PASSWORD_{service.upper()}"
+
+
+def passwords_from_env(environ: Mapping[str, str], services: tuple[str, ...] = SERVICE_USERS) -> dict[str, str]:
+    """Each service's password from its variable; raises ValueError naming any that is unset or empty."""
+    missing = [password_variable(s) for s in services if not environ.get(password_variable(s))]
+    if missing:
+        raise ValueError(f"set {', '.join(missing)}")
+    return {service: environ[password_variable(service)] for service in services}
+
+
+async def provision(admin: UserAdmin, amqp_url: str, namespace: str, services: tuple[str, ...] = SERVICE_USERS,
+                    passwords: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+    """Create (or reset) the namespace's service users, with these passwords or fresh random ones; returns each
+    service's URL."""
+    passwords = passwords or {service: secrets.token_urlsafe(18) for service in services}
     await admin.import_definitions(definitions(namespace, passwords, vhost_of(amqp_url)))
     return {service: service_url(amqp_url, namespace, service, pw) for service, pw in passwords.items()}
 
