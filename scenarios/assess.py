@@ -91,9 +91,10 @@ def expectation_failures(
         if fault.startswith(("never injected", "injector failed")):
             failures.append(f"the scenario's fault did not happen: {fault}")
     if expect.dead_lettered_equals_poison:
-        poison = result.extra.get("faults_injected", {}).get("poison", 0)
+        injected = result.extra.get("faults_injected", {})
+        poison = injected.get("poison", 0) + injected.get("forged", 0)  # a forgery is dead-lettered by its consumer
         if result.messages.dead_lettered != poison:
-            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison injected")
+            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison and forgeries injected")
     if expect.completed is not None and result.orders.completed != expect.completed:
         failures.append(f"{result.orders.completed} order(s) completed, expected {expect.completed}")
     if expect.alerted and not result.extra.get("alerts"):

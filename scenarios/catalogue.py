@@ -36,7 +36,7 @@ class Expect:
     completed: int | None = None
     """Exactly this many orders complete (the race for the last unit)."""
     dead_lettered_equals_poison: bool = False
-    """The dead-letter queue holds exactly the poison the run injected (chaos)."""
+    """The dead-letter queue holds exactly the poison and the forgeries the run injected (chaos)."""
     stuck_must_be_reported: bool = False
     """Choreography: a saga that stopped moving is tolerated only if the deadline watcher reported it."""
 

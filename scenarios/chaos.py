@@ -1,5 +1,5 @@
 """``sagalab chaos``: a seeded stream of orders while services are killed and restarted at random, the
-broker restarts, and messages are duplicated and poisoned; then everything settles and the oracle
+broker restarts, and messages are duplicated, poisoned and forged; then everything settles and the oracle
 judges. With every defence on, nothing may be lost or applied twice."""
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from typing import TYPE_CHECKING
 import structlog
 
 from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
-from scenarios.injectors import Poison
+from scenarios.injectors import Poison, forge_copy, republish
 from scenarios.topologies import services
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
 
 log = structlog.get_logger()
+
+FORGEABLE = frozenset({"OrderPlaced", "PaymentCharged", "PaymentDeclined", "PaymentRefunded", "StockReserved",
+                       "OutOfStock", "StockReleased", "ShipmentScheduled", "ShipmentFailed", "ChargePayment",
+                       "RefundPayment", "ReserveStock", "ReleaseStock", "ScheduleShipment", "CancelShipment"})  # fmt: skip
+"""Messages a consumer takes only from one service's user (not a client's PlaceOrder, not a generic reply)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class ChaosPlan:
     broker_restarts: int = 1
     duplicates: int = 10
     poison: int = 5
+    forgeries: int = 0
+    """Copies of saga messages published under new ids by the runner's user: each service then gets its own
+    broker user, and each forgery must be dead-lettered (WrongPublisher) without effect."""
     seed: int = 7
 
 
@@ -52,7 +60,7 @@ class ChaosMonkey:
                 await self._do(action, target, run, rng)
                 return
             except Exception as exc:  # one failed injection must not stop the rest of the chaos
-                if action not in ("duplicate", "poison") or attempt == 59:
+                if action not in ("duplicate", "poison", "forge") or attempt == 59:
                     log.error("chaos action failed", action=action, target=target, error=repr(exc))
                     run.count(f"chaos action failed: {action}")
                     return
@@ -70,6 +78,7 @@ class ChaosMonkey:
             plan.append(((k + 0.5) * span / max(self.plan.broker_restarts, 1), "broker", ""))
         plan += [(rng.uniform(0, span), "duplicate", "") for _ in range(self.plan.duplicates)]
         plan += [(rng.uniform(0, span), "poison", "") for _ in range(self.plan.poison)]
+        plan += [(rng.uniform(0, span), "forge", "") for _ in range(self.plan.forgeries)]
         return sorted(plan)
 
     async def _do(self, action: str, target: str, run: Run, rng: random.Random) -> None:
@@ -93,8 +102,13 @@ class ChaosMonkey:
         elif action == "duplicate":
             seen = run.trace.random_seen(rng)
             if seen is not None:
-                await run.broker.republish(seen)
+                await republish(run, seen)
                 run.count("duplicate")
+        elif action == "forge":
+            seen = run.trace.random_seen(rng, FORGEABLE)
+            if seen is not None:
+                await forge_copy(run, seen)
+                run.count("forged")
         elif action == "poison":
             exchange, key = ("events", "orders.OrderPlaced") if run.options.mode == "choreography" else (
                 "commands", "payment.ChargePayment")  # fmt: skip
@@ -115,4 +129,5 @@ def chaos_scenario(orders: int, plan: ChaosPlan) -> Scenario:
         service_options={"orders": {"saga_deadline": "20"}},
         deadline_s=plan.duration_s + 180.0,
         expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True),
+        own_users=plan.forgeries > 0,
     )

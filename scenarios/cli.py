@@ -99,6 +99,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--broker-restarts", type=int, default=1, help="needs rabbitmqctl (see README)")
     p.add_argument("--duplicates", type=int, default=10)
     p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--forgeries", type=int, default=5,
+                   help="forged copies of saga messages; each service then gets its own broker user (see README)")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)
     p.add_argument("--out", type=Path)

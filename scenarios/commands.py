@@ -220,7 +220,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--orders must be at least 1 and --duration positive")
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
                      broker_restarts=args.broker_restarts, duplicates=args.duplicates, poison=args.poison,
-                     seed=args.seed)  # fmt: skip
+                     forgeries=args.forgeries, seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         from scenarios.broker_control import BrokerControl
 

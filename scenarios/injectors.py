@@ -22,6 +22,7 @@ from shared.wire import ExchangeKind, Outgoing
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
+    from shared.messaging.tap import Observed
 
 log = structlog.get_logger()
 
@@ -106,13 +107,7 @@ class Duplicate:
     nth: int = 1
 
     async def inject(self, run: Run) -> None:
-        seen = await run.trace.seen(self.type, self.nth)
-        publisher = next((s for s, url in run.credentials.items() if URL(url).user == seen.user_id), None)
-        if publisher is None:
-            await run.broker.republish(seen)
-        else:  # services have their own users: the copy comes from the same publisher, so it names the same user
-            async with connected_as(run, publisher) as broker:
-                await broker.republish(seen)
+        await republish(run, await run.trace.seen(self.type, self.nth))
         run.count(f"duplicate {self.type}")
 
 
@@ -188,6 +183,28 @@ class Forge:
             except PublishFailed as exc:
                 log.debug("the broker refused a forged message", service=service, error=str(exc))
                 return False
+
+
+async def republish(run: Run, seen: Observed) -> None:
+    """Publish an exact copy of a message, as its own publisher would again: through that service's user when
+    services have their own (so the copy names the same user_id), else through the runner's connection."""
+    publisher = next((s for s, url in run.credentials.items() if URL(url).user == seen.user_id), None)
+    if publisher is None:
+        await run.broker.republish(seen)
+        return
+    async with connected_as(run, publisher) as broker:
+        await broker.republish(seen)
+
+
+async def forge_copy(run: Run, seen: Observed) -> None:
+    """Publish a message like one the tap saw, under a new message id, through the runner's own user: a stray
+    or forged copy that only a consumer's publisher check can tell from the real thing."""
+    body = json.loads(seen.body)
+    body["message_id"] = str(uuid.uuid4())
+    await run.broker.publish_raw(seen.exchange, seen.routing_key, json.dumps(body).encode(), type=seen.type,
+                                 message_id=body["message_id"], correlation_id=seen.correlation_id,
+                                 reply_to=seen.reply_to, content_type="application/json", user_id=run.broker.user,
+                                 headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +68,10 @@ class Trace:
         self._record_waiters.append((matches, future))
         return await future
 
-    def random_seen(self, rng: random.Random) -> Observed | None:
-        """Any message seen so far (chaos duplicates one)."""
-        candidates = [s for t in sorted(self._seen) for s in self._seen[t] if not (s.message_id or "").startswith("poison")]
+    def random_seen(self, rng: random.Random, types: Collection[str] | None = None) -> Observed | None:
+        """Any message seen so far, or any of these types (chaos duplicates or forges one)."""
+        candidates = [s for t in sorted(self._seen) if types is None or t in types for s in self._seen[t]
+                      if not (s.message_id or "").startswith("poison")]  # fmt: skip
         return rng.choice(candidates) if candidates else None
 
     def observe(self, seen: Observed) -> None:

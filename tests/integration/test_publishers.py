@@ -97,3 +97,24 @@ async def test_a_run_without_own_users_says_its_publishers_were_not_checked(
     result = await runner.run(runner.RunOptions(SCENARIOS["happy-path"], "choreography", amqp_url, tmp_path, namespace))
     assert result.expectation_met and result.publisher_check is False
     assert json.loads((tmp_path / "result.json").read_text())["publisher_check"] is False
+
+
+@pytest.mark.parametrize("mode", ["choreography", "orchestration"])
+async def test_chaos_with_forgeries_dead_letters_each_and_stays_consistent(
+    mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """Chaos with kills, duplicates, poison and forged copies of saga messages: each service has its own user,
+    every forgery is dead-lettered (the dead letters are exactly poison + forgeries), duplicates still reach the
+    inboxes under their publisher's user, and nothing is violated."""
+    from scenarios.chaos import ChaosPlan, chaos_scenario
+
+    plan = ChaosPlan(duration_s=8, kills_per_service=1, broker_restarts=0, duplicates=6, poison=2, forgeries=6, seed=5)
+    result = await runner.run(runner.RunOptions(chaos_scenario(60, plan), mode, amqp_url, tmp_path, namespace,
+                                                orders=60))  # fmt: skip
+    assert result.expectation_met, result.expectation_failures
+    assert result.publisher_check and result.consistency.violations == []
+    faults = result.extra["faults_injected"]
+    assert faults["forged"] == plan.forgeries and faults["duplicate"] == plan.duplicates
+    assert result.messages.dead_lettered == plan.poison + plan.forgeries
+    dead = [r for r in load_trace(tmp_path / "trace.jsonl") if r["dead_lettered"]]
+    assert sum(r["dead_letter_reason"] == "WrongPublisher" for r in dead) == plan.forgeries
