@@ -88,7 +88,11 @@ class Run:
 
     @property
     def publisher_check(self) -> bool:
-        """Consumers check who published each message: services have their own users, and the check is not off."""
+        """Consumers check who published each message: services have their own users, and the check is not off.
+
+        Attached to a running stack, the trace tells: every service message came from its service's own user."""
+        if self.options.attach is not None:
+            return self.trace.from_own_users(self.options.namespace)
         return bool(self.credentials) and "no-publisher-check" not in self.options.unsafe | self.options.scenario.unsafe
 
     def broker_control(self) -> BrokerControl:

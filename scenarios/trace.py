@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.contracts import MESSAGE_TYPES
 from shared.messaging.tap import Observed
 from shared.messaging.topology import QueueSpec, Topology, key_matches
+from shared.runtime.publishers import broker_user, expected_publisher
 
 MARKER_TYPE = "sagalab.TapMarker"
 
@@ -124,6 +126,12 @@ class Trace:
 
     def by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.delivered).items()))
+
+    def from_own_users(self, namespace: str) -> bool:
+        """Every delivered message a service sends was published by that service's own broker user."""
+        owned = [(r, owner) for r in self.delivered
+                 if (cls := MESSAGE_TYPES.get(r.type)) and (owner := expected_publisher(cls))]  # fmt: skip
+        return bool(owned) and all(r.user_id == broker_user(namespace, owner) for r, owner in owned)
 
     def dead_lettered(self) -> int:
         return sum(1 for r in self.records if r.dead_lettered)

@@ -30,14 +30,15 @@ def broker_user(namespace: str, service: str) -> str:
     return f"{namespace}.{service}"
 
 
-def expected_publisher(message: Message) -> str | None:
-    """The service whose user must have published this message, or None when any client may."""
-    if isinstance(message, CLIENT_COMMANDS):
+def expected_publisher(message: Message | type[Message]) -> str | None:
+    """The service whose user must have published this message (or type), or None when any client may."""
+    cls = message if isinstance(message, type) else type(message)
+    if issubclass(cls, CLIENT_COMMANDS):
         return None
-    if isinstance(message, Command):
+    if issubclass(cls, Command):
         return COMMANDER
-    if isinstance(message, Event):
-        return message.owner or None  # a generic participant's TaskSucceeded / TaskFailed has no owner
+    if issubclass(cls, Event):
+        return cls.owner or None  # a generic participant's TaskSucceeded / TaskFailed has no owner
     return None
 
 

@@ -80,3 +80,23 @@ def test_definitions_hold_rabbitmq_sha256_password_hashes() -> None:
     assert [u["name"] for u in doc["users"]] == ["ns.payment", "ns.inventory"]
     assert {p["vhost"] for p in doc["permissions"]} == {"v"} and len(doc["topic_permissions"]) == 6
     assert service_url("amqp://guest:guest@h:5672/v", "ns", "payment", "pw") == "amqp://ns.payment:pw@h:5672/v"
+
+
+def test_an_attached_run_reads_from_the_trace_whether_services_had_their_own_users() -> None:
+    """Attached to a running stack, the runner knows the check was on only if every service message in the trace
+    came from its service's own user; one from a shared user (or none at all) says it was not."""
+    from scenarios.trace import Trace
+    from shared.messaging.tap import Observed
+    from shared.messaging.topology import Topology
+
+    def seen(type_name: str, user: str) -> Observed:
+        return Observed("ns.events", f"x.{type_name}", type_name, "s", f"{type_name}-{user}", "o-1", None, {}, b"{}",
+                        0.0, user_id=user)  # fmt: skip
+
+    trace = Trace(Topology("ns"), [])
+    assert not trace.from_own_users("ns")
+    for type_name, user in (("PlaceOrder", "admin"), ("OrderPlaced", "ns.orders"), ("PaymentCharged", "ns.payment")):
+        trace.observe(seen(type_name, user))
+    assert trace.from_own_users("ns")
+    trace.observe(seen("StockReserved", "admin"))
+    assert not trace.from_own_users("ns")
