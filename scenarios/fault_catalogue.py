@@ -17,15 +17,18 @@ FAST_WATCHER = {"orders": {"saga_deadline": "3"}}
 """Choreography's deadline watcher reports a saga idle for 3 s (the default is 30 s)."""
 
 
+SHIPPED = ("ShipmentScheduled", "ShipmentFailed")
 FORGED = {
-    "choreography": (Forge("PaymentCharged", after="PaymentDeclined",
-                           until=("ShipmentScheduled", "ShipmentFailed", "OutOfStock")),),
+    "choreography": (Forge("PaymentCharged", after="PaymentDeclined", until=(*SHIPPED, "OutOfStock")),
+                     Forge("StockReserved", after="PaymentDeclined", until=SHIPPED, unknown_order=True)),
     "orchestration": (Forge("ReserveStock", after="PaymentDeclined", exchange="commands",
                             until=("StockReserved", "OutOfStock")),
-                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands",
-                            until=("ShipmentScheduled", "ShipmentFailed"))),
+                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands", until=SHIPPED),
+                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands", until=SHIPPED,
+                            unknown_order=True)),
 }  # fmt: skip
-"""Forged in the runner's name, for an order already declined: stock reserved and a parcel booked for it."""
+"""Forged in the runner's name: stock reserved and a parcel booked for an order already declined, and a parcel
+for an order nobody placed."""
 IMPERSONATED = Forge("StockReserved", after="PaymentDeclined", as_service="payment")
 """Payment's own user trying to publish Inventory's event: its topic permissions stop it at the broker."""
 
@@ -134,19 +137,20 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "forged-event",
-        "Each service has its own broker user. Events and commands forged for a declined order by another user "
-        "are dead-lettered (WrongPublisher); Payment's user cannot even publish Inventory's event.",
+        "Each service has its own broker user. Events and commands another user forges, for a declined order or "
+        "one nobody placed, are dead-lettered (WrongPublisher); Payment's user cannot even publish Inventory's event.",
         {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True,
         injectors={mode: (*forged, IMPERSONATED) for mode, forged in FORGED.items()},
         expect={mode: Expect(outcome="compensated", dead_lettered=len(forged)) for mode, forged in FORGED.items()},
     ),
     Scenario(
         "unsafe-no-publisher-check",
-        "Switch the publisher check off and forge the same messages for a declined order: stock is reserved and "
-        "never released, and a parcel is booked for an order that never completed.",
+        "Switch the publisher check off and forge the same messages: stock is reserved and never released and a "
+        "parcel booked for a declined order, and a parcel booked for an order nobody placed.",
         {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True, unsafe=frozenset({"no-publisher-check"}),
         injectors=FORGED,
-        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "shipping.not-completed"})),
+        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "shipping.not-completed",
+                                                              "stray.unknown-order"})),
     ),
     Scenario(
         "unsafe-no-inbox",

@@ -134,20 +134,27 @@ class Poison:
 
 @dataclass(frozen=True)
 class Forge:
-    """Publish a forged ``type`` for the order of the nth ``after`` message, as someone who may not send it: the
-    runner's own broker user, or (``as_service``) another service's user, whom the broker's topic permissions
-    stop outright. Then wait until a consumer dead-lettered it or one of ``until`` shows what it set off."""
+    """Publish a forged ``type`` for the order of the nth ``after`` message (or, ``unknown_order``, for a copy of
+    it under an id nobody placed), as someone who may not send it: the runner's own broker user, or
+    (``as_service``) another service's user, whom the broker's topic permissions stop outright. Then wait until a
+    consumer dead-lettered it or one of ``until`` shows what it set off."""
 
     type: str
     after: str
     exchange: ExchangeKind = "events"
     until: tuple[str, ...] = ()
     as_service: str | None = None
+    unknown_order: bool = False
     nth: int = 1
 
     async def inject(self, run: Run) -> None:
         seen = await run.trace.seen(self.after, self.nth)
-        forged = self.forged(seen.correlation_id or "", json.loads(seen.body))
+        trigger = json.loads(seen.body)
+        order_id = seen.correlation_id or ""
+        if self.unknown_order:
+            order_id = f"forged-{uuid.uuid4().hex[:12]}"
+            trigger["order"] = {**trigger["order"], "order_id": order_id}
+        forged = self.forged(order_id, trigger)
         out = Outgoing.of(forged, self.exchange, routing_key(forged), reply_to=self.reply_to(run))
         if self.as_service is None:
             await run.broker.publish(out)

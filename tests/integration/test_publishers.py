@@ -68,16 +68,18 @@ def _rows(db: Path, query: str, order_id: str) -> list[tuple[object, ...]]:
 async def test_a_forged_message_is_dead_lettered_as_wrong_publisher_and_has_no_effect(
     mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    """forged-event: what the runner's guest user forges for a declined order is dead-lettered with the error
-    WrongPublisher and reserves no stock and books no parcel; Payment's own user cannot publish Inventory's event
-    at all; the result says the publisher check was on. With the check off the forgery takes effect."""
+    """forged-event: what the runner's guest user forges, for a declined order or one nobody placed, is
+    dead-lettered with the error WrongPublisher and reserves no stock and books no parcel; Payment's own user
+    cannot publish Inventory's event at all; the result says the publisher check was on. With the check off the
+    forgeries take effect, the parcel for the unknown order included."""
     result = await runner.run(runner.RunOptions(SCENARIOS["forged-event"], mode, amqp_url, tmp_path / "safe", namespace))
     assert result.expectation_met, result.expectation_failures
     assert result.publisher_check and result.consistency.ok
     (order_id,) = result.outcomes
     dead = [r for r in load_trace(tmp_path / "safe" / "trace.jsonl") if r["dead_lettered"]]
-    assert dead and {(r["dead_letter_reason"], r["user_id"], r["correlation_id"]) for r in dead} == {
-        ("WrongPublisher", "guest", order_id)}
+    assert {(r["dead_letter_reason"], r["user_id"]) for r in dead} == {("WrongPublisher", "guest")}
+    assert order_id in {r["correlation_id"] for r in dead}, "the forgery for the declined order"
+    assert any(r["correlation_id"].startswith("forged-") for r in dead), "the forgery for an order nobody placed"
     assert result.extra["faults_injected"]["forged StockReserved refused by the broker"] == 1
     data = tmp_path / "safe" / "data"
     assert not _rows(data / "inventory.db", "SELECT * FROM reservations WHERE order_id = ?", order_id)
@@ -87,7 +89,8 @@ async def test_a_forged_message_is_dead_lettered_as_wrong_publisher_and_has_no_e
                                                 tmp_path / "unsafe", namespace))  # fmt: skip
     assert unsafe.expectation_met, unsafe.expectation_failures
     assert not unsafe.publisher_check and unsafe.messages.dead_lettered == 0
-    assert {v.rule for v in unsafe.consistency.violations} == {"stock.left-behind", "shipping.not-completed"}
+    assert {v.rule for v in unsafe.consistency.violations} == {"stock.left-behind", "shipping.not-completed",
+                                                               "stray.unknown-order"}
 
 
 async def test_a_run_without_own_users_says_its_publishers_were_not_checked(
