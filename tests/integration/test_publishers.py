@@ -59,6 +59,18 @@ async def test_sagalab_users_gives_each_service_a_user_held_to_its_own_messages(
     assert not [line for line in users.splitlines() if line.startswith(f"{namespace}.")]
 
 
+async def _dead_letter_headers(amqp_url: str, namespace: str) -> list[dict[str, object]]:
+    """The headers of every message in the namespace's dead-letter queue (taken off it)."""
+    connection = await aio_pika.connect(amqp_url)
+    found = []
+    async with connection:
+        queue = await (await connection.channel()).declare_queue(f"{namespace}.dead-letters", passive=True)
+        while (message := await queue.get(fail=False)) is not None:
+            found.append(dict(message.headers))
+            await message.ack()
+    return found
+
+
 def _rows(db: Path, query: str, order_id: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(query, (order_id,)).fetchall()
@@ -81,6 +93,12 @@ async def test_a_forged_message_is_dead_lettered_as_wrong_publisher_and_has_no_e
     assert order_id in {r["correlation_id"] for r in dead}, "the forgery for the declined order"
     assert any(r["correlation_id"].startswith("forged-") for r in dead), "the forgery for an order nobody placed"
     assert result.extra["faults_injected"]["forged StockReserved refused by the broker"] == 1
+    headers = await _dead_letter_headers(amqp_url, namespace)
+    assert headers and all(h["x-sagalab-error"] == "WrongPublisher" and h["x-sagalab-user-id"] == "guest"
+                           and "must be published by" in h["x-sagalab-reason"] for h in headers)  # fmt: skip
+    assert {h["x-sagalab-service"] for h in headers} <= {"inventory", "shipping", "payment", "orchestrator"}
+    assert all(h["x-sagalab-queue"] == f"{namespace}.{h['x-sagalab-service']}" and h["x-sagalab-attempts"] == 1
+               and h["x-sagalab-exchange"].startswith(namespace) and h["x-sagalab-routing-key"] for h in headers)  # fmt: skip
     data = tmp_path / "safe" / "data"
     assert not _rows(data / "inventory.db", "SELECT * FROM reservations WHERE order_id = ?", order_id)
     assert not _rows(data / "shipping.db", "SELECT * FROM shipments WHERE order_id = ?", order_id)
