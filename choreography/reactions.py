@@ -2,6 +2,10 @@
 
 Read it top to bottom: that is the whole saga. Each reaction turns the event into the command the
 domain service already understands, so both modes run the very same business code.
+
+Compensations are chained, not fanned out: after a failed shipment Inventory releases the stock and
+Payment refunds only on ``StockReleased``, the reverse of the forward order, as the orchestrator does.
+The messages are the same as a fan-out would send; the refund lands one hop later, never before the release.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ class Reaction:
     def command_for(self, event: Any) -> Command:
         """The command this event asks of the service; it keeps the event's envelope, so whatever the
         service emits is caused by the event itself."""
-        fields = {"order": event.order} if "order" in self.does.model_fields else {"order_id": event.order.order_id}
+        order_id = event.order.order_id if hasattr(event, "order") else event.order_id
+        fields = {"order": event.order} if "order" in self.does.model_fields else {"order_id": order_id}
         return self.does(
             message_id=event.message_id,
             correlation_id=event.correlation_id,
@@ -52,10 +57,10 @@ REACTIONS: tuple[Reaction, ...] = (
     Reaction("payment",   OrderPlaced,        ChargePayment),
     Reaction("inventory", PaymentCharged,     ReserveStock),
     Reaction("shipping",  StockReserved,      ScheduleShipment),
-    # compensations: undo what already succeeded
+    # compensations: undo what already succeeded, the latest step first
     Reaction("payment",   OutOfStock,         RefundPayment),
     Reaction("inventory", ShipmentFailed,     ReleaseStock),
-    Reaction("payment",   ShipmentFailed,     RefundPayment),
+    Reaction("payment",   StockReleased,      RefundPayment),  # the refund waits for the release: reverse order
 )  # fmt: skip
 
 

@@ -81,8 +81,9 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
                                dead_lettered_by_reason=run.trace.dead_lettered_by_reason(),
                                refused=refused.get("refused", 0), ignored=refused.get("ignored", 0)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
-        expectation_met=False, namespace=opts.namespace, run_dir=str(opts.out_dir),
-        outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected}, rejected_orders=rejected,
+        expectation_met=False, publisher_check=run.publisher_check, namespace=opts.namespace,
+        run_dir=str(opts.out_dir), outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected},
+        rejected_orders=rejected,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
@@ -126,9 +127,10 @@ def expectation_failures(
         if fault.startswith(("never injected", "injector failed")):
             failures.append(f"the scenario's fault did not happen: {fault}")
     if expect.dead_lettered_equals_poison:
-        poison = result.extra.get("faults_injected", {}).get("poison", 0)
+        injected = result.extra.get("faults_injected", {})
+        poison = injected.get("poison", 0) + injected.get("forged", 0)  # a forgery is dead-lettered by its consumer
         if result.messages.dead_lettered != poison:
-            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison injected")
+            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison and forgeries injected")
     if result.orders.rejected != (expect.rejected or 0):
         failures.append(f"{result.orders.rejected} order(s) rejected at the edge, expected {expect.rejected or 0}")
     if expect.completed is not None and result.orders.completed != expect.completed:

@@ -1,6 +1,6 @@
 """Commands to the broker itself, for the faults that need them: restart its app, drop every connection.
 
-Found in this order: ``SAGALAB_RABBITMQCTL`` (a command prefix, e.g. ``docker exec my-rabbit rabbitmqctl``),
+Found in this order: ``SAGALAB_RABBITMQCTL`` (a command prefix, e.g. ``docker exec -i my-rabbit rabbitmqctl``),
 else a local ``rabbitmqctl`` when the broker is on this machine.
 """
 
@@ -39,15 +39,16 @@ class BrokerControl:
             raise BrokerControlUnavailable(
                 "this scenario restarts the broker or drops its connections, which needs rabbitmqctl: run the "
                 "broker on this machine, or set SAGALAB_RABBITMQCTL to a command prefix that reaches it "
-                "(for a container: 'docker exec <container> rabbitmqctl')"
+                "(for a container: 'docker exec -i <container> rabbitmqctl')"
             )
         return control
 
-    async def run(self, *args: str, timeout_s: float = 60.0) -> str:
+    async def run(self, *args: str, timeout_s: float = 60.0, stdin: bytes | None = None) -> str:
         proc = await asyncio.create_subprocess_exec(
-            *self.prefix, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
+            *self.prefix, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout=timeout_s)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(self.prefix + args)} failed: {out.decode(errors='replace')[-500:]}")
         return out.decode(errors="replace")

@@ -39,7 +39,7 @@ class Expect:
     rejected: int | None = None
     """Exactly this many orders are refused at the edge (out of bounds) and never placed."""
     dead_lettered_equals_poison: bool = False
-    """The dead-letter queue holds exactly the poison the run injected (chaos)."""
+    """The dead-letter queue holds exactly the poison and the forgeries the run injected (chaos)."""
     stuck_must_be_reported: bool = False
     """Choreography: a saga that stopped moving is tolerated only if the deadline watcher reported it."""
 
@@ -71,6 +71,8 @@ class Scenario:
     """How long to keep waiting for an order parked as needing attention to finish on its own."""
     place_interval_s: float = 0.0
     """Pause between orders, so faults strike while sagas are in flight."""
+    own_users: bool = False
+    """Each service logs in as its own broker user, so consumers can check who published a message."""
 
     def expect_for(self, mode: str) -> Expect:
         return self.expect if isinstance(self.expect, Expect) else self.expect[mode]

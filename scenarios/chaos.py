@@ -1,5 +1,5 @@
 """``sagalab chaos``: a seeded stream of orders while services are killed and restarted at random, the
-broker restarts, and messages are duplicated and poisoned; then everything settles and the oracle
+broker restarts, and messages are duplicated, poisoned and forged; then everything settles and the oracle
 judges. With every defence on, nothing may be lost or applied twice."""
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from typing import TYPE_CHECKING
 import structlog
 
 from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
-from scenarios.injectors import ChangeDefinition, Poison, with_fresh_id
+from scenarios.injectors import ChangeDefinition, Poison, forge_copy, republish, with_fresh_id
 from scenarios.topologies import services
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
 
 log = structlog.get_logger()
+
+FORGEABLE = frozenset({"OrderPlaced", "PaymentCharged", "PaymentDeclined", "PaymentRefunded", "StockReserved",
+                       "OutOfStock", "StockReleased", "ShipmentScheduled", "ShipmentFailed", "ChargePayment",
+                       "RefundPayment", "ReserveStock", "ReleaseStock", "ScheduleShipment", "CancelShipment"})  # fmt: skip
+"""Messages a consumer takes only from one service's user (not a client's PlaceOrder, not a generic reply)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class ChaosPlan:
     definition_changes: int = 1
     """Orchestration: times the orchestrator is killed and restarted on an edited definition (states renamed);
     executions in flight must finish on the definition they started on."""
+    forgeries: int = 0
+    """Copies of saga messages published under new ids by the runner's user: each service then gets its own
+    broker user, and each forgery must be dead-lettered (WrongPublisher) without effect."""
     seed: int = 7
 
 
@@ -57,7 +65,7 @@ class ChaosMonkey:
                 await self._do(action, target, run, rng)
                 return
             except Exception as exc:  # one failed injection must not stop the rest of the chaos
-                if action not in ("duplicate", "duplicate-new-id", "poison") or attempt == 59:
+                if action not in ("duplicate", "duplicate-new-id", "poison", "forge") or attempt == 59:
                     log.error("chaos action failed", action=action, target=target, error=repr(exc))
                     run.count(f"chaos action failed: {action}")
                     return
@@ -76,6 +84,7 @@ class ChaosMonkey:
         plan += [(rng.uniform(0, span), "duplicate", "") for _ in range(self.plan.duplicates)]
         plan += [(rng.uniform(0, span), "duplicate-new-id", "") for _ in range(self.plan.fresh_duplicates)]
         plan += [(rng.uniform(0, span), "poison", "") for _ in range(self.plan.poison)]
+        plan += [(rng.uniform(0, span), "forge", "") for _ in range(self.plan.forgeries)]
         if run.options.mode == "orchestration":
             times = sorted(rng.uniform(0.2, 0.8) * span for _ in range(self.plan.definition_changes))
             plan += [(at, "definition", str(k)) for k, at in enumerate(times)]  # numbered in the order they happen
@@ -102,12 +111,17 @@ class ChaosMonkey:
         elif action in ("duplicate", "duplicate-new-id"):
             seen = run.trace.random_seen(rng)
             if seen is not None:
-                await run.broker.republish(seen if action == "duplicate" else with_fresh_id(seen))
+                await republish(run, seen if action == "duplicate" else with_fresh_id(seen))
                 run.count(action)
         elif action == "definition":
             before = "" if target == "0" else str(int(target) - 1)  # each change renames the previous edit's names
             renamed = tuple((f"{name}{before}", f"{name}{target}") for name in ("ReserveStock", "ScheduleShipment"))
             await ChangeDefinition(renamed).inject(run)
+        elif action == "forge":
+            seen = run.trace.random_seen(rng, FORGEABLE)
+            if seen is not None:
+                await forge_copy(run, seen)
+                run.count("forged")
         elif action == "poison":
             exchange, key = ("events", "orders.OrderPlaced") if run.options.mode == "choreography" else (
                 "commands", "payment.ChargePayment")  # fmt: skip
@@ -128,4 +142,5 @@ def chaos_scenario(orders: int, plan: ChaosPlan) -> Scenario:
         service_options={"orders": {"saga_deadline": "20"}},
         deadline_s=plan.duration_s + 180.0,
         expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True),
+        own_users=plan.forgeries > 0,
     )

@@ -1,4 +1,5 @@
-"""``sagalab clean``: remove everything a namespace declared on the broker, and its local service data.
+"""``sagalab clean``: remove everything a namespace declared on the broker, its service users, and its local
+service data.
 
 The names come from the same topology code that declares them (both modes, every orchestrator instance,
 the tap, the dead-letter queue, the samples' participant, the bench's raw chains); when RabbitMQ's
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from yarl import URL
 
+from scenarios import users
 from scenarios.topologies import queue_specs
 from shared.config import MODES
 from shared.messaging.broker import Broker
@@ -94,6 +96,12 @@ def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tu
     return found["queues"], found["exchanges"]
 
 
+async def remove_users(amqp_url: str, namespace: str) -> int:
+    """Delete the namespace's service users (``sagalab users``) when rabbitmqctl or the management API reach the broker."""
+    admin = users.find_admin(amqp_url)
+    return len(await users.remove(admin, namespace)) if admin is not None else 0
+
+
 async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/serve")) -> dict[str, int]:
     """Delete the namespace's queues and exchanges and its ``serve`` data; returns what was removed."""
     topology = Topology(namespace)
@@ -105,7 +113,8 @@ async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/
         deleted_queues, deleted_exchanges = await broker.delete(queues, exchanges)
     finally:
         await broker.close()
-    removed = {"queues": len(deleted_queues), "exchanges": len(deleted_exchanges), "data folders": 0}
+    removed = {"queues": len(deleted_queues), "exchanges": len(deleted_exchanges), "data folders": 0,
+               "users": await remove_users(amqp_url, namespace)}  # fmt: skip
     folder = data_root / namespace
     if folder.is_dir():
         shutil.rmtree(folder)

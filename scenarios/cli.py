@@ -68,6 +68,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="orchestration: standard (persist every step) or express (in memory, re-run on crash); "
                         "default: the scenario's own, else standard")  # fmt: skip
     p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
+    p.add_argument("--own-users", action="store_true",
+                   help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
+                        "each message")  # fmt: skip
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
@@ -90,6 +93,12 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
+    p = sub.add_parser("users", help="give each service of a namespace its own broker user (needs rabbitmqctl)")
+    p.add_argument("namespaces", nargs="*", type=_namespace, metavar="NAMESPACE", help="namespaces to provision (default: --namespace)")
+    p.add_argument("--remove", action="store_true", help="delete the namespace's service users instead")
+    p.add_argument("--passwords-from-env", action="store_true",
+                   help="each service's password from SAGALAB_PASSWORD_<SERVICE> instead of a random one")  # fmt: skip
+    p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both")
@@ -104,6 +113,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poison", type=int, default=5)
     p.add_argument("--definition-changes", type=int, default=1,
                    help="orchestration: restarts of the orchestrator on an edited definition (states renamed)")
+    p.add_argument("--forgeries", type=int, default=5,
+                   help="forged copies of saga messages; each service then gets its own broker user (see README)")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)
     p.add_argument("--out", type=Path)
@@ -215,6 +226,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             from scenarios.dead_letters import dead_letters
 
             return asyncio.run(dead_letters(args, console))
+        case "users":
+            return asyncio.run(commands.users(args, console))
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":

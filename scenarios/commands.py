@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -67,12 +68,15 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
     extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
     namespace = args.namespace
     if args.attach is not None:
+        if args.own_users:
+            raise UsageError("--own-users provisions the services a run starts; an attached stack brings its own")
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
-        deadline_s=args.deadline, service_options=service_options, include_history=args.history, **extra,
+        deadline_s=args.deadline, service_options=service_options, include_history=args.history,
+        own_users=args.own_users, **extra,
     )  # fmt: skip
     if options.attach is not None:
         from scenarios.attach import refuse_faults
@@ -224,7 +228,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--orders must be at least 1 and --duration positive")
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
                      broker_restarts=args.broker_restarts, duplicates=args.duplicates,
-                     fresh_duplicates=args.fresh_duplicates, poison=args.poison,
+                     fresh_duplicates=args.fresh_duplicates, poison=args.poison, forgeries=args.forgeries,
                      definition_changes=args.definition_changes, seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         from scenarios.broker_control import BrokerControl
@@ -257,12 +261,39 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     return await run_bench(args, console)
 
 
+async def users(args: argparse.Namespace, console: Console) -> int:
+    from scenarios import users as service_users
+
+    namespaces = args.namespaces or [args.namespace]
+    try:
+        passwords = service_users.passwords_from_env(os.environ) if args.passwords_from_env else None
+    except ValueError as exc:
+        raise UsageError(f"--passwords-from-env: {exc}") from None
+    admin = service_users.require_admin(args.amqp_url)
+    every: dict[str, dict[str, str]] = {}
+    for namespace in namespaces:
+        if args.remove:
+            removed = await service_users.remove(admin, namespace)
+            console.print(f"namespace {namespace}: deleted {len(removed)} service user(s)", highlight=False)
+            continue
+        every[namespace] = urls = await service_users.provision(admin, args.amqp_url, namespace, passwords=passwords)
+        console.print(f"namespace {namespace}: one broker user per service; start each service with its URL "
+                      "(AMQP_URL=... sagalab serve SERVICE) and its consumers check who published each message. "
+                      "`sagalab clean` deletes these users.", highlight=False, soft_wrap=True)  # fmt: skip
+        for service, url in urls.items():
+            console.print(f"{service:<13} {url}", highlight=False, markup=False, soft_wrap=True)
+    if args.json and every:
+        args.json.write_text(json.dumps(every[namespaces[0]] if len(every) == 1 else every, indent=2))
+    return EXIT_OK
+
+
 async def clean(args: argparse.Namespace, console: Console) -> int:
     from scenarios.clean import clean as clean_namespace
 
     removed = await clean_namespace(args.amqp_url, args.namespace,
                                     Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "
-                  f"exchange(s) and {removed['data folders']} service data folder(s)", highlight=False,
+                  f"exchange(s) and {removed['data folders']} service data folder(s)"
+                  + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,
                   soft_wrap=True)  # fmt: skip
     return EXIT_OK

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import random
 
-from scenarios.catalogue import GOOD_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock, order_fields, same
+from scenarios.catalogue import (
+    DECLINED_CARD,
+    GOOD_CARD,
+    UNSERVED,
+    Expect,
+    Scenario,
+    mixed_orders,
+    mixed_stock,
+    order_fields,
+    same,
+)
 from scenarios.edge import OrderRequest
 from scenarios.injectors import (
     ChangeDefinition,
     CloseConnections,
     Duplicate,
+    Forge,
     KillService,
     OutOfBoundsOrder,
     Poison,
@@ -27,6 +38,22 @@ PLENTY = {"KEYBOARD": 1_000_000}
 NONE_LEFT = {"KEYBOARD": 0}
 FAST_WATCHER = {"orders": {"saga_deadline": "3"}}
 """Choreography's deadline watcher reports a saga idle for 3 s (the default is 30 s)."""
+
+
+SHIPPED = ("ShipmentScheduled", "ShipmentFailed")
+FORGED = {
+    "choreography": (Forge("PaymentCharged", after="PaymentDeclined", until=(*SHIPPED, "OutOfStock")),
+                     Forge("StockReserved", after="PaymentDeclined", until=SHIPPED, unknown_order=True)),
+    "orchestration": (Forge("ReserveStock", after="PaymentDeclined", exchange="commands",
+                            until=("StockReserved", "OutOfStock")),
+                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands", until=SHIPPED),
+                      Forge("ScheduleShipment", after="PaymentDeclined", exchange="commands", until=SHIPPED,
+                            unknown_order=True)),
+}  # fmt: skip
+"""Forged in the runner's name: stock reserved and a parcel booked for an order already declined, and a parcel
+for an order nobody placed."""
+IMPERSONATED = Forge("StockReserved", after="PaymentDeclined", as_service="payment")
+"""Payment's own user trying to publish Inventory's event: its topic permissions stop it at the broker."""
 
 
 def per_mode(choreography: str, orchestration: str, service: str) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -203,6 +230,23 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "Ten orders race for the last keyboard: exactly one gets it, nine are refunded, stock is conserved.",
         {"KEYBOARD": 1}, same(card_number=GOOD_CARD), default_orders=10,
         expect=Expect(completed=1),
+    ),
+    Scenario(
+        "forged-event",
+        "Each service has its own broker user. Events and commands another user forges, for a declined order or "
+        "one nobody placed, are dead-lettered (WrongPublisher); Payment's user cannot even publish Inventory's event.",
+        {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True,
+        injectors={mode: (*forged, IMPERSONATED) for mode, forged in FORGED.items()},
+        expect={mode: Expect(outcome="compensated", dead_lettered=len(forged)) for mode, forged in FORGED.items()},
+    ),
+    Scenario(
+        "unsafe-no-publisher-check",
+        "Switch the publisher check off and forge the same messages: stock is reserved and never released and a "
+        "parcel booked for a declined order, and a parcel booked for an order nobody placed.",
+        {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True, unsafe=frozenset({"no-publisher-check"}),
+        injectors=FORGED,
+        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "shipping.not-completed",
+                                                              "stray.unknown-order"})),
     ),
     Scenario(
         "unsafe-no-inbox",

@@ -1,5 +1,5 @@
 """Faults the runner injects from outside the services: kill -9 and restart a process, restart the
-broker, drop every connection, publish a message twice, publish poison. Each waits for its trigger
+broker, drop every connection, publish a message twice, publish poison, forge a message. Each waits for its trigger
 (the tap seeing the nth message of a type, or a delay) and counts what it did."""
 
 from __future__ import annotations
@@ -8,11 +8,18 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+from yarl import URL
+
+from shared.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
+from shared.messaging.broker import Broker, PublishFailed
+from shared.wire import ExchangeKind, Outgoing
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
@@ -145,7 +152,7 @@ class Duplicate:
     async def inject(self, run: Run) -> None:
         seen = await run.trace.seen(self.type, self.nth)
         await self.when.wait(run)
-        await run.broker.republish(with_fresh_id(seen) if self.fresh_id else seen)
+        await republish(run, with_fresh_id(seen) if self.fresh_id else seen)
         run.count(f"duplicate {self.type}{' under a new id' if self.fresh_id else ''}")
 
 
@@ -190,3 +197,95 @@ class OutOfBoundsOrder:
                                          correlation_id=order_id, content_type="application/json",
                                          headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
             run.count("out-of-bounds PlaceOrder")
+
+
+@dataclass(frozen=True)
+class Forge:
+    """Publish a forged ``type`` for the order of the nth ``after`` message (or, ``unknown_order``, for a copy of
+    it under an id nobody placed), as someone who may not send it: the runner's own broker user, or
+    (``as_service``) another service's user, whom the broker's topic permissions stop outright. Then wait until a
+    consumer dead-lettered it or one of ``until`` shows what it set off."""
+
+    type: str
+    after: str
+    exchange: ExchangeKind = "events"
+    until: tuple[str, ...] = ()
+    as_service: str | None = None
+    unknown_order: bool = False
+    nth: int = 1
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen(self.after, self.nth)
+        trigger = json.loads(seen.body)
+        order_id = seen.correlation_id or ""
+        if self.unknown_order:
+            order_id = f"forged-{uuid.uuid4().hex[:12]}"
+            trigger["order"] = {**trigger["order"], "order_id": order_id}
+        forged = self.forged(order_id, trigger)
+        out = Outgoing.of(forged, self.exchange, routing_key(forged), reply_to=self.reply_to(run))
+        if self.as_service is None:
+            await run.broker.publish(out)
+            run.count(f"forged {self.type}")
+        elif not await self._published_as(run, self.as_service, out):
+            run.count(f"forged {self.type} refused by the broker")
+            return
+        await run.trace.record(lambda r: (r.dead_lettered and r.message_id == forged.message_id)
+                               or (r.type in self.until and r.correlation_id == forged.correlation_id))  # fmt: skip
+
+    def forged(self, order_id: str, trigger: dict[str, Any]) -> Message:
+        """A well-formed message of ``type`` for that order (the order itself taken from the trigger message)."""
+        cls = MESSAGE_TYPES[self.type]
+        fields: dict[str, Any] = {"order": trigger["order"]} if "order" in cls.model_fields else {"order_id": order_id}
+        if cls is PaymentCharged:
+            fields |= {"payment_id": "forged", "amount_cents": trigger["order"]["amount_cents"]}
+        return cls(correlation_id=order_id, causation_id=trigger.get("message_id"), **fields)
+
+    def reply_to(self, run: Run) -> str | None:
+        """A forged command asks for its answer where the orchestrator listens, as a real one would."""
+        if self.exchange != "commands":
+            return None
+        from orchestration.orchestrator import REPLY_KEY
+
+        return REPLY_KEY
+
+    @staticmethod
+    async def _published_as(run: Run, service: str, out: Outgoing) -> bool:
+        async with connected_as(run, service) as broker:
+            try:
+                await broker.publish(out)
+                return True
+            except PublishFailed as exc:
+                log.debug("the broker refused a forged message", service=service, error=str(exc))
+                return False
+
+
+async def republish(run: Run, seen: Observed) -> None:
+    """Publish an exact copy of a message, as its own publisher would again: through that service's user when
+    services have their own (so the copy names the same user_id), else through the runner's connection."""
+    publisher = next((s for s, url in run.credentials.items() if URL(url).user == seen.user_id), None)
+    if publisher is None:
+        await run.broker.republish(seen)
+        return
+    async with connected_as(run, publisher) as broker:
+        await broker.republish(seen)
+
+
+async def forge_copy(run: Run, seen: Observed) -> None:
+    """Publish a message like one the tap saw, under a new message id, through the runner's own user: a stray
+    or forged copy that only a consumer's publisher check can tell from the real thing."""
+    body = json.loads(seen.body)
+    body["message_id"] = str(uuid.uuid4())
+    await run.broker.publish_raw(seen.exchange, seen.routing_key, json.dumps(body).encode(), type=seen.type,
+                                 message_id=body["message_id"], correlation_id=seen.correlation_id,
+                                 reply_to=seen.reply_to, content_type="application/json", user_id=run.broker.user,
+                                 headers={"x-published-us": time.time_ns() // 1000})  # fmt: skip
+
+
+@asynccontextmanager
+async def connected_as(run: Run, service: str) -> AsyncIterator[Broker]:
+    """A connection of the runner's that logs in as one service's own broker user."""
+    broker = await Broker.connect(run.credentials[service], run.broker.topology, f"runner-as-{service}", declare=False)
+    try:
+        yield broker
+    finally:
+        await broker.close()

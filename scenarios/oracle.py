@@ -3,7 +3,8 @@
 Rules (see DESIGN.md): money (at most one charge, refunds never exceed charges, net charged = total
 if completed else 0), stock (initial = available + reserved + shipped for every SKU, nothing
 negative, no reservation left behind by a compensated order), shipping (at most one shipment, only
-for a completed order) and termination (every order completed or compensated, otherwise stuck).
+for a completed order), termination (every order completed or compensated, otherwise stuck), and no
+effect for an order nobody placed (when the databases hold this run's data alone).
 """
 
 from __future__ import annotations
@@ -111,7 +112,20 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[s
         else:
             verdict.outcomes[order.order_id] = status
     verdict.violations += _stock_violations(ledger, skus)
+    if skus is None:  # the databases are this run's own: anything else in them was never ordered
+        verdict.violations += _stray_effects(ledger, {o.order_id for o in orders})
     return verdict
+
+
+def _stray_effects(ledger: _Ledger, placed: set[str]) -> list[Violation]:
+    """Money taken, stock held or a parcel booked for an order that was never placed (a forged message)."""
+    effects = {
+        "charged": set(ledger.charges),
+        "stock reserved": {o for o, (_, _, status) in ledger.reservations.items() if status == "reserved"},
+        "a shipment scheduled": {o for o, status in ledger.shipments.items() if status == "scheduled"},
+    }
+    return [Violation(order_id, "stray.unknown-order", f"{what} for an order nobody placed")
+            for what, order_ids in effects.items() for order_id in sorted(order_ids - placed)]  # fmt: skip
 
 
 def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violation]:

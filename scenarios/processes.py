@@ -55,9 +55,9 @@ class ServiceProcess:
 
     def command(self) -> list[str]:
         s = self.settings
+        # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
         cmd = [sys.executable, "-m", "scenarios.cli", "serve", s.service, "--mode", s.mode,
-               "--amqp-url", s.amqp_url, "--namespace", s.namespace, "--data-dir", str(s.data_dir),
-               "--instance", str(s.instance)]  # fmt: skip
+               "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance)]  # fmt: skip
         for switch in sorted(s.unsafe):
             cmd += ["--unsafe", switch]
         for fault in s.faults:
@@ -72,7 +72,7 @@ class ServiceProcess:
             self.settings = replace(self.settings, faults=())
         self.ready_path.unlink(missing_ok=True)
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
         self.popen = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
         )

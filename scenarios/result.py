@@ -75,6 +75,8 @@ class RunResult(BaseModel):
     settled: bool
     expectation_met: bool
     expectation_failures: list[str] = Field(default_factory=list)
+    publisher_check: bool = False
+    """Consumers dead-lettered messages whose publisher was not the service that may send them (own users)."""
     namespace: str = ""
     run_dir: str = ""
     outcomes: dict[str, str] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from scenarios import users
 from scenarios.assess import assess
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import Scenario
@@ -50,6 +51,8 @@ class RunOptions:
     """Options for the orchestrator (definition, resources, workflow)."""
     include_history: bool = False
     """Orchestration: put every execution's history in the result JSON (``extra.history``)."""
+    own_users: bool = False
+    """Give each service its own broker user (``scenarios/users.py``); the publisher check is then on."""
     attach: Path | None = None
     """Drive services that are already running (a compose stack) instead of starting them: see attach.py."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
@@ -71,6 +74,8 @@ class Run:
     """Orders the scenario meant to place that the edge refused (out of bounds): never placed, but counted."""
     placed_at: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
+    credentials: dict[str, str] = field(default_factory=dict)
+    """Each service's own AMQP URL when the run gave the services users of their own (else empty)."""
     _control: BrokerControl | None = None
 
     @property
@@ -83,6 +88,15 @@ class Run:
 
     def count(self, fault: str) -> None:
         self.injected[fault] += 1
+
+    @property
+    def publisher_check(self) -> bool:
+        """Consumers check who published each message: services have their own users, and the check is not off.
+
+        Attached to a running stack, the trace tells: every service message came from its service's own user."""
+        if self.options.attach is not None:
+            return self.trace.from_own_users(self.options.namespace)
+        return bool(self.credentials) and "no-publisher-check" not in self.options.unsafe | self.options.scenario.unsafe
 
     def broker_control(self) -> BrokerControl:
         self._control = self._control or BrokerControl.require(self.options.amqp_url)
@@ -97,8 +111,10 @@ async def run(options: RunOptions) -> RunResult:
         return await run_attached(options)
     scenario, mode = options.scenario, options.mode
     injectors = scenario.injectors.get(mode, ())
+    own_users = options.own_users or scenario.own_users
+    admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
     if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
-        BrokerControl.require(options.amqp_url)  # fail before starting anything
+        BrokerControl.require(options.amqp_url)
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
     stopping = asyncio.Event()
@@ -108,12 +124,14 @@ async def run(options: RunOptions) -> RunResult:
         _prepare(options)
         trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe)
-        fleet = _fleet(options)
+        credentials = await users.provision(admin, options.amqp_url, options.namespace,
+                                            services(mode)) if admin is not None else {}  # fmt: skip
+        fleet = _fleet(options, credentials)
         fleet.start()
         await fleet.wait_ready()
         admission = scenario.orders(options.orders, options.seed, options.run_token)
         current = Run(options, broker, fleet, trace, admission.orders, stock=scenario.stock_for(options.orders),
-                      rejected=admission.rejected)  # fmt: skip
+                      rejected=admission.rejected, credentials=credentials)  # fmt: skip
         tasks = [asyncio.create_task(fleet.supervise(stopping))]
         tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
         started = time.time()
@@ -202,7 +220,7 @@ def keep_definition(options: RunOptions) -> None:
     (options.out_dir / "definition.asl.json").write_text(source.read_text())
 
 
-def _fleet(options: RunOptions) -> Fleet:
+def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
     logs = options.out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scenario, mode = options.scenario, options.mode
@@ -212,7 +230,7 @@ def _fleet(options: RunOptions) -> Fleet:
         if service == "orchestrator":
             service_options |= options.service_options
         settings = Settings(
-            service=service, mode=mode, amqp_url=options.amqp_url, namespace=options.namespace,
+            service=service, mode=mode, amqp_url=credentials.get(service, options.amqp_url), namespace=options.namespace,
             data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
             faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
         )  # fmt: skip

@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import Topology
 from shared.runtime.host import ServiceHost
+from shared.runtime.publishers import PublisherCheck
 
 log = structlog.get_logger()
 
@@ -28,7 +29,9 @@ async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
         from choreography.bootstrap import build
     else:
         from orchestration.bootstrap import build
-    return build(settings, broker)
+    host = build(settings, broker)
+    host.publishers = PublisherCheck.for_service(settings)
+    return host
 
 
 async def connect_patiently(settings: Settings, wait_s: float) -> Broker:
@@ -59,7 +62,8 @@ async def serve(settings: Settings, wait_for_broker_s: float = 0.0) -> None:
         ready = ready_file(settings)
         with open(ready, "w") as f:
             f.write(str(os.getpid()))
-        log.info("ready", namespace=settings.namespace, unsafe=sorted(settings.unsafe))
+        log.info("ready", namespace=settings.namespace, unsafe=sorted(settings.unsafe), user=broker.user,
+                 publisher_check=host.publishers.enabled)  # fmt: skip
         await stop.wait()
         log.info("stopping")
         await host.stop()

@@ -6,14 +6,16 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.contracts import MESSAGE_TYPES
 from shared.messaging.dead_letter import reason_of
 from shared.messaging.tap import Observed
 from shared.messaging.topology import QueueSpec, Topology, key_matches
+from shared.runtime.publishers import broker_user, expected_publisher
 
 MARKER_TYPE = "sagalab.TapMarker"
 
@@ -33,6 +35,8 @@ class TraceRecord:
     attempt: int | None
     dead_lettered: bool
     dead_letter_reason: str | None
+    """sagalab's own error type (``x-sagalab-error``: ``WrongPublisher``...) or the broker's ``x-death`` reason."""
+    user_id: str | None = None
 
 
 @dataclass
@@ -46,6 +50,9 @@ class Trace:
     _seen: dict[str, list[Observed]] = field(default_factory=dict)
     _recorded: set[tuple[object, ...]] = field(default_factory=set)
     _waiters: list[tuple[str, int, asyncio.Future[Observed]]] = field(default_factory=list)
+    _record_waiters: list[tuple[Callable[[TraceRecord], bool], asyncio.Future[TraceRecord]]] = field(
+        default_factory=list
+    )
 
     async def seen(self, type_name: str, nth: int = 1) -> Observed:
         """Wait until the tap has seen the nth message of a type (fault injectors trigger on this)."""
@@ -56,9 +63,18 @@ class Trace:
         self._waiters.append((type_name, nth, future))
         return await future
 
-    def random_seen(self, rng: random.Random) -> Observed | None:
-        """Any message seen so far (chaos duplicates one)."""
-        candidates = [s for t in sorted(self._seen) for s in self._seen[t] if not (s.message_id or "").startswith("poison")]
+    async def record(self, matches: Callable[[TraceRecord], bool]) -> TraceRecord:
+        """Wait until the trace holds a record that matches (dead-lettered copies included)."""
+        if found := next((r for r in self.records if matches(r)), None):
+            return found
+        future: asyncio.Future[TraceRecord] = asyncio.get_running_loop().create_future()
+        self._record_waiters.append((matches, future))
+        return await future
+
+    def random_seen(self, rng: random.Random, types: Collection[str] | None = None) -> Observed | None:
+        """Any message seen so far, or any of these types (chaos duplicates or forges one)."""
+        candidates = [s for t in sorted(self._seen) if types is None or t in types for s in self._seen[t]
+                      if not (s.message_id or "").startswith("poison")]  # fmt: skip
         return rng.choice(candidates) if candidates else None
 
     def observe(self, seen: Observed) -> None:
@@ -91,7 +107,12 @@ class Trace:
             causation_id=causation, state=seen.headers.get("x-state"),
             attempt=seen.headers.get("x-attempt"), dead_lettered=dead,
             dead_letter_reason=reason_of(seen.headers) if dead else None,
+            user_id=seen.user_id or seen.headers.get("x-sagalab-user-id") or None,
         ))  # fmt: skip
+        for waiter in [w for w in self._record_waiters if w[0](self.records[-1])]:
+            self._record_waiters.remove(waiter)
+            if not waiter[1].done():
+                waiter[1].set_result(self.records[-1])
 
     def _receivers(self, exchange: str, key: str) -> list[str]:
         return sorted({
@@ -105,6 +126,12 @@ class Trace:
 
     def by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.delivered).items()))
+
+    def from_own_users(self, namespace: str) -> bool:
+        """Every delivered message a service sends was published by that service's own broker user."""
+        owned = [(r, owner) for r in self.delivered
+                 if (cls := MESSAGE_TYPES.get(r.type)) and (owner := expected_publisher(cls))]  # fmt: skip
+        return bool(owned) and all(r.user_id == broker_user(namespace, owner) for r, owner in owned)
 
     def dead_lettered(self) -> int:
         return sum(1 for r in self.records if r.dead_lettered)

@@ -13,6 +13,7 @@ Mode = Literal["choreography", "orchestration"]
 MODES: tuple[Mode, ...] = ("choreography", "orchestration")
 UNSAFE_SWITCHES = (
     "no-inbox", "no-outbox", "ack-first", "no-barrier", "no-business-key", "no-failure-events", "no-pinning",
+    "no-publisher-check",
 )
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"

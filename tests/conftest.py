@@ -65,7 +65,7 @@ def _find_broker() -> Iterator[tuple[str, str]]:
             host, port = rabbit.get_container_host_ip(), rabbit.get_exposed_port(rabbit.port)
             # Broker faults (restart, dropped connections) reach the container's own rabbitmqctl.
             container_id = rabbit.get_wrapped_container().id
-            os.environ.setdefault("SAGALAB_RABBITMQCTL", f"docker exec {container_id} rabbitmqctl")
+            os.environ.setdefault("SAGALAB_RABBITMQCTL", f"docker exec -i {container_id} rabbitmqctl")
             yield f"amqp://{rabbit.username}:{rabbit.password}@{host}:{port}/", "testcontainers"
         return
     if _port_open("127.0.0.1", 5672):

@@ -114,6 +114,8 @@ class Broker:
         self.connection = connection
         self.topology = topology
         self.sender = sender
+        self.user: str = (connection.url.user if connection is not None else None) or "guest"
+        """The broker user this connection logged in as: every publish names it in ``user_id``."""
         self._publish_channel: AbstractChannel | None = None
         self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}
         self._acks: dict[int, BatchedAcks] = {}
@@ -184,7 +186,7 @@ class Broker:
         properties = aiormq.spec.Basic.Properties(
             content_type="application/json", delivery_mode=2, message_id=out.message_id,
             correlation_id=out.correlation_id, message_type=out.type, app_id=self.sender, reply_to=out.reply_to,
-            headers={**out.headers, "x-published-us": time.time_ns() // 1000},
+            user_id=self.user, headers={**out.headers, "x-published-us": time.time_ns() // 1000},
         )  # fmt: skip
         try:
             channel = await self._require_channel().get_underlay_channel()
@@ -203,7 +205,7 @@ class Broker:
         original = delivery.properties
         headers = {**delivery.headers, **why.headers()}
         user_id = original.user_id
-        if user_id and user_id != self._login():
+        if user_id and user_id != self.user:
             headers[USER_ID] = user_id  # RabbitMQ refuses a user_id that is not the publishing connection's
             user_id = None
         properties = aiormq.spec.Basic.Properties(
@@ -222,10 +224,6 @@ class Broker:
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"dead-letter copy of {delivery.message_id}: broker answered {confirmation!r}")
 
-    def _login(self) -> str | None:
-        url = getattr(self.connection, "url", None)
-        return URL(str(url)).user if url is not None else None
-
     async def publish_raw(self, exchange: str, routing_key: str, body: bytes, **properties: Any) -> None:
         """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""
         channel = self._require_channel()
@@ -234,13 +232,14 @@ class Broker:
         await target.publish(aio_pika.Message(body, **properties), routing_key)
 
     async def republish(self, seen: Observed) -> None:
-        """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate)."""
+        """Publish an exact copy of a message the tap saw: same body, ids and routing (a duplicate); its user_id
+        too when this connection logs in as that user (the broker refuses any other)."""
         headers = {k: v for k, v in seen.headers.items() if not k.startswith("x-death")}
         headers["x-published-us"] = time.time_ns() // 1000
         await self.publish_raw(
             seen.exchange, seen.routing_key, seen.body, type=seen.type, message_id=seen.message_id,
             correlation_id=seen.correlation_id, app_id=seen.sender, reply_to=seen.reply_to,
-            headers=headers, content_type="application/json",
+            headers=headers, content_type="application/json", user_id=seen.user_id if seen.user_id == self.user else None,
         )  # fmt: skip
 
     async def delete(self, queues: list[str], exchanges: list[str]) -> tuple[list[str], list[str]]:

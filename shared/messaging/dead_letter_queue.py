@@ -26,10 +26,9 @@ import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared.messaging.broker import Broker
+from shared.messaging.dead_letter import USER_ID
 from shared.messaging.topology import EXCHANGE_KINDS
 
-USER_ID_HEADER = "x-sagalab-user-id"
-"""Where a consumer's dead-lettered copy keeps the original ``user_id`` property."""
 DROPPED_ON_REQUEUE = ("x-death", "x-first-death-", "x-last-death-", "x-sagalab-", "x-delivery-count")
 """Headers that describe the dead-lettering; the requeued copy is the message as it was first published."""
 
@@ -120,7 +119,7 @@ async def _republish(broker: Broker, letter: DeadLetter) -> str | None:
     headers["x-sagalab-requeued"] = int(letter.headers.get("x-sagalab-requeued", 0) or 0) + 1
     # The publisher's user id comes back too (a consumer's copy keeps it in a header, since RabbitMQ lets only
     # that user set it): the broker refuses it unless this connection is that user or an impersonator.
-    user_id = letter.properties.get("user_id") or _text(letter.headers.get(USER_ID_HEADER)) or None
+    user_id = letter.properties.get("user_id") or _text(letter.headers.get(USER_ID)) or None
     properties = aiormq.spec.Basic.Properties(
         headers=headers, delivery_mode=2, content_type=letter.properties.get("content_type"),
         message_type=letter.type, message_id=letter.message_id, correlation_id=letter.correlation_id,

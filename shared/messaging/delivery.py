@@ -85,6 +85,11 @@ class Delivery:
         return self._message.header.properties.app_id
 
     @property
+    def user_id(self) -> str | None:
+        """The publisher's broker user, validated by RabbitMQ against the publishing connection's login."""
+        return self._message.header.properties.user_id
+
+    @property
     def delivery_count(self) -> int:
         """How many times the broker delivered this message before (quorum queues count it)."""
         return int(self.headers.get("x-delivery-count", 0) or 0)

@@ -27,6 +27,8 @@ class Observed:
     headers: dict[str, Any]
     body: bytes
     received_at: float
+    user_id: str | None = None
+    """The publisher's broker user, as RabbitMQ validated it."""
 
 
 async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name: str | None = None) -> AbstractQueue:
@@ -47,7 +49,7 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name
             exchange=message.exchange or "", routing_key=message.routing_key or "", type=message.type,
             sender=message.app_id, message_id=message.message_id, correlation_id=message.correlation_id,
             reply_to=message.reply_to, headers=dict(message.headers or {}), body=message.body,
-            received_at=time.time(),
+            received_at=time.time(), user_id=message.user_id,
         ))  # fmt: skip
         await message.ack()
 

@@ -16,6 +16,7 @@ from shared.messaging.broker import Broker, Consumer, PublishFailed
 from shared.messaging.delivery import Delivery
 from shared.messaging.topology import QueueSpec
 from shared.runtime.group_commit import GroupCommit
+from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck
 from shared.runtime.relay import OutboxRelay
 from shared.stores.sqlite import Database, OutboxRow, RefusalKind
 from shared.wire import Outgoing, UndecodableMessage, answered_again, decode_delivery, digest
@@ -134,6 +135,7 @@ class ServiceHost:
     subscriptions: Sequence[Subscription]
     unsafe: frozenset[str] = frozenset()
     faults: FaultHook = NO_FAULTS
+    publishers: PublisherCheck = NO_PUBLISHER_CHECK
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
     relay: OutboxRelay = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -253,6 +255,9 @@ class ServiceHost:
         structlog.contextvars.bind_contextvars(
             correlation_id=message.correlation_id, message_type=type(message).__name__, message_id=message.message_id
         )
+        if (wrong := self.publishers.refusal(message, delivery.user_id)) is not None:
+            await delivery.dead_letter("WrongPublisher", wrong)
+            return None
         route = sub.routes.get(type(message))
         if route is None:
             await delivery.dead_letter("NoHandler", f"no handler for {type(message).__name__} on {delivery.queue}")

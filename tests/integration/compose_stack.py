@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.unit.test_compose import load_compose
+from tests.unit.test_compose import SERVICE_PASSWORDS, load_compose
 
 WORKDIR = "/app"
 """The image's working directory (the Dockerfile's WORKDIR)."""
@@ -44,7 +44,8 @@ class ComposeStack:
     """The compose file read for one namespace, its named volumes as folders under ``base``."""
 
     def __init__(self, amqp_url: str, namespace: str, base: Path) -> None:
-        env = {"RABBITMQ_USER": "sagalab", "RABBITMQ_PASSWORD": "not-used-here", "SAGALAB_NAMESPACE": namespace}
+        env = {"RABBITMQ_USER": "sagalab", "RABBITMQ_PASSWORD": "not-used-here", "SAGALAB_NAMESPACE": namespace,
+               **SERVICE_PASSWORDS}  # fmt: skip
         self.compose = load_compose(env)
         self.amqp_url, self.namespace, self.base = amqp_url, namespace, base
 

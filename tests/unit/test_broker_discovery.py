@@ -61,7 +61,7 @@ def test_a_docker_engine_gets_a_throwaway_rabbitmq_container(nothing_found: pyte
     FakeRabbit.started = []
     finder = conftest._find_broker()
     assert next(finder) == ("amqp://guest:guest@10.0.0.7:32768/", "testcontainers")
-    assert os.environ["SAGALAB_RABBITMQCTL"] == "docker exec c0ffee rabbitmqctl"  # broker faults reach it
+    assert os.environ["SAGALAB_RABBITMQCTL"] == "docker exec -i c0ffee rabbitmqctl"  # broker faults and users reach it
     assert next(finder, None) is None
     assert FakeRabbit.started == [f"start {conftest.CONTAINER_IMAGE}", "stop"]
 

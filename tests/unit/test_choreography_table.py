@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from choreography.bootstrap import SERVICES, subscriptions
 from choreography.reactions import ENDINGS, REACTIONS, watched_events
-from shared.contracts import OutOfStock, PaymentRefunded, ShipmentFailed, StockReleased
+from shared.contracts import Event, OutOfStock, PaymentRefunded, ShipmentFailed, StockReleased
 from shared.messaging.topology import key_matches
 
 
+def _compensations_after(failure: type[Event]) -> list[type[Event]]:
+    """The outcomes of the compensations a failure sets off, following chained reactions, in order."""
+    answers: dict[str, type[Event]] = {"RefundPayment": PaymentRefunded, "ReleaseStock": StockReleased}
+    reached, frontier = [], [failure]
+    while frontier:
+        event = frontier.pop(0)
+        for r in REACTIONS:
+            if r.when is event and answers[r.does.__name__] not in reached:
+                reached.append(answers[r.does.__name__])
+                frontier.append(answers[r.does.__name__])
+    return reached
+
+
 def test_every_failure_is_compensated_by_the_reactions_it_waits_for() -> None:
-    """The order service waits for exactly the outcomes of the compensations each failure triggers."""
-    answers = {"RefundPayment": PaymentRefunded, "ReleaseStock": StockReleased}
+    """The order service waits for exactly the outcomes of the compensations each failure sets off."""
     for failure in (OutOfStock, ShipmentFailed):
-        compensations = {answers[r.does.__name__] for r in REACTIONS if r.when is failure}
-        assert ENDINGS[failure].once_seen == compensations
+        assert ENDINGS[failure].once_seen == set(_compensations_after(failure))
+
+
+def test_compensations_run_in_reverse_order_of_the_steps() -> None:
+    """After a failed shipment the stock is released first and the refund follows from StockReleased:
+    the reverse of charge-then-reserve, a chain and not a fan-out."""
+    assert _compensations_after(ShipmentFailed) == [StockReleased, PaymentRefunded]
+    assert [r.when for r in REACTIONS if r.does.__name__ == "RefundPayment"] == [OutOfStock, StockReleased]
 
 
 def test_each_service_queue_is_bound_to_what_it_reacts_to() -> None:

@@ -30,7 +30,9 @@ ENV_EXAMPLE = ROOT / ".env.example"
 SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 
 # A participant's .env: the password has no default, so the tests supply one.
-ENV = {"RABBITMQ_USER": "sagalab", "RABBITMQ_PASSWORD": "workshop-7", "SAGALAB_NAMESPACE": "lab"}
+SERVICE_PASSWORDS = {f"SAGALAB_PASSWORD_{s.upper()}": f"{s}-pw7" for s in ("orders", "payment", "inventory", "shipping",
+                                                                            "orchestrator")}  # fmt: skip
+ENV = {"RABBITMQ_USER": "sagalab", "RABBITMQ_PASSWORD": "workshop-7", "SAGALAB_NAMESPACE": "lab", **SERVICE_PASSWORDS}
 
 # What the README and the compose file's header promise.
 DOCUMENTED: dict[Mode, set[str]] = {
@@ -39,6 +41,7 @@ DOCUMENTED: dict[Mode, set[str]] = {
 }
 DOCUMENTED_COMMANDS = (
     "docker compose up -d rabbitmq",
+    "docker compose --profile users run --rm users",
     "docker compose --profile choreography --profile orchestration up -d",
     "docker compose --profile scenario run --rm scenario",
     "docker compose --profile tests run --rm tests",
@@ -219,17 +222,35 @@ def test_the_scenario_sees_each_service_where_attach_looks(compose: dict[str, An
 
 
 def test_no_service_uses_guest_credentials(compose: dict[str, Any]) -> None:
-    """The broker's user and every AMQP_URL come from the environment, never guest/guest."""
+    """The broker's user and every AMQP_URL come from the environment, never guest/guest: each served service logs
+    in as its own user <namespace>-<mode>.<service> with its own password, the one-shot runners as the admin."""
     broker_env = compose["services"]["rabbitmq"]["environment"]
     assert (broker_env["RABBITMQ_DEFAULT_USER"], broker_env["RABBITMQ_DEFAULT_PASS"]) == (
         ENV["RABBITMQ_USER"],
         ENV["RABBITMQ_PASSWORD"],
     )
+    served = {s.name: s for s in _served(compose)}
     for name, spec in _sagalab_services(compose).items():
         url = urlsplit(spec["environment"]["AMQP_URL"])
-        assert (url.username, url.password) == (ENV["RABBITMQ_USER"], ENV["RABBITMQ_PASSWORD"]), name
+        if name in served:
+            s = served[name]
+            own = (f"{ENV['SAGALAB_NAMESPACE']}-{s.mode}.{s.service}", ENV[f"SAGALAB_PASSWORD_{s.service.upper()}"])
+            assert (url.username, url.password) == own, name
+        else:
+            assert (url.username, url.password) == (ENV["RABBITMQ_USER"], ENV["RABBITMQ_PASSWORD"]), name
         assert url.hostname == "rabbitmq", f"{name} does not reach the compose broker"
     assert "guest" not in json.dumps(compose)
+
+
+def test_the_users_container_creates_the_user_each_served_service_logs_in_as(compose: dict[str, Any]) -> None:
+    """`users` provisions both modes' namespaces with the passwords of .env, so every served service's login exists."""
+    users = compose["services"]["users"]
+    args = _parse(users["command"])
+    assert args.command == "users" and args.passwords_from_env and users["profiles"] == ["users"]
+    assert set(SERVICE_PASSWORDS) <= set(users["environment"])
+    for s in _served(compose):
+        assert urlsplit(s.spec["environment"]["AMQP_URL"]).username == f"{_option(s.argv, '--namespace')}.{s.service}"
+        assert _option(s.argv, "--namespace") in args.namespaces, s.name
 
 
 def test_the_broker_password_has_no_default() -> None:

@@ -88,3 +88,19 @@ def test_a_shipment_for_a_compensated_order_is_named(tmp_path: Path) -> None:
     """A shipment may exist only for a completed order."""
     coord = _world(tmp_path, "compensated", charges=[500], refunds=[500], shipment="scheduled")
     assert "shipping.not-completed" in {v.rule for v in judge(tmp_path, coord, [ORDER]).violations}
+
+
+def test_an_effect_for_an_order_nobody_placed_is_a_violation(tmp_path: Path) -> None:
+    """Stock reserved or a parcel booked for an order id the run never placed (a forged message) breaks
+    stray.unknown-order, unless the databases also hold other runs' data (an attached stack, judged per SKU)."""
+    coord = _world(tmp_path, "completed", charges=[500], reservation="reserved", shipment="scheduled", available=8)
+    with Database(tmp_path / "shipping.db", SCHEMAS["shipping"]).transaction() as conn:
+        conn.execute("INSERT INTO shipments VALUES ('forged-1', 's2', 'scheduled', 0)")
+    with Database(tmp_path / "inventory.db", SCHEMAS["inventory"]).transaction() as conn:
+        conn.execute("INSERT INTO reservations VALUES ('forged-1', 'KEYBOARD', 1, 'reserved', 0)")
+    stray = [v for v in judge(tmp_path, coord, [ORDER]).violations if v.rule == "stray.unknown-order"]
+    assert {(v.order_id, v.detail) for v in stray} == {
+        ("forged-1", "stock reserved for an order nobody placed"),
+        ("forged-1", "a shipment scheduled for an order nobody placed")}
+    assert not [v for v in judge(tmp_path, coord, [ORDER], skus={"KEYBOARD"}).violations
+                if v.rule == "stray.unknown-order"]  # fmt: skip

@@ -113,7 +113,7 @@ def test_every_choreography_route_names_its_step_and_forward_steps_can_fail() ->
     assert {k: (s.name, s.undone_by, s.fail is not None) for k, s in steps.items() if s is not None} == {
         ("payment", "OrderPlaced"): ("ChargePayment", "RefundPayment", True),
         ("payment", "OutOfStock"): ("RefundPayment", None, False),
-        ("payment", "ShipmentFailed"): ("RefundPayment", None, False),
+        ("payment", "StockReleased"): ("RefundPayment", None, False),
         ("inventory", "PaymentCharged"): ("ReserveStock", "ReleaseStock", True),
         ("inventory", "ShipmentFailed"): ("ReleaseStock", None, False),
         ("shipping", "StockReserved"): ("ScheduleShipment", "CancelShipment", True),
