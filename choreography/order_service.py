@@ -13,7 +13,7 @@ import time
 import structlog
 
 from choreography.reactions import ENDINGS, Ending
-from shared.contracts import Event, Message, OrderPlaced, PlaceOrder
+from shared.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
 from shared.runtime.host import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.sqlite import Database
@@ -49,12 +49,28 @@ def watch(message: Message, tx: Tx) -> list[Outgoing]:
     tx.conn.execute(
         "INSERT OR IGNORE INTO order_events VALUES (?, ?, ?)", (order_id, type(message).__name__, time.time())
     )
+    if isinstance(message, (StockReleaseFailed, RefundFailed)):
+        # A compensation that failed for good: kept so the parked order can name the step and its error.
+        detail = f"{COMPENSATION_OF[type(message)]} failed: {message.reason}"
+        tx.conn.execute("INSERT OR IGNORE INTO alerts VALUES (?, 'compensation-failed', ?, ?)",
+                        (order_id, detail, time.time()))  # fmt: skip
     seen = _seen(tx.conn, order_id)
     for trigger, ending in ENDINGS.items():
         if trigger.__name__ in seen and _complete(ending, seen):
-            settle(tx.conn, order_id, ending.status, detail=trigger.__name__)  # type: ignore[arg-type]
+            detail = _failed_compensation(tx.conn, order_id) if ending.status == "needs-attention" else None
+            settle(tx.conn, order_id, ending.status, detail=detail or trigger.__name__)  # type: ignore[arg-type]
             break
     return []
+
+
+COMPENSATION_OF = {StockReleaseFailed: "ReleaseStock", RefundFailed: "RefundPayment"}
+
+
+def _failed_compensation(conn: sqlite3.Connection, order_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT detail FROM alerts WHERE order_id = ? AND kind = 'compensation-failed'", (order_id,)
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _seen(conn: sqlite3.Connection, order_id: str) -> set[str]:

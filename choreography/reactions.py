@@ -22,6 +22,7 @@ from shared.contracts import (
     PaymentCharged,
     PaymentDeclined,
     PaymentRefunded,
+    RefundFailed,
     RefundPayment,
     ReleaseStock,
     ReserveStock,
@@ -29,6 +30,7 @@ from shared.contracts import (
     ShipmentFailed,
     ShipmentScheduled,
     StockReleased,
+    StockReleaseFailed,
     StockReserved,
 )
 
@@ -61,6 +63,7 @@ REACTIONS: tuple[Reaction, ...] = (
     Reaction("payment",   OutOfStock,         RefundPayment),
     Reaction("inventory", ShipmentFailed,     ReleaseStock),
     Reaction("payment",   StockReleased,      RefundPayment),  # the refund waits for the release: reverse order
+    Reaction("payment",   StockReleaseFailed, RefundPayment),  # the release failed for good: refund anyway
 )  # fmt: skip
 
 
@@ -81,6 +84,9 @@ ENDINGS: dict[type[Event], Ending] = {
     PaymentDeclined:   Ending("compensated"),  # nothing succeeded, nothing to undo
     OutOfStock:        Ending.after("compensated", PaymentRefunded),
     ShipmentFailed:    Ending.after("compensated", PaymentRefunded, StockReleased),
+    # a compensation that failed for good parks the order for a person, once the others have run
+    StockReleaseFailed: Ending.after("needs-attention", PaymentRefunded),
+    RefundFailed:       Ending("needs-attention"),
 }  # fmt: skip
 
 

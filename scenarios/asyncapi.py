@@ -23,7 +23,7 @@ from typing import Any
 
 from choreography.reactions import REACTIONS
 from orchestration.orchestrator import REPLY_KEY
-from scenarios.report.event_graph import domain_outcomes
+from scenarios.report.event_graph import domain_outcomes, step_outcomes
 from scenarios.topologies import coordinator, queue_specs
 from shared.config import MODES, Mode
 from shared.contracts import (
@@ -121,7 +121,7 @@ def publications(mode: Mode) -> list[Publication]:
         pubs += [Publication(watcher, "events", routing_key(cls), cls) for cls in MESSAGE_TYPES.values()
                  if issubclass(cls, Event) and cls.owner == watcher]  # fmt: skip
         pubs += [Publication(r.service, "events", routing_key(outcome), outcome)
-                 for r in REACTIONS for outcome in domain_outcomes(r.does)]  # fmt: skip
+                 for r in REACTIONS for outcome in step_outcomes(r.does)]  # fmt: skip
     else:
         orchestrator = coordinator(mode)
         answers = (TaskSucceeded, TaskFailed)

@@ -195,7 +195,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "compensation-fails",
         "Shipping cannot serve the destination and Inventory's release always fails: the refund still runs. The "
         "orchestrator runs every compensation, money included, then parks the order naming the failed step; "
-        "in choreography Payment refunds on ShipmentFailed on its own, and the release is dead-lettered.",
+        "in choreography Inventory gives up on the release at the delivery limit and emits StockReleaseFailed, on "
+        "which Payment refunds anyway and the order service parks the order naming the step.",
         PLENTY, same(destination=UNSERVED),
         faults=per_mode("bug:ShipmentFailed", "bug:ReleaseStock", "inventory"),
         service_options=FAST_WATCHER,

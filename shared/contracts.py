@@ -176,6 +176,13 @@ class PaymentRefunded(Event):
     amount_cents: Amount
 
 
+class RefundFailed(Failure):
+    """A refund that failed for good (its handler gave up): the order needs a person (choreography)."""
+
+    owner: ClassVar[str] = "payment"
+    order_id: Identifier
+
+
 # --- inventory --------------------------------------------------------------------------------
 
 
@@ -203,6 +210,14 @@ class StockReleased(Event):
     owner: ClassVar[str] = "inventory"
     order_id: Identifier
     quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+
+
+class StockReleaseFailed(Failure):
+    """A release that failed for good: the compensations go on without it (choreography refunds anyway), and
+    the order is parked for a person, naming the step."""
+
+    owner: ClassVar[str] = "inventory"
+    order_id: Identifier
 
 
 # --- shipping ---------------------------------------------------------------------------------
@@ -274,8 +289,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
         PlaceOrder, OrderPlaced,
-        ChargePayment, PaymentCharged, PaymentDeclined, RefundPayment, PaymentRefunded,
-        ReserveStock, StockReserved, OutOfStock, ReleaseStock, StockReleased,
+        ChargePayment, PaymentCharged, PaymentDeclined, RefundPayment, PaymentRefunded, RefundFailed,
+        ReserveStock, StockReserved, OutOfStock, ReleaseStock, StockReleased, StockReleaseFailed,
         ScheduleShipment, ShipmentScheduled, ShipmentFailed, CancelShipment, ShipmentCancelled,
         InvokeTask, TaskSucceeded, TaskFailed, Notification,
     )

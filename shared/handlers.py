@@ -18,11 +18,13 @@ from shared.contracts import (
     Failure,
     OutOfStock,
     PaymentDeclined,
+    RefundFailed,
     RefundPayment,
     ReleaseStock,
     ReserveStock,
     ScheduleShipment,
     ShipmentFailed,
+    StockReleaseFailed,
 )
 from shared.runtime.host import Fail, Step
 from shared.services.inventory import release_stock, reserve_stock
@@ -74,20 +76,24 @@ FAILS_AS: dict[type[Command], type[Failure]] = {
     ChargePayment: PaymentDeclined,
     ReserveStock: OutOfStock,
     ScheduleShipment: ShipmentFailed,
+    RefundPayment: RefundFailed,
+    ReleaseStock: StockReleaseFailed,
 }
-"""The business failure each forward step ends in when it is refused or cannot be done at all."""
+"""The failure event each step ends in when it is refused or its handler fails for good: a forward step's
+business failure, or a compensation's "failed for good" (the remaining compensations still run)."""
 
 
 def failure_of(cmd: Command, reason: str) -> Failure | None:
-    """The failure event of a forward command, caused by it (None for a compensation: it has none)."""
+    """The failure event of a step, caused by its command (None for a step that has none)."""
     cls = FAILS_AS.get(type(cmd))
-    return None if cls is None else cmd.caused(cls, order=cmd.order, reason=reason)  # type: ignore[attr-defined]
+    if cls is None:
+        return None
+    fields = {"order": cmd.order} if "order" in cls.model_fields else {"order_id": cmd.order_id}  # type: ignore[attr-defined]
+    return cmd.caused(cls, reason=reason, **fields)
 
 
 def step_of(command: type[Command], fail: Fail) -> Step:
-    """The saga step a command performs: keyed by its name, and for a forward step, fenced by its
-    compensation and failing with ``fail``."""
+    """The saga step a command performs: keyed by its name and failing with ``fail``; a forward step is also
+    fenced by its compensation (the barrier)."""
     undo = UNDONE_BY.get(command)
-    if undo is None:
-        return Step(command.__name__)
-    return Step(command.__name__, undone_by=undo.__name__, fail=fail)
+    return Step(command.__name__, undone_by=undo.__name__ if undo else None, fail=fail)

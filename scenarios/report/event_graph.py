@@ -24,6 +24,7 @@ from scenarios.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, docu
 from scenarios.topologies import coordinator, queue_specs
 from scenarios.trace import TraceRecord
 from shared.contracts import MESSAGE_TYPES, Command, Event, Message, kind_of, routing_key
+from shared.handlers import FAILS_AS
 from shared.messaging.topology import key_matches
 
 CLIENT = "runner"
@@ -55,6 +56,14 @@ def domain_outcomes(command: type[Command]) -> list[type[Message]]:
     return []
 
 
+def step_outcomes(command: type[Command]) -> list[type[Message]]:
+    """What a service can emit for ``command`` in choreography: its domain outcomes, and the step's failure
+    event, sent when the handler fails for good (for a compensation, the only way it fails)."""
+    outcomes = domain_outcomes(command)
+    failure = FAILS_AS.get(command)
+    return outcomes if failure is None or failure in outcomes else [*outcomes, failure]
+
+
 def wiring() -> Wiring:
     """The choreography's graph, derived from its bindings, its reaction table and the domain's outcomes."""
     watcher = coordinator("choreography")
@@ -71,7 +80,7 @@ def wiring() -> Wiring:
                     watched[name] = watcher
                 else:
                     reacts.append((name, spec.service, ", ".join(does)))
-    emits = [(r.service, outcome.__name__) for r in REACTIONS for outcome in domain_outcomes(r.does)]
+    emits = [(r.service, outcome.__name__) for r in REACTIONS for outcome in step_outcomes(r.does)]
     emits += [(watcher, name) for name, cls in MESSAGE_TYPES.items() if issubclass(cls, Event) and cls.owner == watcher]
     emits += [(CLIENT, name) for name, service, _ in reacts if issubclass(MESSAGE_TYPES[name], Command)]
     return Wiring(emits=list(dict.fromkeys(emits)), reacts=list(dict.fromkeys(reacts)), watched=watched)

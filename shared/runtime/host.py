@@ -72,7 +72,8 @@ class Step:
     name: str
     undone_by: str | None = None
     fail: Fail | None = None
-    """The failure outcome of a forward step: sent when it is refused, or when its handler fails for good."""
+    """The step's failure event: sent when a forward step is refused, or when the handler fails for good (a
+    compensation's failure lets the others go on, see ``shared/handlers.py``)."""
 
 
 @dataclass(frozen=True)

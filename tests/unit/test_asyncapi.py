@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator
 
 from choreography.reactions import REACTIONS
 from scenarios.asyncapi import NAMES, document, rendered_documents
-from scenarios.report.event_graph import domain_outcomes
+from scenarios.report.event_graph import step_outcomes
 from scenarios.topologies import queue_specs
 from shared.config import MODES, Mode
 
@@ -112,7 +112,7 @@ def test_choreography_follows_the_reaction_table() -> None:
     for service in ("payment", "inventory", "shipping"):
         reactions = [r for r in REACTIONS if r.service == service]
         assert receives[service] == {r.when.__name__ for r in reactions}
-        assert sends[service] == {o.__name__ for r in reactions for o in domain_outcomes(r.does)}
+        assert sends[service] == {o.__name__ for r in reactions for o in step_outcomes(r.does)}
     assert sends["client"] == {"PlaceOrder"} and sends["orders"] == {"OrderPlaced"}
     assert "PlaceOrder" in receives["orders"] and "replies" not in doc["channels"]
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from choreography.bootstrap import SERVICES, subscriptions
 from choreography.reactions import ENDINGS, REACTIONS, watched_events
-from shared.contracts import Event, OutOfStock, PaymentRefunded, ShipmentFailed, StockReleased
+from shared.contracts import (
+    Event,
+    OutOfStock,
+    PaymentRefunded,
+    RefundFailed,
+    ShipmentFailed,
+    StockReleased,
+    StockReleaseFailed,
+)
 from shared.messaging.topology import key_matches
 
 
@@ -31,7 +39,17 @@ def test_compensations_run_in_reverse_order_of_the_steps() -> None:
     """After a failed shipment the stock is released first and the refund follows from StockReleased:
     the reverse of charge-then-reserve, a chain and not a fan-out."""
     assert _compensations_after(ShipmentFailed) == [StockReleased, PaymentRefunded]
-    assert [r.when for r in REACTIONS if r.does.__name__ == "RefundPayment"] == [OutOfStock, StockReleased]
+    assert [r.when for r in REACTIONS if r.does.__name__ == "RefundPayment"] == [
+        OutOfStock, StockReleased, StockReleaseFailed]
+
+
+def test_a_compensation_that_fails_for_good_lets_the_others_run_and_parks_the_order() -> None:
+    """A release that failed for good still leads to the refund (money is never left behind a broken release),
+    and the order is parked once the refund is seen; a refund that failed for good parks it at once."""
+    assert [r.does.__name__ for r in REACTIONS if r.when is StockReleaseFailed] == ["RefundPayment"]
+    assert ENDINGS[StockReleaseFailed].status == "needs-attention"
+    assert ENDINGS[StockReleaseFailed].once_seen == {PaymentRefunded}
+    assert ENDINGS[RefundFailed].status == "needs-attention" and not ENDINGS[RefundFailed].once_seen
 
 
 def test_each_service_queue_is_bound_to_what_it_reacts_to() -> None:

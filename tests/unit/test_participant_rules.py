@@ -112,9 +112,10 @@ def test_every_choreography_route_names_its_step_and_forward_steps_can_fail() ->
              for sub in subscriptions(service) for event, route in sub.routes.items()}  # fmt: skip
     assert {k: (s.name, s.undone_by, s.fail is not None) for k, s in steps.items() if s is not None} == {
         ("payment", "OrderPlaced"): ("ChargePayment", "RefundPayment", True),
-        ("payment", "OutOfStock"): ("RefundPayment", None, False),
-        ("payment", "StockReleased"): ("RefundPayment", None, False),
+        ("payment", "OutOfStock"): ("RefundPayment", None, True),
+        ("payment", "StockReleased"): ("RefundPayment", None, True),
+        ("payment", "StockReleaseFailed"): ("RefundPayment", None, True),
         ("inventory", "PaymentCharged"): ("ReserveStock", "ReleaseStock", True),
-        ("inventory", "ShipmentFailed"): ("ReleaseStock", None, False),
+        ("inventory", "ShipmentFailed"): ("ReleaseStock", None, True),
         ("shipping", "StockReserved"): ("ScheduleShipment", "CancelShipment", True),
     }
