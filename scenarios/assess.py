@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenarios.catalogue import Scenario
+from scenarios.catalogue import Expect, Scenario
 from scenarios.oracle import Verdict
 from scenarios.result import (
     Consistency,
@@ -87,6 +87,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
+            "dead_lettered_broken_on_purpose": _dead_letters_of(run, opts.scenario.expect_for(opts.mode)),
             "unsafe": sorted(opts.unsafe), "workflow": workflow_of(opts)
             if opts.mode == "orchestration" else None,
         },
@@ -97,6 +98,23 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
     failures = expectation_failures(opts.scenario, result, orders, run.stock)
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
+
+
+BROKEN_COMPENSATION_RULES = frozenset({"stock.left-behind", "termination.needs-attention"})
+
+
+def _parked_on_purpose(violation: ViolationOut, suffixes: tuple[str, ...]) -> bool:
+    """A violation a broken compensation must leave, and nothing more: the stock it could not release, and
+    the order parked naming the step that failed (never a money rule: the refund must still run)."""
+    if not violation.order_id.endswith(suffixes) or violation.rule not in BROKEN_COMPENSATION_RULES:
+        return False
+    return violation.rule != "termination.needs-attention" or " failed: " in violation.detail
+
+
+def _dead_letters_of(run: Run, expect: Expect) -> int:
+    """Dead letters of the orders whose compensation the scenario broke on purpose."""
+    suffixes = expect.broken_on_purpose
+    return sum(1 for r in run.trace.records if r.dead_lettered and suffixes and (r.correlation_id or "").endswith(suffixes))
 
 
 def expectation_failures(
@@ -110,6 +128,8 @@ def expectation_failures(
     if expect.stuck_must_be_reported and result.mode == "choreography":
         reported = {a["order_id"] for a in result.extra.get("alerts", [])}
         violations = [v for v in violations if not (v.rule.startswith("termination") and v.order_id in reported)]
+    if expect.broken_on_purpose:
+        violations = [v for v in violations if not _parked_on_purpose(v, expect.broken_on_purpose)]
     seen = {v.rule for v in violations}
     if expect.consistent and violations:
         failures.append(f"violations: {', '.join(sorted(seen))}")
@@ -129,7 +149,8 @@ def expectation_failures(
     if expect.dead_lettered_equals_poison:
         injected = result.extra.get("faults_injected", {})
         poison = injected.get("poison", 0) + injected.get("forged", 0)  # a forgery is dead-lettered by its consumer
-        if result.messages.dead_lettered != poison:
+        broken = result.extra.get("dead_lettered_broken_on_purpose", 0)  # a compensation's message given up on
+        if result.messages.dead_lettered - broken != poison:
             failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison and forgeries injected")
     if result.orders.rejected != (expect.rejected or 0):
         failures.append(f"{result.orders.rejected} order(s) rejected at the edge, expected {expect.rejected or 0}")

@@ -42,6 +42,9 @@ class Expect:
     """The dead-letter queue holds exactly the poison and the forgeries the run injected (chaos)."""
     stuck_must_be_reported: bool = False
     """Choreography: a saga that stopped moving is tolerated only if the deadline watcher reported it."""
+    broken_on_purpose: tuple[str, ...] = ()
+    """Order-id suffixes whose compensation the scenario breaks for good: such an order may keep its stock
+    reserved and must be parked naming the failed step (money still refunded); its dead letters are expected."""
 
 
 ServiceFaults = dict[str, tuple[str, ...]]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from scenarios.catalogue import Expect, Scenario, mixed_orders, mixed_stock
+from scenarios.catalogue import DECLINED_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock
 from scenarios.injectors import ChangeDefinition, Poison, forge_copy, republish, with_fresh_id
 from scenarios.topologies import services
 
@@ -44,6 +44,9 @@ class ChaosPlan:
     forgeries: int = 0
     """Copies of saga messages published under new ids by the runner's user: each service then gets its own
     broker user, and each forgery must be dead-lettered (WrongPublisher) without effect."""
+    broken_compensations: int = 1
+    """Orders whose release fails for good (a bug tied to the order's data, which survives restarts): the
+    refund must still run and the order be parked naming the step."""
     seed: int = 7
 
 
@@ -128,9 +131,26 @@ class ChaosMonkey:
             await Poison(key, exchange=exchange, count=1).inject(run)
 
 
-def chaos_scenario(orders: int, plan: ChaosPlan) -> Scenario:
-    """A scenario made for one chaos run: mixed orders spread over the duration, the monkey loose."""
+def broken_orders(orders: int, plan: ChaosPlan, order_seed: int) -> tuple[str, ...]:
+    """Order-id suffixes of the first orders that will fail at shipping (so their release is needed): the ones
+    whose release the chaos run breaks for good. Early in the run, while their SKU is still in stock."""
+    placed, stock = mixed_orders(orders, random.Random(order_seed), "x"), mixed_stock(orders)
+    unshippable = [f"-{i:04d}" for i, o in enumerate(placed) if o["destination"] == UNSERVED
+                   and o["card_number"] != DECLINED_CARD and stock[str(o["sku"])] > 0]  # fmt: skip
+    return tuple(unshippable[: plan.broken_compensations])
+
+
+def _release_bugs(suffixes: tuple[str, ...]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The same data bug in each mode: Inventory fails for good on that order's release."""
+    return {"choreography": {"inventory": tuple(f"bug:ShipmentFailed:@{s}" for s in suffixes)},
+            "orchestration": {"inventory": tuple(f"bug:ReleaseStock:@{s}" for s in suffixes)}}  # fmt: skip
+
+
+def chaos_scenario(orders: int, plan: ChaosPlan, order_seed: int = 7) -> Scenario:
+    """A scenario made for one chaos run: mixed orders spread over the duration, the monkey loose.
+    ``order_seed`` is the run's seed (the orders), so the orders with a broken release can be chosen."""
     monkey = ChaosMonkey(plan)
+    broken = broken_orders(orders, plan, order_seed)
     return Scenario(
         "chaos",
         "Random kills, a broker restart, duplicates and poison under a stream of orders: nothing lost or doubled.",
@@ -141,6 +161,7 @@ def chaos_scenario(orders: int, plan: ChaosPlan) -> Scenario:
         injectors={"choreography": (monkey,), "orchestration": (monkey,)},
         service_options={"orders": {"saga_deadline": "20"}},
         deadline_s=plan.duration_s + 180.0,
-        expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True),
+        faults=_release_bugs(broken),
+        expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True, broken_on_purpose=broken),
         own_users=plan.forgeries > 0,
     )

@@ -93,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
+    _common(p)
     p = sub.add_parser("users", help="give each service of a namespace its own broker user (needs rabbitmqctl)")
     p.add_argument("namespaces", nargs="*", type=_namespace, metavar="NAMESPACE", help="namespaces to provision (default: --namespace)")
     p.add_argument("--remove", action="store_true", help="delete the namespace's service users instead")
@@ -111,6 +112,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh-duplicates", type=int, default=5,
                    help="copies published under a new message id, which only a business key recognises")
     p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--broken-compensations", type=int, default=1,
+                   help="orders whose release fails for good: refunded anyway, parked naming the step")
     p.add_argument("--definition-changes", type=int, default=1,
                    help="orchestration: restarts of the orchestrator on an edited definition (states renamed)")
     p.add_argument("--forgeries", type=int, default=5,

@@ -229,12 +229,13 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
                      broker_restarts=args.broker_restarts, duplicates=args.duplicates,
                      fresh_duplicates=args.fresh_duplicates, poison=args.poison, forgeries=args.forgeries,
-                     definition_changes=args.definition_changes, seed=args.seed)  # fmt: skip
+                     definition_changes=args.definition_changes, broken_compensations=args.broken_compensations,
+                     seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         from scenarios.broker_control import BrokerControl
 
         BrokerControl.require(args.amqp_url)
-    scenario = chaos_scenario(args.orders, plan)
+    scenario = chaos_scenario(args.orders, plan, order_seed=args.seed)
     modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
     base = args.out or run_dir("chaos", args.mode, args.namespace)
     results = []

@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from shared.config import Settings
+from shared.runtime.faults import persistent
 
 log = structlog.get_logger()
 
@@ -67,9 +68,10 @@ class ServiceProcess:
         return cmd
 
     def start(self) -> None:
-        """Start the process; a restart runs without the scenario's fault hooks (they fire once)."""
+        """Start the process; a restart runs without the scenario's one-off fault hooks (they fire once), but
+        keeps a bug tied to an order's data, which a restart does not fix."""
         if self.starts:
-            self.settings = replace(self.settings, faults=())
+            self.settings = replace(self.settings, faults=tuple(f for f in self.settings.faults if persistent(f)))
         self.ready_path.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}

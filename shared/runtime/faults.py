@@ -6,6 +6,8 @@ Production code runs with no faults and these hooks do nothing. Specs:
   ``ServiceUnavailable``) inside the local transaction, so nothing commits (a transient fault);
 - ``bug:TYPE[:NTH]``            the NTH distinct message of TYPE (default 1st) raises ``HandlerBug`` on
   every delivery (a bug triggered by one valid message);
+- ``bug:TYPE:@SUFFIX``         every delivery of TYPE for an order whose id ends with SUFFIX raises
+  ``HandlerBug``: a bug tied to the data, so it survives restarts (``persistent``) and fails for good;
 - ``crash:POINT:TYPE[:NTH]``    kill -9 this process at POINT (``before-commit`` or ``after-commit``,
   i.e. after the local commit but before the ack) while handling the NTH delivery of TYPE;
 - ``delay:TYPE:SECONDS[:COUNT]`` wait SECONDS before handling the first COUNT deliveries of TYPE (all if
@@ -47,6 +49,8 @@ class Fault:
     point: str = ""
     error: str = "ServiceUnavailable"
     seconds: float = 0.0
+    order_suffix: str = ""
+    """``bug:TYPE:@SUFFIX``: the orders it strikes, whatever process handles them."""
 
 
 def parse(spec: str) -> Fault:
@@ -57,6 +61,8 @@ def parse(spec: str) -> Fault:
                 return Fault("raise", type_, int(count))
             case ["raise", type_, count, error]:
                 return Fault("raise", type_, int(count), error=error)
+            case ["bug", type_, suffix] if suffix.startswith("@") and len(suffix) > 1:
+                return Fault("bug", type_, order_suffix=suffix[1:])
             case ["bug", type_, *nth] if len(nth) <= 1:
                 return Fault("bug", type_, int(nth[0]) if nth else 1)
             case ["crash", point, type_, *nth] if point in POINTS and len(nth) <= 1:
@@ -102,7 +108,10 @@ class Faults:
                 continue
             if fault.kind == "raise" and self._count("raise", name) <= fault.count:
                 raise _error(fault.error)(f"injected fault: {fault.error} handling {name}")
-            if fault.kind == "bug":
+            if fault.kind == "bug" and fault.order_suffix:
+                if message.correlation_id.endswith(fault.order_suffix):
+                    raise _error("HandlerBug")(f"injected bug: {name} for order {message.correlation_id} always fails")
+            elif fault.kind == "bug":
                 ids = self._distinct.setdefault(name, [])
                 if message.message_id not in ids:
                     ids.append(message.message_id)
@@ -112,6 +121,12 @@ class Faults:
     def _count(self, what: str, name: str) -> int:
         self._seen[(what, name)] += 1
         return self._seen[(what, name)]
+
+
+def persistent(spec: str) -> bool:
+    """Faults that model a bug in the data rather than a one-off event: a restarted process keeps them."""
+    fault = parse(spec)
+    return fault.kind == "bug" and bool(fault.order_suffix)
 
 
 def faults_of(specs: tuple[str, ...]) -> FaultHook:
