@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import _task
 from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._task import fail_execution, schedule
 from ._timestamps import parse_timestamp
 from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
 from .paths import JsonPath, PathNotFound
@@ -28,7 +28,7 @@ def continue_with(run: Run, go: Go | None) -> None:
         hops += 1
         if hops > MAX_TRANSITIONS_PER_STEP:
             cause = f"more than {MAX_TRANSITIONS_PER_STEP} state transitions without waiting for a task or timer"
-            _task.fail_execution(run, RUNTIME, cause)
+            fail_execution(run, RUNTIME, cause)
             return
         go = enter(run, go.next, go.output)
 
@@ -39,11 +39,11 @@ def enter(run: Run, name: str, raw_input: Any) -> Go | None:
     run.enter_state(name, raw_input, len(state.retriers) if isinstance(state, TaskState) else 0)
     run.emit(f"{state.type}StateEntered", {"name": name, "input": raw_input})
     if isinstance(state, TaskState):
-        return _task.schedule(run, state)
+        return schedule(run, state)
     try:
         return _HANDLERS[state.type](run, state, raw_input)
     except StatesError as exc:
-        _task.fail_execution(run, exc.error, exc.cause)
+        fail_execution(run, exc.error, exc.cause)
         return None
 
 
@@ -52,7 +52,7 @@ def wait_over(run: Run, state: WaitState) -> Go | None:
     try:
         return _leave_wait(run, state, effective_input(run, state.flow, run.state_input))
     except StatesError as exc:
-        _task.fail_execution(run, exc.error, exc.cause)
+        fail_execution(run, exc.error, exc.cause)
         return None
 
 
@@ -133,7 +133,7 @@ def _fail(run: Run, state: State, raw_input: Any) -> Go | None:
     assert isinstance(state, FailState)
     error = state.error if state.error_path is None else _text(run, state.error_path, raw_input, "ErrorPath")
     cause = state.cause if state.cause_path is None else _text(run, state.cause_path, raw_input, "CausePath")
-    _task.fail_execution(run, error, cause)
+    fail_execution(run, error, cause)
     return None
 
 

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import _flow, _task
+from ._flow import continue_with, wait_over
 from ._run import Go, Run
+from ._task import failed, schedule, succeeded, timed_out
 from .errors import TIMEOUT
 from .execution import Execution, Step
 from .history import Recorder
@@ -42,7 +43,7 @@ class Interpreter:
         )
         run = Run.resume(self.machine, self.rng, execution, now)
         run.emit("ExecutionStarted", {"input": input, "timeoutInSeconds": self.machine.timeout_seconds})
-        _flow.continue_with(run, Go(self.machine.start_at, input))
+        continue_with(run, Go(self.machine.start_at, input))
         return run.step()
 
     def task_succeeded(
@@ -53,13 +54,13 @@ class Interpreter:
         Retries of one visit share the token; pass the dispatch's `attempt` to also drop a late reply from an
         earlier attempt (e.g. one that timed out and was retried).
         """
-        return self._reply(execution, token, attempt, now, lambda run, state: _task.succeeded(run, state, output))
+        return self._reply(execution, token, attempt, now, lambda run, state: succeeded(run, state, output))
 
     def task_failed(
         self, execution: Execution, token: str, error: str, cause: str, now: datetime, attempt: int | None = None
     ) -> Step:
         """The task dispatched with `token` failed with an error name and cause (`attempt` as in task_succeeded)."""
-        return self._reply(execution, token, attempt, now, lambda run, state: _task.failed(run, state, error, cause))
+        return self._reply(execution, token, attempt, now, lambda run, state: failed(run, state, error, cause))
 
     def wake(self, execution: Execution, now: datetime) -> Step:
         """Fire whatever timer is due at `now`: execution timeout, task timeout, retry backoff or Wait end."""
@@ -75,15 +76,15 @@ class Interpreter:
         go: Go | None
         if pending is not None and pending.timeout_at is not None and now >= pending.timeout_at:
             assert isinstance(state, TaskState)
-            go = _task.timed_out(run, state)
+            go = timed_out(run, state)
         elif execution.timer_at is not None and now >= execution.timer_at:
             if isinstance(state, WaitState):
-                go = _flow.wait_over(run, state)
+                go = wait_over(run, state)
             else:
-                go = _task.schedule(run, _task_state(state))
+                go = schedule(run, _task_state(state))
         else:
             return _ignored(execution, f"nothing is due at {now.isoformat()} (next: {_when(execution.wake_at)})")
-        _flow.continue_with(run, go)
+        continue_with(run, go)
         return run.step()
 
     def _reply(self, execution: Execution, token: str, attempt: int | None, now: datetime, handle: _Reply) -> Step:
@@ -100,7 +101,7 @@ class Interpreter:
         if deadline_passed(execution, now):
             return self.wake(execution, now)
         run = Run.resume(self.machine, self.rng, execution, now)
-        _flow.continue_with(run, handle(run, _task_state(self.machine.states[pending.state_name])))
+        continue_with(run, handle(run, _task_state(self.machine.states[pending.state_name])))
         return run.step()
 
     def _time_out(self, run: Run) -> None:
