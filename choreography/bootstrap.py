@@ -5,14 +5,14 @@ from __future__ import annotations
 from choreography import order_service
 from choreography.reactions import Reaction, reactions_of, watched_events
 from shared.config import Settings
-from shared.contracts import Message, PlaceOrder, routing_key
-from shared.handlers import SCHEMAS, failure_of, handle_command, step_of
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Binding, QueueSpec
+from shared.domain.contracts import Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
+from shared.runtime.handlers import SCHEMAS, failure_of, handle_command, step_of
 from shared.runtime.host import Fail, Handle, Route, ServiceHost, Step, Subscription, Tx
 from shared.stores.sqlite import Database
-from shared.wire import Outgoing
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec
+from shared.transport.wire import Outgoing
 
 SERVICES = ("orders", "payment", "inventory", "shipping")
 

@@ -13,11 +13,11 @@ import time
 import structlog
 
 from choreography.reactions import ENDINGS, Ending
-from shared.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
+from shared.domain.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
 from shared.runtime.host import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.sqlite import Database
-from shared.wire import Outgoing
+from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.contracts import (
+from shared.domain.contracts import (
     ChargePayment,
     Command,
     Event,

@@ -14,13 +14,13 @@ from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from shared.config import Settings
-from shared.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
-from shared.handlers import DOMAIN_SERVICES, SCHEMAS
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Binding, QueueSpec
+from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
+from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
 from shared.runtime.host import Route, ServiceHost, Subscription
 from shared.stores.sqlite import Database
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec
 
 SERVICES = ("orchestrator", *DOMAIN_SERVICES)
 SAMPLE_PARTICIPANTS = ("lambdas",)

@@ -16,10 +16,10 @@ from orchestration.executions import Workflow, executions_for
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Binding, QueueSpec, Topology
 from shared.runtime.host import ServiceHost
 from shared.stores.sqlite import Database, OutboxRow
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec, Topology
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
 from orchestration.executions import DurableExecutions, Executions
 from orchestration.resources import Call, ResourceMap, UnknownResource
-from shared.contracts import (
+from shared.domain.contracts import (
     Failure,
     InvokeTask,
     Message,
@@ -34,7 +34,7 @@ from shared.contracts import (
 from shared.runtime.host import ServiceHost, Tx
 from shared.stores.orders import OrderStatus, record_placed, settle
 from shared.stores.sqlite import Database, OutboxRow
-from shared.wire import Outgoing
+from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 

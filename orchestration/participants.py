@@ -7,11 +7,11 @@ named after the exception, which is what the definition's ``Retry`` and ``Catch`
 
 from __future__ import annotations
 
-from shared.contracts import Command, Message, TaskFailed, routing_key
-from shared.handlers import commands_of, failure_of, handle_command, step_of
-from shared.messaging.topology import Binding, QueueSpec
+from shared.domain.contracts import Command, Message, TaskFailed, routing_key
+from shared.runtime.handlers import commands_of, failure_of, handle_command, step_of
 from shared.runtime.host import Route, Subscription, Tx
-from shared.wire import Outgoing
+from shared.transport.topology import Binding, QueueSpec
+from shared.transport.wire import Outgoing
 
 
 class MissingReplyTo(Exception):

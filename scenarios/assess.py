@@ -20,7 +20,7 @@ from scenarios.result import (
     ViolationOut,
 )
 from scenarios.settle import alerts, settled_at
-from shared.contracts import Order
+from shared.domain.contracts import Order
 
 if TYPE_CHECKING:
     from scenarios.runner import Run, RunOptions

@@ -26,7 +26,7 @@ from orchestration.orchestrator import REPLY_KEY
 from scenarios.report.event_graph import domain_outcomes, step_outcomes
 from scenarios.topologies import coordinator, queue_specs
 from shared.config import MODES, Mode
-from shared.contracts import (
+from shared.domain.contracts import (
     MESSAGE_TYPES,
     Command,
     Event,
@@ -39,9 +39,9 @@ from shared.contracts import (
     kind_of,
     routing_key,
 )  # fmt: skip
-from shared.messaging.topology import DELIVERY_LIMIT, Binding, QueueSpec, Topology, key_matches
 from shared.schemas import render
-from shared.wire import ExchangeKind
+from shared.transport.topology import DELIVERY_LIMIT, Binding, QueueSpec, Topology, key_matches
+from shared.transport.wire import ExchangeKind
 
 VERSION = "3.0.0"
 BINDING = "0.3.0"

@@ -24,12 +24,12 @@ from scenarios.runner import Run, RunOptions, drain_tap, keep_definition, place
 from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import Trace
-from shared.contracts import Order
-from shared.messaging.broker import Broker
-from shared.messaging.tap import tap
-from shared.messaging.topology import Topology
+from shared.domain.contracts import Order
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
 from shared.stores.sqlite import Database
+from shared.transport.broker import Broker
+from shared.transport.tap import tap
+from shared.transport.topology import Topology
 
 
 def refuse_faults(options: RunOptions) -> None:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.edge import Admission, OrderRequest, admit
-from shared.contracts import Order
-from shared.services.payment import DECLINED_CARDS
-from shared.services.shipping import UNSERVED_DESTINATIONS
+from shared.domain.contracts import Order
+from shared.domain.services.payment import DECLINED_CARDS
+from shared.domain.services.shipping import UNSERVED_DESTINATIONS
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = next(iter(DECLINED_CARDS))

@@ -24,8 +24,8 @@ from yarl import URL
 from scenarios import users
 from scenarios.topologies import queue_specs
 from shared.config import MODES
-from shared.messaging.broker import Broker
-from shared.messaging.topology import EXCHANGE_KINDS, QueueSpec, Topology
+from shared.transport.broker import Broker
+from shared.transport.topology import EXCHANGE_KINDS, QueueSpec, Topology
 
 MAX_INSTANCES = 8
 

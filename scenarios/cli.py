@@ -31,7 +31,7 @@ from shared.config import (
     default_namespace,
     namespace_problem,
 )
-from shared.messaging.broker import BrokerUnavailable
+from shared.transport.broker import BrokerUnavailable
 
 
 def _namespace(value: str) -> str:

@@ -19,7 +19,7 @@ from scenarios.compare import render
 from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
 from scenarios.result import CompareResult, RunResult
 from shared.config import Mode
-from shared.contracts import MAX_DOCUMENT_BYTES
+from shared.domain.contracts import MAX_DOCUMENT_BYTES
 
 RUNS_DIR = Path(".sagalab/runs")
 

@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 
 from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
-from shared.messaging.broker import Broker
-from shared.messaging.dead_letter_queue import DeadLetter, look, requeue
-from shared.messaging.topology import Topology
+from shared.transport.broker import Broker
+from shared.transport.dead_letter_queue import DeadLetter, look, requeue
+from shared.transport.topology import Topology
 
 ACTIONS = ("list", "show", "requeue")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.contracts import Order
-from shared.wire import invalid
+from shared.domain.contracts import Order
+from shared.transport.wire import invalid
 
 OrderRequest = Order | Mapping[str, Any]
 """What a scenario asks to place: an ``Order``, or its fields as a user wrote them (not yet validated)."""

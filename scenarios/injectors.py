@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 from yarl import URL
 
-from shared.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
-from shared.messaging.broker import Broker, PublishFailed
-from shared.wire import ExchangeKind, Outgoing
+from shared.domain.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
+from shared.transport.broker import Broker, PublishFailed
+from shared.transport.wire import ExchangeKind, Outgoing
 
 if TYPE_CHECKING:
     from scenarios.runner import Run
-    from shared.messaging.tap import Observed
+    from shared.transport.observed import Observed
 
 log = structlog.get_logger()
 

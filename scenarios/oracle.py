@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.contracts import Order
+from shared.domain.contracts import Order
 from shared.stores.orders import FINAL_STATUSES, OrderRecord, read_orders
 
 

@@ -25,13 +25,13 @@ from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import MARKER_TYPE, Trace
 from shared.config import Mode, Settings, default_namespace
-from shared.contracts import Order, PlaceOrder
-from shared.messaging.broker import Broker, PublishFailed
-from shared.messaging.tap import tap
-from shared.messaging.topology import Topology
+from shared.domain.contracts import Order, PlaceOrder
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
 from shared.stores.sqlite import Database
-from shared.wire import Outgoing
+from shared.transport.broker import Broker, PublishFailed
+from shared.transport.tap import tap
+from shared.transport.topology import Topology
+from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 

@@ -11,10 +11,10 @@ import structlog
 
 from shared import logging as sagalab_logging
 from shared.config import Settings
-from shared.messaging.broker import Broker, BrokerUnavailable
-from shared.messaging.topology import Topology
 from shared.runtime.host import ServiceHost
 from shared.runtime.publishers import PublisherCheck
+from shared.transport.broker import Broker, BrokerUnavailable
+from shared.transport.topology import Topology
 
 log = structlog.get_logger()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.config import Mode
-from shared.messaging.topology import QueueSpec
+from shared.transport.topology import QueueSpec
 
 
 def services(mode: Mode) -> tuple[str, ...]:

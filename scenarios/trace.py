@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.contracts import MESSAGE_TYPES
-from shared.messaging.dead_letter import reason_of
-from shared.messaging.tap import Observed
-from shared.messaging.topology import QueueSpec, Topology, key_matches
+from shared.domain.contracts import MESSAGE_TYPES
 from shared.runtime.publishers import broker_user, expected_publisher
+from shared.transport.dead_letter import reason_of
+from shared.transport.observed import Observed
+from shared.transport.topology import QueueSpec, Topology, key_matches
 
 MARKER_TYPE = "sagalab.TapMarker"
 

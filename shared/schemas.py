@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.contracts import MESSAGE_TYPES, Message
+from shared.domain.contracts import MESSAGE_TYPES, Message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIR = Path("docs/schemas")

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from orchestration.participants import MissingReplyTo
 from orchestration.samples.functions import FunctionError, Invocation, invoke
 from shared.config import Settings
-from shared.contracts import InvokeTask, Message, TaskFailed, TaskSucceeded
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Binding, QueueSpec
+from shared.domain.contracts import InvokeTask, Message, TaskFailed, TaskSucceeded
 from shared.runtime.faults import faults_of
 from shared.runtime.host import Route, ServiceHost, Subscription, Tx
 from shared.stores.sqlite import Database
-from shared.wire import Outgoing
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec
+from shared.transport.wire import Outgoing
 
 PARTICIPANT = "lambdas"
 QUEUE = QueueSpec(PARTICIPANT, (Binding("commands", f"{PARTICIPANT}.#"),))

@@ -37,10 +37,10 @@ from scenarios.bench.view import progress_bar, render
 from scenarios.exits import EXIT_OK, EXIT_UNMET
 from scenarios.processes import ServiceFailedToStart
 from shared.config import Mode
-from shared.contracts import Order
-from shared.messaging.broker import Broker
-from shared.messaging.raw_chain import server_version
-from shared.messaging.topology import Topology
+from shared.domain.contracts import Order
+from shared.transport.broker import Broker
+from shared.transport.raw_chain import server_version
+from shared.transport.topology import Topology
 
 Phase = Callable[[BenchOptions, Mode, list[Order], Callable[[int], None]], Awaitable[RunFigures]]
 

@@ -13,7 +13,7 @@ from scenarios.catalogue import Scenario, same
 from scenarios.edge import admit
 from scenarios.exits import UsageError
 from shared.config import MODES, Mode
-from shared.contracts import Order
+from shared.domain.contracts import Order
 
 IN_STOCK_SKU = "KEYBOARD"
 OUT_OF_STOCK_SKU = "WEBCAM"

@@ -12,10 +12,10 @@ from scenarios.bench.relay import CHAINS, RelayProcess
 from scenarios.bench.result import RunFigures, Verdict
 from scenarios.processes import Fleet
 from shared.config import Mode, Settings
-from shared.contracts import Order, PlaceOrder
-from shared.messaging import raw_chain
-from shared.messaging.topology import Topology
-from shared.wire import encode
+from shared.domain.contracts import Order, PlaceOrder
+from shared.transport import raw_chain
+from shared.transport.topology import Topology
+from shared.transport.wire import encode
 
 
 def relay_fleet(opts: BenchOptions, chain: raw_chain.Chain, folder_name: str) -> Fleet:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from scenarios.processes import ServiceProcess
 from shared.config import Mode, default_amqp_url
-from shared.messaging.raw_chain import Chain
+from shared.transport.raw_chain import Chain
 
 CHAINS: dict[Mode, Chain] = {
     "choreography": Chain("choreography", ("orders", "payment", "inventory", "shipping", "orders")),
@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """Run one relay until SIGTERM (the bench starts these; they are not part of the public CLI)."""
-    from shared.messaging.raw_chain import serve_relay
+    from shared.transport.raw_chain import serve_relay
 
     args = parser().parse_args(argv)
     chain = Chain(args.chain, tuple(args.route.split(",")))

@@ -18,11 +18,11 @@ from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import ViolationOut
 from scenarios.topologies import coordinator, services
 from shared.config import Mode, Settings
-from shared.contracts import Order, PlaceOrder
-from shared.handlers import DOMAIN_SERVICES
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology
-from shared.wire import Outgoing
+from shared.domain.contracts import Order, PlaceOrder
+from shared.runtime.handlers import DOMAIN_SERVICES
+from shared.transport.broker import Broker
+from shared.transport.topology import Topology
+from shared.transport.wire import Outgoing
 
 HOPS: dict[Mode, int] = {"choreography": 5, "orchestration": 7}
 """Messages of one order on the happy path (and on the out-of-stock path) of each mode."""

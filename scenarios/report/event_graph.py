@@ -23,9 +23,9 @@ from scenarios.report.state_graph import smooth
 from scenarios.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
 from scenarios.topologies import coordinator, queue_specs
 from scenarios.trace import TraceRecord
-from shared.contracts import MESSAGE_TYPES, Command, Event, Message, kind_of, routing_key
-from shared.handlers import FAILS_AS
-from shared.messaging.topology import key_matches
+from shared.domain.contracts import MESSAGE_TYPES, Command, Event, Message, kind_of, routing_key
+from shared.runtime.handlers import FAILS_AS
+from shared.transport.topology import key_matches
 
 CLIENT = "runner"
 """Whoever places orders from outside: the name the trace gives the runner."""
@@ -42,7 +42,7 @@ class Wiring:
 
 def domain_outcomes(command: type[Command]) -> list[type[Message]]:
     """The event types the domain function handling ``command`` can return, read from its signature."""
-    from shared.services import inventory, payment, shipping
+    from shared.domain.services import inventory, payment, shipping
 
     for module in (payment, inventory, shipping):
         for fn in vars(module).values():

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from shared.contracts import Message
+from shared.domain.contracts import Message
 from shared.runtime.host import NO_FAULTS, FaultHook
 
 log = structlog.get_logger()

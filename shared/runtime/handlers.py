@@ -1,7 +1,7 @@
 """The domain calls both modes make, bound to each service's own SQLite repositories.
 
 Choreography reaches these from events, orchestration from commands; the business logic underneath
-(``shared.services``) is the same code either way.
+(``shared.domain.services``) is the same code either way.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from shared.contracts import (
+from shared.domain.contracts import (
     CancelShipment,
     ChargePayment,
     Command,
@@ -26,10 +26,10 @@ from shared.contracts import (
     ShipmentFailed,
     StockReleaseFailed,
 )
+from shared.domain.services.inventory import release_stock, reserve_stock
+from shared.domain.services.payment import charge_payment, refund_payment
+from shared.domain.services.shipping import cancel_shipment, schedule_shipment
 from shared.runtime.host import Fail, Step
-from shared.services.inventory import release_stock, reserve_stock
-from shared.services.payment import charge_payment, refund_payment
-from shared.services.shipping import cancel_shipment, schedule_shipment
 from shared.stores.business import (
     INVENTORY_SCHEMA,
     PAYMENT_SCHEMA,

@@ -11,15 +11,15 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from shared.contracts import Message
-from shared.messaging.broker import Broker, Consumer, PublishFailed
-from shared.messaging.delivery import Delivery
-from shared.messaging.topology import QueueSpec
+from shared.domain.contracts import Message
 from shared.runtime.group_commit import GroupCommit
 from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck
 from shared.runtime.relay import OutboxRelay
 from shared.stores.sqlite import Database, OutboxRow, RefusalKind
-from shared.wire import Outgoing, UndecodableMessage, answered_again, decode_delivery, digest
+from shared.transport.broker import Broker, Consumer, PublishFailed
+from shared.transport.delivery import Delivery
+from shared.transport.topology import QueueSpec
+from shared.transport.wire import Outgoing, UndecodableMessage, answered_again, decode_delivery, digest
 
 log = structlog.get_logger()
 
@@ -73,7 +73,7 @@ class Step:
     undone_by: str | None = None
     fail: Fail | None = None
     """The step's failure event: sent when a forward step is refused, or when the handler fails for good (a
-    compensation's failure lets the others go on, see ``shared/handlers.py``)."""
+    compensation's failure lets the others go on, see ``shared/runtime/handlers.py``)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from shared.config import Settings
-from shared.contracts import Command, Event, Message, PlaceOrder
+from shared.domain.contracts import Command, Event, Message, PlaceOrder
 
 CLIENT_COMMANDS: tuple[type[Command], ...] = (PlaceOrder,)
 """Commands any client may send: they start a saga and carry no authority over another service's state."""

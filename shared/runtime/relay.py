@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from shared.messaging.broker import Broker, PublishFailed
 from shared.stores.sqlite import Database, OutboxRow
+from shared.transport.broker import Broker, PublishFailed
 
 log = structlog.get_logger()
 

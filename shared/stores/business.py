@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from shared.services.inventory import Reservation
-from shared.services.payment import Charge
-from shared.services.shipping import Shipment
+from shared.domain.services.inventory import Reservation
+from shared.domain.services.payment import Charge
+from shared.domain.services.shipping import Shipment
 
 PAYMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (

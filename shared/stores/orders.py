@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.contracts import Order
+from shared.domain.contracts import Order
 
 OrderStatus = Literal["pending", "completed", "compensated", "needs-attention"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "compensated", "needs-attention"})

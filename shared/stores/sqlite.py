@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from shared.wire import Outgoing, headers_json
+from shared.transport.wire import Outgoing, headers_json
 
 _COMMON_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (

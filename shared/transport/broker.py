@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aio_pika
 import aiormq
@@ -18,16 +18,13 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from yarl import URL
 
-from shared.contracts import MAX_MESSAGE_BYTES
-from shared.messaging.acks import BatchedAcks
-from shared.messaging.dead_letter import USER_ID, DeadLetter
-from shared.messaging.delivery import DeadLetterPublisher, Delivery
-from shared.messaging.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
-from shared.wire import ExchangeKind, Outgoing
-
-if TYPE_CHECKING:
-    from shared.messaging.tap import Observed
-
+from shared.domain.contracts import MAX_MESSAGE_BYTES
+from shared.transport.acks import BatchedAcks
+from shared.transport.dead_letter import USER_ID, DeadLetter
+from shared.transport.delivery import DeadLetterPublisher, Delivery
+from shared.transport.observed import Observed
+from shared.transport.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
+from shared.transport.wire import ExchangeKind, Outgoing
 
 log = structlog.get_logger()
 

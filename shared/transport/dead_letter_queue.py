@@ -25,9 +25,9 @@ from typing import Any
 import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.messaging.broker import Broker
-from shared.messaging.dead_letter import USER_ID
-from shared.messaging.topology import EXCHANGE_KINDS
+from shared.transport.broker import Broker
+from shared.transport.dead_letter import USER_ID
+from shared.transport.topology import EXCHANGE_KINDS
 
 DROPPED_ON_REQUEUE = ("x-death", "x-first-death-", "x-last-death-", "x-sagalab-", "x-delivery-count")
 """Headers that describe the dead-lettering; the requeued copy is the message as it was first published."""

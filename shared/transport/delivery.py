@@ -14,8 +14,8 @@ import structlog
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
-from shared.messaging.acks import BatchedAcks
-from shared.messaging.dead_letter import DeadLetter, DeadLetterError
+from shared.transport.acks import BatchedAcks
+from shared.transport.dead_letter import DeadLetter, DeadLetterError
 
 log = structlog.get_logger()
 

@@ -33,8 +33,8 @@ import aio_pika
 import aiormq
 from aiormq.abc import DeliveredMessage
 
-from shared.messaging.acks import BatchedAcks
-from shared.messaging.topology import QueueSpec, Topology
+from shared.transport.acks import BatchedAcks
+from shared.transport.topology import QueueSpec, Topology
 
 RAW_ORDERS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, placed_at REAL NOT NULL, settled_at REAL NOT NULL);

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from shared.messaging.broker import Broker
-from shared.messaging.topology import EXCHANGE_KINDS
-
-
-@dataclass(frozen=True)
-class Observed:
-    """A message seen by a tap: its properties and where it was routed."""
-
-    exchange: str
-    routing_key: str
-    type: str | None
-    sender: str | None
-    message_id: str | None
-    correlation_id: str | None
-    reply_to: str | None
-    headers: dict[str, Any]
-    body: bytes
-    received_at: float
-    user_id: str | None = None
-    """The publisher's broker user, as RabbitMQ validated it."""
+from shared.transport.broker import Broker
+from shared.transport.observed import Observed
+from shared.transport.topology import EXCHANGE_KINDS
 
 
 async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name: str | None = None) -> AbstractQueue:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.wire import ExchangeKind
+from shared.transport.wire import ExchangeKind
 
 EXCHANGE_KINDS: tuple[ExchangeKind, ...] = ("events", "commands", "replies")
 DELIVERY_LIMIT = 5

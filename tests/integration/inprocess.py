@@ -11,11 +11,11 @@ from pathlib import Path
 from scenarios.runner import reset_namespace
 from scenarios.serve import build_host
 from shared.config import Mode, Settings
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology
 from shared.runtime.host import ServiceHost
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
 from shared.stores.sqlite import Database
+from shared.transport.broker import Broker
+from shared.transport.topology import Topology
 
 
 async def wait_until(predicate: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:

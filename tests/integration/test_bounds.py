@@ -17,7 +17,7 @@ from scenarios import runner
 from scenarios.catalogue import SCENARIOS
 from scenarios.topologies import coordinator
 from shared.config import Mode
-from shared.messaging.topology import Topology
+from shared.transport.topology import Topology
 
 pytestmark = pytest.mark.broker
 

@@ -20,8 +20,8 @@ from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.clean import clean, known_exchanges, known_queues
 from scenarios.topologies import queue_specs
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology
+from shared.transport.broker import Broker
+from shared.transport.topology import Topology
 
 pytestmark = pytest.mark.broker
 

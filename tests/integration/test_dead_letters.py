@@ -16,9 +16,9 @@ import aiormq
 import pytest
 from yarl import URL
 
-from shared.messaging.broker import Broker, bindings
-from shared.messaging.dead_letter_queue import _held
-from shared.messaging.topology import QueueSpec, Topology
+from shared.transport.broker import Broker, bindings
+from shared.transport.dead_letter_queue import _held
+from shared.transport.topology import QueueSpec, Topology
 
 pytestmark = pytest.mark.broker
 

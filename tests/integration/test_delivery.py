@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import ChargePayment, Order, OrderPlaced, PlaceOrder
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology
-from shared.wire import Outgoing
+from shared.domain.contracts import ChargePayment, Order, OrderPlaced, PlaceOrder
+from shared.transport.broker import Broker
+from shared.transport.topology import Topology
+from shared.transport.wire import Outgoing
 from tests.integration.inprocess import services, wait_until
 
 pytestmark = pytest.mark.broker

@@ -14,7 +14,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from shared.contracts import (
+from shared.domain.contracts import (
     CancelShipment,
     ChargePayment,
     Message,
@@ -25,9 +25,9 @@ from shared.contracts import (
     ReserveStock,
     ScheduleShipment,
 )
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology
-from shared.wire import Outgoing, decode
+from shared.transport.broker import Broker
+from shared.transport.topology import Topology
+from shared.transport.wire import Outgoing, decode
 from tests.integration.inprocess import services, wait_until
 
 pytestmark = pytest.mark.broker

@@ -20,10 +20,10 @@ from orchestration.resources import ResourceMap
 from orchestration.samples import definition_path, resources_path
 from orchestration.samples.participant import QUEUE, build_participant
 from shared.config import Settings
-from shared.contracts import InvokeTask, Notification, TaskSucceeded
-from shared.messaging.broker import Broker
-from shared.messaging.topology import Binding, QueueSpec, Topology
-from shared.wire import Outgoing, decode
+from shared.domain.contracts import InvokeTask, Notification, TaskSucceeded
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec, Topology
+from shared.transport.wire import Outgoing, decode
 
 from .inprocess import services, wait_until
 

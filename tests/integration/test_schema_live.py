@@ -25,8 +25,8 @@ from scenarios.catalogue import SCENARIOS
 from scenarios.cli import main
 from scenarios.topologies import coordinator
 from shared.config import MODES, Mode
-from shared.contracts import Order, PlaceOrder, routing_key
-from shared.wire import encode
+from shared.domain.contracts import Order, PlaceOrder, routing_key
+from shared.transport.wire import encode
 
 from .test_samples import lambdas
 from .test_samples import run as execute_sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import types
 
-from shared.messaging.acks import BatchedAcks
+from shared.transport.acks import BatchedAcks
 
 
 @types.coroutine

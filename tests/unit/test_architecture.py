@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN_IN_DOMAIN = ("aio_pika", "aiormq", "pika", "choreography", "orchestration", "shared.messaging",
+FORBIDDEN_IN_DOMAIN = ("aio_pika", "aiormq", "pika", "choreography", "orchestration", "shared.transport",
                        "shared.runtime", "shared.stores", "sqlite3")  # fmt: skip
 
 
@@ -22,16 +22,16 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_domain_code_imports_no_transport_store_or_mode() -> None:
-    """shared/services knows nothing of aio-pika, SQLite, or either mode: both modes run it unchanged."""
-    for path in (ROOT / "shared" / "services").glob("*.py"):
+    """shared/domain/services knows nothing of aio-pika, SQLite, or either mode: both modes run it unchanged."""
+    for path in (ROOT / "shared" / "domain" / "services").glob("*.py"):
         bad = {n for n in _imports(path) if n.split(".")[0] in FORBIDDEN_IN_DOMAIN or n.startswith(FORBIDDEN_IN_DOMAIN)}
         assert not bad, f"{path.name} imports {bad}"
 
 
 def test_only_the_broker_adapter_imports_aio_pika() -> None:
-    """All aio-pika code sits in shared/messaging."""
+    """All aio-pika code sits in shared/transport."""
     for path in ROOT.glob("*/**/*.py"):
-        if "messaging" in path.parts or ".venv" in path.parts or "tests" in path.parts:
+        if "transport" in path.parts or ".venv" in path.parts or "tests" in path.parts:
             continue
         assert not {n for n in _imports(path) if n.startswith(("aio_pika", "aiormq"))}, path
 

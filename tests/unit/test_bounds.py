@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from scenarios.edge import admit
-from shared.contracts import (
+from shared.domain.contracts import (
     MAX_AMOUNT_CENTS,
     MAX_DOCUMENT_BYTES,
     MAX_MESSAGE_BYTES,
@@ -24,9 +24,9 @@ from shared.contracts import (
     TaskFailed,
     TaskSucceeded,
 )
-from shared.messaging.broker import Broker, MessageTooLarge
-from shared.messaging.topology import Topology
-from shared.wire import Outgoing, OutOfBounds, UndecodableMessage, decode
+from shared.transport.broker import Broker, MessageTooLarge
+from shared.transport.topology import Topology
+from shared.transport.wire import Outgoing, OutOfBounds, UndecodableMessage, decode
 
 GOOD: dict[str, Any] = dict(order_id="o-1", customer_id="c-1", sku="KEYBOARD", quantity=1, amount_cents=4999,
                             card_number="4242424242424242", destination="Zürich")  # fmt: skip

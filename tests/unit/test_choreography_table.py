@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from choreography.bootstrap import SERVICES, subscriptions
 from choreography.reactions import ENDINGS, REACTIONS, watched_events
-from shared.contracts import (
+from shared.domain.contracts import (
     Event,
     OutOfStock,
     PaymentRefunded,
@@ -13,7 +13,7 @@ from shared.contracts import (
     StockReleased,
     StockReleaseFailed,
 )
-from shared.messaging.topology import key_matches
+from shared.transport.topology import key_matches
 
 
 def _compensations_after(failure: type[Event]) -> list[type[Event]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import (
+from shared.domain.contracts import (
     MESSAGE_TYPES,
     ChargePayment,
     Command,
@@ -16,7 +16,7 @@ from shared.contracts import (
     OutOfStock,
     routing_key,
 )
-from shared.wire import UndecodableMessage, decode, encode
+from shared.transport.wire import UndecodableMessage, decode, encode
 
 ORDER = Order(order_id="o-1", customer_id="c", sku="KEYBOARD", quantity=1, amount_cents=100,
               card_number="4242424242424242", destination="Berlin")  # fmt: skip

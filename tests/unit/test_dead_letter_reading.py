@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from shared.messaging.dead_letter_queue import letter_id, read
+from shared.transport.dead_letter_queue import letter_id, read
 
 
 def _message(headers: dict[str, Any], message_id: str | None = "m-1", routing_key: str = "orders.OrderPlaced") -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import (
+from shared.domain.contracts import (
     CancelShipment,
     ChargePayment,
     Order,
@@ -22,7 +22,7 @@ from shared.contracts import (
     ShipmentScheduled,
     StockReserved,
 )
-from shared.handlers import SCHEMAS, handle_command
+from shared.runtime.handlers import SCHEMAS, handle_command
 from shared.stores.business import stock_up
 from shared.stores.sqlite import Database
 

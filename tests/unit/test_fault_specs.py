@@ -6,7 +6,7 @@ import pytest
 
 from scenarios.assess import _parked_on_purpose
 from scenarios.result import ViolationOut
-from shared.contracts import ReleaseStock
+from shared.domain.contracts import ReleaseStock
 from shared.runtime.faults import Faults, FaultSpecError, parse, persistent
 
 

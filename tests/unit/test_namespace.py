@@ -13,7 +13,7 @@ import pytest
 from scenarios.clean import belongs_to, known_queues, listed_by_management, shared_with_parent
 from scenarios.cli import parser
 from shared.config import default_namespace, namespace_problem
-from shared.messaging.topology import Topology
+from shared.transport.topology import Topology
 
 
 def test_the_environment_names_the_namespace(monkeypatch: pytest.MonkeyPatch) -> None:

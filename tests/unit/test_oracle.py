@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from scenarios.oracle import judge
-from shared.contracts import Order
-from shared.handlers import SCHEMAS
+from shared.domain.contracts import Order
+from shared.runtime.handlers import SCHEMAS
 from shared.stores.business import stock_up
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.sqlite import Database

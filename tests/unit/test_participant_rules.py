@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import ChargePayment, Order, PaymentCharged, ReserveStock
-from shared.handlers import failure_of, step_of
-from shared.messaging.dead_letter import DeadLetter, reason_of
+from shared.domain.contracts import ChargePayment, Order, PaymentCharged, ReserveStock
+from shared.runtime.handlers import failure_of, step_of
 from shared.stores.sqlite import Database, refusal_counts
-from shared.wire import (
+from shared.transport.dead_letter import DeadLetter, reason_of
+from shared.transport.wire import (
     MissingMessageId,
     Outgoing,
     UndecodableMessage,

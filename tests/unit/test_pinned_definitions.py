@@ -14,11 +14,11 @@ from orchestration.executions import InMemoryExecutions
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA, load
-from shared.contracts import Message, Order, PlaceOrder, TaskSucceeded
+from shared.domain.contracts import Message, Order, PlaceOrder, TaskSucceeded
 from shared.runtime.host import Tx
 from shared.stores.orders import read_orders
 from shared.stores.sqlite import Database
-from shared.wire import Outgoing
+from shared.transport.wire import Outgoing
 
 RESOURCES = ResourceMap()
 

@@ -8,7 +8,7 @@ import re
 
 from scenarios.users import definitions, grant, password_hash, service_url
 from shared.config import Settings
-from shared.contracts import (
+from shared.domain.contracts import (
     ChargePayment,
     Order,
     OrderPlaced,
@@ -86,8 +86,8 @@ def test_an_attached_run_reads_from_the_trace_whether_services_had_their_own_use
     """Attached to a running stack, the runner knows the check was on only if every service message in the trace
     came from its service's own user; one from a shared user (or none at all) says it was not."""
     from scenarios.trace import Trace
-    from shared.messaging.tap import Observed
-    from shared.messaging.topology import Topology
+    from shared.transport.observed import Observed
+    from shared.transport.topology import Topology
 
     def seen(type_name: str, user: str) -> Observed:
         return Observed("ns.events", f"x.{type_name}", type_name, "s", f"{type_name}-{user}", "o-1", None, {}, b"{}",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.messaging.raw_chain import Chain
-from shared.messaging.topology import Topology
+from shared.transport.raw_chain import Chain
+from shared.transport.topology import Topology
 
 
 def test_chain_queues_are_namespaced_and_one_per_role() -> None:

@@ -13,10 +13,10 @@ from orchestration.bootstrap import load_current
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA, load
-from shared.contracts import Message, Order, PaymentCharged, PlaceOrder, TaskFailed
+from shared.domain.contracts import Message, Order, PaymentCharged, PlaceOrder, TaskFailed
 from shared.runtime.host import Tx
 from shared.stores.sqlite import Database, OutboxRow
-from shared.wire import Outgoing
+from shared.transport.wire import Outgoing
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 ORDER = Order(order_id="ord-1", customer_id="c", sku="KEYBOARD", quantity=1, amount_cents=4999,

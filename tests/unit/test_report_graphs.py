@@ -11,7 +11,7 @@ from scenarios.report import charts, event_graph
 from scenarios.report.layout import Box, layered
 from scenarios.report.runs import choose_order, load_folder
 from scenarios.report.svg import KIND_COLOURS
-from shared.contracts import OutOfStock, PaymentCharged, PaymentDeclined
+from shared.domain.contracts import OutOfStock, PaymentCharged, PaymentDeclined
 from tests.unit.report_support import recorded
 
 

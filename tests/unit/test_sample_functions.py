@@ -17,10 +17,10 @@ from orchestration.samples._lambda import hash_code
 from orchestration.samples.functions import FUNCTIONS, FunctionError, Invocation, invoke
 from orchestration.samples.participant import LambdaRoutes, build_participant
 from shared.config import Settings
-from shared.contracts import InvokeTask, TaskFailed, TaskSucceeded
-from shared.messaging.broker import Broker
+from shared.domain.contracts import InvokeTask, TaskFailed, TaskSucceeded
 from shared.runtime.host import Tx
-from shared.wire import decode
+from shared.transport.broker import Broker
+from shared.transport.wire import decode
 
 PUBLISHED = Path(__file__).resolve().parents[3] / "shared" / "asl-samples"
 CALL = Invocation(request_id="r-1", now=datetime(2024, 1, 1, tzinfo=UTC))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from scenarios.cli import main
-from shared.contracts import MESSAGE_TYPES
+from shared.domain.contracts import MESSAGE_TYPES
 from shared.schemas import rendered_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"

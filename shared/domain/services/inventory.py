@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from shared.contracts import OutOfStock, ReleaseStock, ReserveStock, StockReleased, StockReserved
+from shared.domain.contracts import OutOfStock, ReleaseStock, ReserveStock, StockReleased, StockReserved
 
 ReservationStatus = Literal["reserved", "released", "cancelled"]
 

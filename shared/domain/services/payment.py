@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.contracts import (
+from shared.domain.contracts import (
     ChargePayment,
     PaymentCharged,
     PaymentDeclined,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from shared.contracts import (
+from shared.domain.contracts import (
     CancelShipment,
     ScheduleShipment,
     ShipmentCancelled,
