@@ -16,6 +16,7 @@ COPY choreography ./choreography
 COPY orchestration ./orchestration
 COPY shared ./shared
 COPY scenarios ./scenarios
+COPY sagalab ./sagalab
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---- lab: the wheel and its runtime dependencies, run as a non-root user ----
@@ -52,6 +53,7 @@ COPY --chown=sagalab:sagalab choreography ./choreography
 COPY --chown=sagalab:sagalab orchestration ./orchestration
 COPY --chown=sagalab:sagalab shared ./shared
 COPY --chown=sagalab:sagalab scenarios ./scenarios
+COPY --chown=sagalab:sagalab sagalab ./sagalab
 COPY --chown=sagalab:sagalab docs ./docs
 COPY --chown=sagalab:sagalab tests ./tests
 USER sagalab

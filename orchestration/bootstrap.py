@@ -12,6 +12,7 @@ from orchestration.definitions import Definition
 from orchestration.executions import WORKFLOWS, executions_for
 from orchestration.orchestrator import REPLY_KEY, Orchestrator
 from orchestration.resources import ResourceMap
+from orchestration.samples.participant import build_participant
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from shared.config import Settings
 from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
@@ -83,8 +84,6 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
         subs = participants.subscriptions(settings.service)
         return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe, faults=faults_of(settings.faults))
     if settings.service in SAMPLE_PARTICIPANTS:
-        from orchestration.samples.participant import build_participant
-
         return build_participant(settings, broker)
     if settings.service != "orchestrator":
         raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")

@@ -6,9 +6,8 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from scenarios.catalogue import Expect, Scenario
+from orchestration.histories import find_history
 from scenarios.oracle import Verdict
 from scenarios.result import (
     Consistency,
@@ -19,11 +18,10 @@ from scenarios.result import (
     RunResult,
     ViolationOut,
 )
+from scenarios.run_state import Run, RunOptions
+from scenarios.scenario import Expect, Scenario
 from scenarios.settle import alerts, settled_at
 from shared.domain.contracts import Order
-
-if TYPE_CHECKING:
-    from scenarios.runner import Run, RunOptions
 
 
 def log_counts(logs: Path) -> dict[str, int]:
@@ -93,9 +91,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         },
     )  # fmt: skip
     if opts.include_history and opts.mode == "orchestration":
-        from orchestration.history_view import find_history
-
-        result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
+                result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
     failures = expectation_failures(opts.scenario, result, orders, run.stock)
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 from scenarios.assess import assess
-from scenarios.exits import UsageError
 from scenarios.oracle import judge
 from scenarios.processes import Fleet
 from scenarios.result import RunResult
-from scenarios.runner import Run, RunOptions, drain_tap, keep_definition, place
+from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
 from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import Trace
@@ -32,10 +31,14 @@ from shared.transport.tap import tap
 from shared.transport.topology import Topology
 
 
+class CannotAttach(Exception):
+    """The run cannot be driven against the stack as asked (the user's input is at fault: exit status 2)."""
+
+
 def refuse_faults(options: RunOptions) -> None:
     scenario = options.scenario
     if scenario.faults.get(options.mode) or scenario.injectors.get(options.mode) or scenario.unsafe or options.unsafe:
-        raise UsageError(f"{scenario.name} injects faults, which needs the runner to own the service processes; "
+        raise CannotAttach(f"{scenario.name} injects faults, which needs the runner to own the service processes; "
                          "run it without --attach")  # fmt: skip
 
 
@@ -47,7 +50,7 @@ async def wait_for_stack(stack: Path, mode: str, timeout_s: float = 120.0) -> No
         await asyncio.sleep(0.2)  # polling the services' ready files
         missing = [s for s in missing if not (stack / s / f"{s}.ready").exists()]
     if missing:
-        raise UsageError(f"{mode} services not running under {stack}: {', '.join(missing)} "
+        raise CannotAttach(f"{mode} services not running under {stack}: {', '.join(missing)} "
                          f"(start them with `docker compose --profile {mode} up -d`)")  # fmt: skip
 
 

@@ -8,16 +8,13 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 
-from scenarios.catalogue import DECLINED_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock
 from scenarios.injectors import ChangeDefinition, Poison, forge_copy, republish, with_fresh_id
+from scenarios.run_state import Run
+from scenarios.scenario import DECLINED_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock
 from scenarios.topologies import services
-
-if TYPE_CHECKING:
-    from scenarios.runner import Run
 
 log = structlog.get_logger()
 

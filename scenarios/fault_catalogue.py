@@ -10,17 +10,6 @@ from __future__ import annotations
 
 import random
 
-from scenarios.catalogue import (
-    DECLINED_CARD,
-    GOOD_CARD,
-    UNSERVED,
-    Expect,
-    Scenario,
-    mixed_orders,
-    mixed_stock,
-    order_fields,
-    same,
-)
 from scenarios.edge import OrderRequest
 from scenarios.injectors import (
     ChangeDefinition,
@@ -32,6 +21,17 @@ from scenarios.injectors import (
     Poison,
     RestartBroker,
     Trigger,
+)
+from scenarios.scenario import (
+    DECLINED_CARD,
+    GOOD_CARD,
+    UNSERVED,
+    Expect,
+    Scenario,
+    mixed_orders,
+    mixed_stock,
+    order_fields,
+    same,
 )
 
 PLENTY = {"KEYBOARD": 1_000_000}

@@ -12,18 +12,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import structlog
 from yarl import URL
 
+from orchestration.bootstrap import default_definition_path
+from orchestration.orchestrator import REPLY_KEY
+from scenarios.run_state import Run
 from shared.domain.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
 from shared.transport.broker import Broker, PublishFailed
+from shared.transport.observed import Observed
 from shared.transport.wire import ExchangeKind, Outgoing
-
-if TYPE_CHECKING:
-    from scenarios.runner import Run
-    from shared.transport.observed import Observed
 
 log = structlog.get_logger()
 
@@ -75,8 +75,6 @@ class ChangeDefinition:
     down_s: float = 0.5
 
     async def inject(self, run: Run) -> None:
-        from orchestration.bootstrap import default_definition_path
-
         await self.when.wait(run)
         process = run.fleet["orchestrator"]
         async with run.fleet.held(process):
@@ -244,8 +242,6 @@ class Forge:
         """A forged command asks for its answer where the orchestrator listens, as a real one would."""
         if self.exchange != "commands":
             return None
-        from orchestration.orchestrator import REPLY_KEY
-
         return REPLY_KEY
 
     @staticmethod

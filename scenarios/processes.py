@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import subprocess
@@ -24,8 +25,6 @@ log = structlog.get_logger()
 def _die_with_parent() -> None:
     """Linux: a service process gets SIGTERM if the runner dies, so no orphan keeps consuming."""
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -57,7 +56,7 @@ class ServiceProcess:
     def command(self) -> list[str]:
         s = self.settings
         # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
-        cmd = [sys.executable, "-m", "scenarios.cli", "serve", s.service, "--mode", s.mode,
+        cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
                "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance)]  # fmt: skip
         for switch in sorted(s.unsafe):
             cmd += ["--unsafe", switch]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from choreography import bootstrap as choreography_mode
+from orchestration import bootstrap as orchestration_mode
 from shared.config import Mode
 from shared.transport.topology import QueueSpec
 
 
 def services(mode: Mode) -> tuple[str, ...]:
-    if mode == "choreography":
-        from choreography.bootstrap import SERVICES
-    else:
-        from orchestration.bootstrap import SERVICES
-    return SERVICES
+    return choreography_mode.SERVICES if mode == "choreography" else orchestration_mode.SERVICES
 
 
 def coordinator(mode: Mode) -> str:
@@ -20,8 +18,4 @@ def coordinator(mode: Mode) -> str:
 
 
 def queue_specs(mode: Mode) -> list[QueueSpec]:
-    if mode == "choreography":
-        from choreography.bootstrap import queue_specs as specs
-    else:
-        from orchestration.bootstrap import queue_specs as specs
-    return specs()
+    return choreography_mode.queue_specs() if mode == "choreography" else orchestration_mode.queue_specs()

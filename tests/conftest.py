@@ -88,7 +88,7 @@ def amqp_url() -> Iterator[str]:
 def namespace(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A namespace nobody else uses, so tests never share a queue; removed from the broker afterwards
     with ``sagalab clean``'s own code."""
-    from scenarios.clean import clean
+    from sagalab.clean import clean
 
     ns = f"t-{uuid.uuid4().hex[:10]}"
     yield ns

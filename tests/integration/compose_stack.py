@@ -78,7 +78,7 @@ class ComposeStack:
         """A one-shot container: run it to the end from its working directory; (exit status, output)."""
         import subprocess
 
-        done = subprocess.run([sys.executable, "-m", "scenarios.cli", *self.argv_on_host(c)], env=c.env,
+        done = subprocess.run([sys.executable, "-m", "sagalab.cli", *self.argv_on_host(c)], env=c.env,
                               cwd=c.host_path(WORKDIR), capture_output=True, text=True, timeout=timeout_s,
                               check=False)  # fmt: skip
         return done.returncode, done.stdout + done.stderr
@@ -96,7 +96,7 @@ class ComposeStack:
                     c = self.container(name)
                     log = (self.base / f"{name}.log").open("w")
                     started[name] = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "scenarios.cli", *self.argv_on_host(c), env=c.env,
+                        sys.executable, "-m", "sagalab.cli", *self.argv_on_host(c), env=c.env,
                         cwd=c.host_path(WORKDIR), stdout=log, stderr=log,
                     )  # fmt: skip
                     service, data = c.argv[1], c.argv[c.argv.index("--data-dir") + 1]

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sagalab.serve import build_host
 from scenarios.runner import reset_namespace
-from scenarios.serve import build_host
 from shared.config import Mode, Settings
 from shared.runtime.host import ServiceHost
 from shared.stores.business import INVENTORY_SCHEMA, stock_up

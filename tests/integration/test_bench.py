@@ -19,7 +19,7 @@ PROCESSES = {"choreography": {"orders", "payment", "inventory", "shipping"},
 
 def bench(amqp_url: str, namespace: str, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "bench", *args, "--json", str(tmp_path / "b.json"),
+        [sys.executable, "-m", "sagalab.cli", "bench", *args, "--json", str(tmp_path / "b.json"),
          "--out", str(tmp_path / "runs"), "--amqp-url", amqp_url, "--namespace", namespace],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip

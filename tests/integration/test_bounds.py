@@ -75,7 +75,7 @@ def test_run_reports_orders_rejected_at_the_edge_with_their_reason(amqp_url: str
     """`sagalab run out-of-bounds`: the four hostile orders are never placed; the result counts them in
     orders.total and orders.rejected, each with a reason naming its field, and the table says so."""
     out = tmp_path / "result.json"
-    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "run", "out-of-bounds", "--mode", "choreography",
+    done = subprocess.run([sys.executable, "-m", "sagalab.cli", "run", "out-of-bounds", "--mode", "choreography",
                            "--namespace", namespace, "--amqp-url", amqp_url, "--json", str(out), "--out",
                            str(tmp_path / "run")], capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -95,7 +95,7 @@ def test_run_reports_orders_rejected_at_the_edge_with_their_reason(amqp_url: str
 def test_execute_refuses_an_input_over_the_document_bound(tmp_path: Path) -> None:
     """`sagalab execute --input` is the edge of an execution: a 40 KB document is bad usage, status 2."""
     definition = Path(__file__).resolve().parents[2] / "orchestration" / "checkout.asl.json"
-    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "execute", str(definition), "--input",
+    done = subprocess.run([sys.executable, "-m", "sagalab.cli", "execute", str(definition), "--input",
                            json.dumps({"a": "x" * 40_000})], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           check=False)  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr

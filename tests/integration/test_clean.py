@@ -15,10 +15,10 @@ import aio_pika
 import pytest
 from yarl import URL
 
+from sagalab.clean import clean, known_exchanges, known_queues
 from scenarios import runner
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
-from scenarios.clean import clean, known_exchanges, known_queues
 from scenarios.topologies import queue_specs
 from shared.transport.broker import Broker
 from shared.transport.topology import Topology
@@ -61,7 +61,7 @@ async def test_clean_removes_one_namespace_and_leaves_the_other(amqp_url: str, n
         assert {f"{a}.{q}" for q in ("payment", "orchestrator.replies", "dead-letters")} <= before_a[0]
         assert len(before_a[1]) == 4 and len(before_b[0]) >= 5  # three topic exchanges and the dead-letter one
 
-        done = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", a, "--amqp-url", amqp_url],
+        done = subprocess.run([sys.executable, "-m", "sagalab.cli", "clean", "--namespace", a, "--amqp-url", amqp_url],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"namespace {a}: deleted {len(before_a[0])} queue(s), 4 exchange(s) and 1 service data folder(s)" in (
@@ -70,7 +70,7 @@ async def test_clean_removes_one_namespace_and_leaves_the_other(amqp_url: str, n
         assert await _existing(amqp_url, a) == (set(), set())
         assert not serve_data.exists()
         assert await _existing(amqp_url, b) == before_b
-        again = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", a, "--amqp-url",
+        again = subprocess.run([sys.executable, "-m", "sagalab.cli", "clean", "--namespace", a, "--amqp-url",
                                 amqp_url], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
         assert f"namespace {a}: deleted 0 queue(s), 0 exchange(s) and 0 service data folder(s)" in again.stdout
         assert await _existing(amqp_url, a) == (set(), set())  # cleaning declared nothing
@@ -80,7 +80,7 @@ async def test_clean_removes_one_namespace_and_leaves_the_other(amqp_url: str, n
 
 
 def test_clean_without_a_broker_says_how_to_get_one(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", "nobody", "--amqp-url",
+    done = subprocess.run([sys.executable, "-m", "sagalab.cli", "clean", "--namespace", "nobody", "--amqp-url",
                            "amqp://guest:guest@127.0.0.1:1/"], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path, check=False)  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
@@ -147,7 +147,7 @@ async def test_clean_leaves_a_namespace_nested_under_the_cleaned_one(amqp_url: s
         before_victim = await _existing(amqp_url, victim)
         assert len(before_victim[0]) == 2 + len(queue_specs("choreography")) and len(before_victim[1]) == 4
 
-        done = subprocess.run([sys.executable, "-m", "scenarios.cli", "clean", "--namespace", namespace, "--amqp-url",
+        done = subprocess.run([sys.executable, "-m", "sagalab.cli", "clean", "--namespace", namespace, "--amqp-url",
                                amqp_url], capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"deleted {len(before_victim[0]) + 1} queue(s), 4 exchange(s)" in done.stdout, done.stdout
@@ -163,7 +163,7 @@ def test_a_namespace_with_a_control_character_is_bad_usage(command: list[str], t
     """A namespace with a trailing newline (from `--namespace` or $SAGALAB_NAMESPACE) is refused with a clear
     error and status 2, before anything reaches the broker, never with a traceback."""
     for argv, env in (([*command, "--namespace", "ns\n"], {}), (command, {"SAGALAB_NAMESPACE": "ns\n"})):
-        done = subprocess.run([sys.executable, "-m", "scenarios.cli", *argv], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "sagalab.cli", *argv], capture_output=True, text=True,
                               timeout=60, cwd=tmp_path, check=False, env={**os.environ, **env})  # fmt: skip
         assert done.returncode == 2, done.stdout + done.stderr
         assert "contains the control character(s) '\\n'" in done.stderr

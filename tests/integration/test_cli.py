@@ -11,7 +11,7 @@ import pytest
 
 
 def sagalab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scenarios.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "sagalab.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300)  # fmt: skip
 
 

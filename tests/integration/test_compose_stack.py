@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.clean import clean
+from sagalab.clean import clean
 from shared.config import MODES
 
 from .compose_stack import ComposeStack
@@ -56,7 +56,7 @@ async def test_docker_compose_up_then_the_scenario_container(amqp_url: str, name
 
 def test_a_fault_scenario_is_refused_in_attach_mode(tmp_path: Path) -> None:
     """Faults need the runner to own the processes: --attach with one is a usage error."""
-    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "run", "crash-after-commit", "--mode",
+    done = subprocess.run([sys.executable, "-m", "sagalab.cli", "run", "crash-after-commit", "--mode",
                            "choreography", "--attach", str(tmp_path)], capture_output=True, text=True, timeout=60,
                           check=False)  # fmt: skip
     assert done.returncode == 2 and "without --attach" in done.stdout

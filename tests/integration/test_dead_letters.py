@@ -29,7 +29,7 @@ PAYMENT = QueueSpec("payment", bindings(("events", "orders.OrderPlaced")))
 
 
 def sagalab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scenarios.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "sagalab.cli", *args], capture_output=True, text=True,
                           timeout=120, cwd=cwd, check=False)  # fmt: skip
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sagalab.clean import clean
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
-from scenarios.clean import clean
 
 pytestmark = pytest.mark.broker
 

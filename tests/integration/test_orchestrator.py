@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestration.asl.history import details_key
-from orchestration.history_view import find_history
+from orchestration.histories import find_history
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
 

@@ -14,10 +14,11 @@ import pytest
 
 from orchestration.asl.history import details_key
 from orchestration.bootstrap import default_definition_path
-from orchestration.history_view import find_definition, find_history
+from orchestration.histories import find_definition, find_history
 from scenarios import runner
-from scenarios.catalogue import SCENARIOS, Expect, Scenario, same
+from scenarios.catalogue import SCENARIOS
 from scenarios.fault_catalogue import PLENTY
+from scenarios.scenario import Expect, Scenario, same
 from shared.stores.orders import read_orders
 
 pytestmark = pytest.mark.broker
@@ -77,7 +78,7 @@ async def test_an_execution_finishes_on_the_definition_it_started_on(
     definition = find_definition(execution_id, [tmp_path / "data"])
     assert definition is not None and definition["name"] == "checkout.asl.json"
     assert definition["digest"].startswith("sha256:")
-    shown = subprocess.run([sys.executable, "-m", "scenarios.cli", "history", execution_id, "--run", str(tmp_path)],
+    shown = subprocess.run([sys.executable, "-m", "sagalab.cli", "history", execution_id, "--run", str(tmp_path)],
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert f"definition checkout.asl.json {definition['digest'][:19]}" in shown
 

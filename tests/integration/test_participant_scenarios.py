@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from scenarios import runner
-from scenarios.catalogue import SCENARIOS, Expect, Scenario, same
+from scenarios.catalogue import SCENARIOS
+from scenarios.scenario import Expect, Scenario, same
 from shared.config import Mode
 
 pytestmark = pytest.mark.broker

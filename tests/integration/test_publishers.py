@@ -22,7 +22,7 @@ pytestmark = pytest.mark.broker
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scenarios.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "sagalab.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 async def _publish(url: str, exchange: str, key: str, user_id: str | None) -> str:

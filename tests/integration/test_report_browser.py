@@ -42,7 +42,7 @@ def report(amqp_url: str, namespace: str, tmp_path: Path) -> Path:
     """`sagalab compare out-of-stock --html` against the real broker; the report it wrote."""
     path = tmp_path / "report.html"
     run = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "compare", "out-of-stock", "--html", str(path), "--amqp-url", amqp_url,
+        [sys.executable, "-m", "sagalab.cli", "compare", "out-of-stock", "--html", str(path), "--amqp-url", amqp_url,
          "--namespace", namespace, "--out", str(tmp_path / "run")],
         check=False, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

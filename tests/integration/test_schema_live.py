@@ -20,9 +20,9 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from sagalab.cli import main
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
-from scenarios.cli import main
 from scenarios.topologies import coordinator
 from shared.config import MODES, Mode
 from shared.domain.contracts import Order, PlaceOrder, routing_key

@@ -54,7 +54,7 @@ async def test_a_service_waits_for_a_broker_that_starts_after_it(amqp_url: str, 
     log = tmp_path / "payment.log"
     with log.open("w") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scenarios.cli", "serve", "payment", "--mode", "orchestration", "--namespace",
+            sys.executable, "-m", "sagalab.cli", "serve", "payment", "--mode", "orchestration", "--namespace",
             namespace, "--data-dir", str(tmp_path / "data"), "--amqp-url", waiting_url, "--wait-for-broker", "120",
             stdout=out, stderr=out,
         )  # fmt: skip
@@ -75,7 +75,7 @@ async def test_a_service_waits_for_a_broker_that_starts_after_it(amqp_url: str, 
 
 async def test_without_waiting_a_missing_broker_is_exit_3(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "scenarios.cli", "serve", "payment", "--mode", "choreography", "--data-dir",
+        sys.executable, "-m", "sagalab.cli", "serve", "payment", "--mode", "choreography", "--data-dir",
         str(tmp_path), "--amqp-url", f"amqp://guest:guest@127.0.0.1:{_free_port()}/",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

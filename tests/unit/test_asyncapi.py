@@ -13,8 +13,8 @@ import pytest
 from jsonschema import Draft7Validator
 
 from choreography.reactions import REACTIONS
-from scenarios.asyncapi import NAMES, document, rendered_documents
-from scenarios.report.event_graph import step_outcomes
+from sagalab.asyncapi import NAMES, document, rendered_documents
+from sagalab.report.event_graph import step_outcomes
 from scenarios.topologies import queue_specs
 from shared.config import MODES, Mode
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.bench.cpu import CpuSnapshot, cpu_used, parse_machine_busy, parse_process_cpu
-from scenarios.bench.driver import Drive, SettledRows, drive
-from scenarios.bench.measure import ProcessDied
-from scenarios.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcome, failing_indexes
-from scenarios.bench.relay import CHAINS
-from scenarios.bench.result import RunFigures, Verdict
-from scenarios.bench.sagas import HOPS
-from scenarios.bench.stats import (
+from sagalab.bench.cpu import CpuSnapshot, cpu_used, parse_machine_busy, parse_process_cpu
+from sagalab.bench.driver import Drive, SettledRows, drive
+from sagalab.bench.measure import ProcessDied
+from sagalab.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcome, failing_indexes
+from sagalab.bench.relay import CHAINS
+from sagalab.bench.result import RunFigures, Verdict
+from sagalab.bench.sagas import HOPS
+from sagalab.bench.stats import (
     latency_target,
     median,
     median_index,
@@ -23,7 +23,7 @@ from scenarios.bench.stats import (
     throughput,
     throughput_target,
 )
-from scenarios.bench.view import disturbed
+from sagalab.bench.view import disturbed
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "
         "250 75 0 0 20 0 3 0 12345 1000000 5000 18446744073709551615")  # fmt: skip

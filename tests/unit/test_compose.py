@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
+from sagalab.cli import parser
 from scenarios.catalogue import SCENARIOS
-from scenarios.cli import parser
 from scenarios.topologies import services
 from shared.config import MODES, Mode
 

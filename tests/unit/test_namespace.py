@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from scenarios.clean import belongs_to, known_queues, listed_by_management, shared_with_parent
-from scenarios.cli import parser
+from sagalab.clean import belongs_to, known_queues, listed_by_management, shared_with_parent
+from sagalab.cli import parser
 from shared.config import default_namespace, namespace_problem
 from shared.transport.topology import Topology
 

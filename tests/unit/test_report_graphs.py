@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 from choreography.reactions import ENDINGS, REACTIONS
-from scenarios.report import charts, event_graph
-from scenarios.report.layout import Box, layered
-from scenarios.report.runs import choose_order, load_folder
-from scenarios.report.svg import KIND_COLOURS
+from sagalab.report import charts, event_graph
+from sagalab.report.layout import Box, layered
+from sagalab.report.runs import choose_order, load_folder
+from sagalab.report.svg import KIND_COLOURS
 from shared.domain.contracts import OutOfStock, PaymentCharged, PaymentDeclined
 from tests.unit.report_support import recorded
 

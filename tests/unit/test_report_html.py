@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.cli import main
-from scenarios.exits import EXIT_OK, EXIT_USAGE, UsageError
-from scenarios.report.html import write_report
-from scenarios.report.runs import choose_order, load_folder
+from sagalab.cli import main
+from sagalab.exits import EXIT_OK, EXIT_USAGE, UsageError
+from sagalab.report.html import write_report
+from sagalab.report.runs import choose_order, load_folder
 from tests.unit.report_support import recorded
 
 STATE_NAMES = ("ChargePayment", "ReserveStock", "ScheduleShipment", "OrderCompleted", "CancelShipment",

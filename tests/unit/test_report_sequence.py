@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scenarios.report import sequence
-from scenarios.report.runs import choose_order, load_folder, summarise
-from scenarios.report.svg import KIND_COLOURS
+from sagalab.report import sequence
+from sagalab.report.runs import choose_order, load_folder, summarise
+from sagalab.report.svg import KIND_COLOURS
 from scenarios.trace import TraceRecord
 from tests.unit.report_support import recorded
 

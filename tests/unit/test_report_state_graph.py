@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from orchestration.asl import load_definition
-from scenarios.report import state_graph
-from scenarios.report.runs import choose_order, load_folder, load_history
+from sagalab.report import state_graph
+from sagalab.report.runs import choose_order, load_folder, load_history
 from tests.unit.report_support import DEFINITION, entered, execution, exited, failed, recorded, succeeded
 
 RED, GREEN = state_graph.STATUS_STYLE["caught"][1], state_graph.STATUS_STYLE["compensating"][1]

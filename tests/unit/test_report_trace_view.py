@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scenarios.report.runs import load_folder, summarise
-from scenarios.trace_view import KIND_STYLES, show, timeline
+from sagalab.report.runs import load_folder, summarise
+from sagalab.trace_view import KIND_STYLES, show, timeline
 from tests.unit.report_support import recorded
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scenarios.cli import main
+from sagalab.cli import main
+from sagalab.schemas import rendered_schemas
 from shared.domain.contracts import MESSAGE_TYPES
-from shared.schemas import rendered_schemas
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 ASYNCAPI = SCHEMAS.parent / "asyncapi"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scenarios.report.svg import INK, KIND_COLOURS, MUTED, attr, document, text, text_width, title
+from sagalab.report.svg import INK, KIND_COLOURS, MUTED, attr, document, text, text_width, title
 from shared.domain.contracts import kind_of
 
 BAR = 18.0

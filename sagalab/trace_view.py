@@ -13,7 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.report.runs import RunView, choose_order, load_folder, summarise
+from sagalab.report.runs import RunView, choose_order, load_folder, summarise
 from scenarios.trace import TraceRecord
 from shared.domain.contracts import kind_of
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from scenarios.processes import ServiceProcess
 from shared.config import Mode, default_amqp_url
-from shared.transport.raw_chain import Chain
+from shared.transport.raw_chain import Chain, serve_relay
 
 CHAINS: dict[Mode, Chain] = {
     "choreography": Chain("choreography", ("orders", "payment", "inventory", "shipping", "orders")),
@@ -34,7 +34,7 @@ class RelayProcess(ServiceProcess):
     def command(self) -> list[str]:
         s, chain = self.settings, self.chain
         assert chain is not None
-        return [sys.executable, "-m", "scenarios.cli", COMMAND, s.service, "--chain", chain.name,
+        return [sys.executable, "-m", "sagalab.cli", COMMAND, s.service, "--chain", chain.name,
                 "--route", ",".join(chain.route), "--amqp-url", s.amqp_url, "--namespace", s.namespace,
                 "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch)]  # fmt: skip
 
@@ -54,8 +54,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """Run one relay until SIGTERM (the bench starts these; they are not part of the public CLI)."""
-    from shared.transport.raw_chain import serve_relay
-
     args = parser().parse_args(argv)
     chain = Chain(args.chain, tuple(args.route.split(",")))
     if args.role not in chain.roles:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from scenarios.bench.driver import SettledRows
-from scenarios.bench.measure import figures, measure
-from scenarios.bench.plan import BenchOptions
-from scenarios.bench.relay import CHAINS, RelayProcess
-from scenarios.bench.result import RunFigures, Verdict
+from sagalab.bench.driver import SettledRows
+from sagalab.bench.measure import figures, measure
+from sagalab.bench.plan import BenchOptions
+from sagalab.bench.relay import CHAINS, RelayProcess
+from sagalab.bench.result import RunFigures, Verdict
 from scenarios.processes import Fleet
 from shared.config import Mode, Settings
 from shared.domain.contracts import Order, PlaceOrder

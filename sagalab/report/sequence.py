@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scenarios.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
+from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
 from scenarios.trace import TraceRecord
 from shared.domain.contracts import kind_of
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenarios.exits import UsageError
+from orchestration.histories import find_history
+from sagalab.exits import UsageError
 from scenarios.result import RunResult
 from scenarios.trace import TraceRecord, load_trace
 
@@ -136,8 +137,6 @@ def choose_order(runs: list[RunView], wanted: str | None = None) -> str:
 
 def load_history(run: RunView, order_id: str) -> list[dict[str, Any]] | None:
     """The order's execution history from the orchestrator's database, if this run has one."""
-    from orchestration.history_view import find_history
-
     if not (run.data_dir / "orchestrator.db").exists():
         return None
     return find_history(order_id, [run.data_dir])

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any, get_args, get_type_hints
 
 from choreography.reactions import REACTIONS
-from scenarios.report.layout import Box, Placed, layered
-from scenarios.report.state_graph import smooth
-from scenarios.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
+from sagalab.report.layout import Box, Placed, layered
+from sagalab.report.state_graph import smooth
+from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
 from scenarios.topologies import coordinator, queue_specs
 from scenarios.trace import TraceRecord
 from shared.domain.contracts import MESSAGE_TYPES, Command, Event, Message, kind_of, routing_key
+from shared.domain.services import inventory, payment, shipping
 from shared.runtime.handlers import FAILS_AS
 from shared.transport.topology import key_matches
 
@@ -42,8 +43,6 @@ class Wiring:
 
 def domain_outcomes(command: type[Command]) -> list[type[Message]]:
     """The event types the domain function handling ``command`` can return, read from its signature."""
-    from shared.domain.services import inventory, payment, shipping
-
     for module in (payment, inventory, shipping):
         for fn in vars(module).values():
             if not inspect.isfunction(fn) or fn.__module__ != module.__name__:

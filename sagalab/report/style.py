@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scenarios.report.svg import FONT, KIND_COLOURS
+from sagalab.report.svg import FONT, KIND_COLOURS
 
 CSS = (
     """

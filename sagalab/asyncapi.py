@@ -6,7 +6,7 @@ choreography the reaction table and the outcome types of the domain functions be
 participants' queues are bound to, each answered on the replies exchange with its domain outcomes or
 ``TaskFailed``. Who receives what comes from every queue's bindings (``scenarios.topologies.queue_specs``)
 matched against those publications. Names come from ``Topology`` with the namespace left as
-``{namespace}``; payloads are the JSON Schemas of ``shared.schemas``, embedded under ``components.schemas``.
+``{namespace}``; payloads are the JSON Schemas of ``sagalab.schemas``, embedded under ``components.schemas``.
 
 AsyncAPI 3.0 rather than 2.6 because 3.0 keeps channels (where messages go) apart from operations (who
 sends or receives them), so many services can publish on one exchange, and it has request/reply: an
@@ -23,7 +23,8 @@ from typing import Any
 
 from choreography.reactions import REACTIONS
 from orchestration.orchestrator import REPLY_KEY
-from scenarios.report.event_graph import domain_outcomes, step_outcomes
+from sagalab.report.event_graph import domain_outcomes, step_outcomes
+from sagalab.schemas import render
 from scenarios.topologies import coordinator, queue_specs
 from shared.config import MODES, Mode
 from shared.domain.contracts import (
@@ -39,7 +40,6 @@ from shared.domain.contracts import (
     kind_of,
     routing_key,
 )  # fmt: skip
-from shared.schemas import render
 from shared.transport.topology import DELIVERY_LIMIT, Binding, QueueSpec, Topology, key_matches
 from shared.transport.wire import ExchangeKind
 

@@ -13,9 +13,11 @@ from html import escape
 from pathlib import Path
 
 from orchestration.asl import DefinitionError, load_definition
-from scenarios.report import charts, event_graph, sequence, state_graph
-from scenarios.report.runs import RunView, choose_order, load_folder, load_history, summarise
-from scenarios.report.style import CSS
+from sagalab.report import charts, event_graph, sequence, state_graph
+from sagalab.report.runs import RunView, choose_order, load_folder, load_history, summarise
+from sagalab.report.style import CSS
+from scenarios.topologies import services
+from shared.config import MODES
 
 OUTCOME_CLASS = {"completed": "good", "compensated": "undone", "inconsistent": "bad", "stuck": "warn", "rejected": "warn"}
 
@@ -137,9 +139,6 @@ def _sequence(run: RunView, order_id: str) -> str:
 
 
 def _services(mode: str) -> tuple[str, ...]:
-    from scenarios.topologies import services
-    from shared.config import MODES
-
     return services(mode) if mode in MODES else ()
 
 

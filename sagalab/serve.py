@@ -9,6 +9,8 @@ import time
 
 import structlog
 
+from choreography import bootstrap as choreography_mode
+from orchestration import bootstrap as orchestration_mode
 from shared import logging as sagalab_logging
 from shared.config import Settings
 from shared.runtime.host import ServiceHost
@@ -25,10 +27,7 @@ def ready_file(settings: Settings) -> os.PathLike[str]:
 
 
 async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
-    if settings.mode == "choreography":
-        from choreography.bootstrap import build
-    else:
-        from orchestration.bootstrap import build
+    build = choreography_mode.build if settings.mode == "choreography" else orchestration_mode.build
     host = build(settings, broker)
     host.publishers = PublisherCheck.for_service(settings)
     return host

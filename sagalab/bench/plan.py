@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.executions import WORKFLOWS
-from scenarios.catalogue import Scenario, same
+from sagalab.exits import UsageError
 from scenarios.edge import admit
-from scenarios.exits import UsageError
+from scenarios.scenario import Scenario, same
 from shared.config import MODES, Mode
 from shared.domain.contracts import Order
 

@@ -6,38 +6,37 @@ import argparse
 import json
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.bootstrap import load_machine
+from orchestration.execute import execute as run_execution
+from orchestration.histories import find_definition, find_history, first_execution
+from orchestration.resources import ResourceMap
+from sagalab.asyncapi import write_documents
+from sagalab.bench.command import bench as run_bench
+from sagalab.clean import clean as clean_namespace
+from sagalab.compare import render
+from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
+from sagalab.history_view import render_history
+from sagalab.report.html import write_report
+from sagalab.report.runs import newest_folder
+from sagalab.run_folders import RUNS_DIR, run_dir
+from sagalab.schemas import write_schemas
+from sagalab.trace_view import show
 from scenarios import runner
-from scenarios.catalogue import SCENARIOS, Scenario
-from scenarios.compare import render
-from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
+from scenarios import users as service_users
+from scenarios.attach import refuse_faults
+from scenarios.broker_control import BrokerControl
+from scenarios.catalogue import SCENARIOS
+from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.result import CompareResult, RunResult
+from scenarios.scenario import Scenario
 from shared.config import Mode
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
-
-RUNS_DIR = Path(".sagalab/runs")
-
-
-def run_dir(scenario: str, label: str, namespace: str = "") -> Path:
-    """A new, empty run folder, created here: named after the time, the namespace (participants sharing a
-    folder never collide), the scenario and the label, with ``-2``, ``-3``... when a run of the same name
-    started in the same second."""
-    name = "-".join(p for p in (time.strftime("%Y%m%d-%H%M%S"), namespace, scenario, label) if p)
-    RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 1000):
-        folder = RUNS_DIR / (name if n == 1 else f"{name}-{n}")
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
-    raise UsageError(f"too many runs named {name} in {RUNS_DIR}")
 
 
 def list_scenarios(console: Console) -> int:
@@ -79,8 +78,6 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         own_users=args.own_users, **extra,
     )  # fmt: skip
     if options.attach is not None:
-        from scenarios.attach import refuse_faults
-
         refuse_faults(options)
     return options
 
@@ -88,9 +85,6 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
 def _check_definition(args: argparse.Namespace) -> None:
     """Refuse a bad definition or resource map here, with every problem listed, rather than as a service
     that dies on start (raises DefinitionError, which the CLI turns into exit status 2)."""
-    from orchestration.bootstrap import load_machine
-    from orchestration.resources import ResourceMap
-
     try:
         resources = ResourceMap.load(getattr(args, "resources", None))
     except (ValueError, OSError) as exc:
@@ -132,8 +126,6 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def history(args: argparse.Namespace, console: Console) -> int:
-    from orchestration.history_view import find_definition, find_history, first_execution, render_history
-
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
     else:
@@ -162,10 +154,6 @@ def history(args: argparse.Namespace, console: Console) -> int:
 
 
 async def execute(args: argparse.Namespace, console: Console) -> int:
-    from orchestration.execute import execute as run_execution
-    from orchestration.history_view import render_history
-    from orchestration.resources import ResourceMap
-
     if not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     try:
@@ -195,9 +183,6 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
 
 
 def trace(args: argparse.Namespace, console: Console) -> int:
-    from scenarios.report.runs import newest_folder
-    from scenarios.trace_view import show
-
     folder = args.folder or newest_folder(RUNS_DIR)
     order_id = show(folder, args.order, console)
     if args.html:
@@ -206,15 +191,10 @@ def trace(args: argparse.Namespace, console: Console) -> int:
 
 
 def _write_html(folder: Path, out: Path, order_id: str | None, console: Console) -> None:
-    from scenarios.report.html import write_report
-
     console.print(f"report: {write_report(folder, out, order_id).resolve()}", highlight=False, soft_wrap=True)
 
 
 def schema(args: argparse.Namespace, console: Console) -> int:
-    from scenarios.asyncapi import write_documents
-    from shared.schemas import write_schemas
-
     schemas, documents = write_schemas(args.out / "schemas"), write_documents(args.out / "asyncapi")
     console.print(f"wrote {len(schemas)} message schemas to {args.out / 'schemas'} and {len(documents)} AsyncAPI "
                   f"documents to {args.out / 'asyncapi'}", highlight=False)  # fmt: skip
@@ -222,8 +202,6 @@ def schema(args: argparse.Namespace, console: Console) -> int:
 
 
 async def chaos(args: argparse.Namespace, console: Console) -> int:
-    from scenarios.chaos import ChaosPlan, chaos_scenario
-
     if args.orders < 1 or args.duration <= 0:
         raise UsageError("--orders must be at least 1 and --duration positive")
     plan = ChaosPlan(duration_s=args.duration, kills_per_service=args.kills_per_service,
@@ -232,8 +210,6 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
                      definition_changes=args.definition_changes, broken_compensations=args.broken_compensations,
                      seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
-        from scenarios.broker_control import BrokerControl
-
         BrokerControl.require(args.amqp_url)
     scenario = chaos_scenario(args.orders, plan, order_seed=args.seed)
     modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
@@ -257,14 +233,10 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
 
 
 async def bench(args: argparse.Namespace, console: Console) -> int:
-    from scenarios.bench.command import bench as run_bench
-
     return await run_bench(args, console)
 
 
 async def users(args: argparse.Namespace, console: Console) -> int:
-    from scenarios import users as service_users
-
     namespaces = args.namespaces or [args.namespace]
     try:
         passwords = service_users.passwords_from_env(os.environ) if args.passwords_from_env else None
@@ -289,8 +261,6 @@ async def users(args: argparse.Namespace, console: Console) -> int:
 
 
 async def clean(args: argparse.Namespace, console: Console) -> int:
-    from scenarios.clean import clean as clean_namespace
-
     removed = await clean_namespace(args.amqp_url, args.namespace,
                                     Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from yarl import URL
 
+from orchestration.bootstrap import replies_for
+from sagalab.bench.relay import CHAINS
 from scenarios import users
 from scenarios.topologies import queue_specs
 from shared.config import MODES
@@ -32,9 +34,6 @@ MAX_INSTANCES = 8
 
 def known_queues(topology: Topology) -> list[str]:
     """Every queue name sagalab may declare in a namespace."""
-    from orchestration.bootstrap import replies_for
-    from scenarios.bench.relay import CHAINS
-
     specs: list[QueueSpec] = [spec for mode in MODES for spec in queue_specs(mode)]
     specs += [replies_for(i)[1] for i in range(1, MAX_INSTANCES + 1)]
     specs.append(QueueSpec("lambdas", ()))

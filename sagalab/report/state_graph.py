@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestration.asl import StateMachine, Transition
-from scenarios.report.layout import Box, Placed, Route, layered
-from scenarios.report.svg import INK, MUTED, arrowhead, attr, document, text, text_width, title
+from sagalab.report.layout import Box, Placed, Route, layered
+from sagalab.report.svg import INK, MUTED, arrowhead, attr, document, text, text_width, title
 
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     # status          fill       stroke     text

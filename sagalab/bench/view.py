@@ -7,7 +7,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.bench.result import BenchResult, RunFigures, TargetOut
+from sagalab.bench.result import BenchResult, RunFigures, TargetOut
 
 CPU_SUMMARY = ("broker", "driver", "other", "machine", "steal")
 NOISY_SHARE = 0.2

@@ -8,14 +8,16 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestration.bootstrap import replies_for
+from sagalab.bench.driver import SettledRows
+from sagalab.bench.measure import figures, measure
+from sagalab.bench.plan import BenchOptions, bench_scenario, expected_outcome
+from sagalab.bench.result import RunFigures, Verdict
 from scenarios import runner
-from scenarios.bench.driver import SettledRows
-from scenarios.bench.measure import figures, measure
-from scenarios.bench.plan import BenchOptions, bench_scenario, expected_outcome
-from scenarios.bench.result import RunFigures, Verdict
 from scenarios.oracle import judge
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import ViolationOut
+from scenarios.run_state import publish_patiently
 from scenarios.topologies import coordinator, services
 from shared.config import Mode, Settings
 from shared.domain.contracts import Order, PlaceOrder
@@ -49,8 +51,6 @@ def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
 
 async def _forget_extra_reply_queues(broker: Broker, instances: int) -> None:
     """Orchestrator instances beyond the first reply on queues of their own: start them empty too."""
-    from orchestration.bootstrap import replies_for
-
     channel = await broker.connection.channel()
     for i in range(1, max(instances, 8)):
         await channel.queue_delete(broker.topology.queue(replies_for(i)[1]))
@@ -118,7 +118,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         await fleet.wait_ready()
 
         async def place(order_id: str) -> None:
-            await runner.publish_patiently(broker, commands[order_id])
+            await publish_patiently(broker, commands[order_id])
 
         run, cpu = await measure(fleet, list(commands), place, SettledRows(coordinator_db), opts.concurrency,
                                  opts.drive_deadline_s, on_settled)  # fmt: skip

@@ -6,10 +6,10 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
-from scenarios.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
-from scenarios.bench.driver import Drive, SettledRows, drive
-from scenarios.bench.result import RunFigures, Verdict
-from scenarios.bench.stats import percentiles
+from sagalab.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
+from sagalab.bench.driver import Drive, SettledRows, drive
+from sagalab.bench.result import RunFigures, Verdict
+from sagalab.bench.stats import percentiles
 from scenarios.processes import Fleet
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from scenarios.exits import EXIT_OK, EXIT_UNMET, UsageError
+from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from shared.transport.broker import Broker
 from shared.transport.dead_letter_queue import DeadLetter, look, requeue
 from shared.transport.topology import Topology

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenarios.bench.stats import throughput
+from sagalab.bench.stats import throughput
 
 SETTLE_ORDER_SLACK_S = 0.1
 """How far back each poll looks before the newest ``settled_at`` seen: commits of a timestamp taken a

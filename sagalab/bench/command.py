@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.text import Text
 
-from scenarios.bench.measure import ProcessDied
-from scenarios.bench.plan import BenchOptions, bench_orders, options_from
-from scenarios.bench.raw import run_raw
-from scenarios.bench.result import (
+from sagalab.bench.measure import ProcessDied
+from sagalab.bench.plan import BenchOptions, bench_orders, options_from
+from sagalab.bench.raw import run_raw
+from sagalab.bench.result import (
     BenchResult,
     Machine,
     ModeFigures,
@@ -25,16 +25,17 @@ from scenarios.bench.result import (
     RunFigures,
     TargetOut,
 )
-from scenarios.bench.sagas import HOPS, run_saga
-from scenarios.bench.stats import (
+from sagalab.bench.sagas import HOPS, run_saga
+from sagalab.bench.stats import (
     latency_target,
     median,
     median_index,
     ratio,
     throughput_target,
 )
-from scenarios.bench.view import progress_bar, render
-from scenarios.exits import EXIT_OK, EXIT_UNMET
+from sagalab.bench.view import progress_bar, render
+from sagalab.exits import EXIT_OK, EXIT_UNMET
+from sagalab.run_folders import run_dir
 from scenarios.processes import ServiceFailedToStart
 from shared.config import Mode
 from shared.domain.contracts import Order
@@ -105,8 +106,6 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
 
 async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
-    from scenarios.commands import run_dir
-
     out_dir = args.out or run_dir("bench", "", args.namespace)
     opts = options_from(args, out_dir)
     probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3

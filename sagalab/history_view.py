@@ -1,0 +1,41 @@
+"""Printing an execution's history as a table (``sagalab history ORDER_ID``, ``sagalab execute``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.asl.history import details_key
+
+_STYLE = {"Failed": "red", "TimedOut": "red", "Succeeded": "green", "Scheduled": "cyan"}
+
+
+def summary(event: dict[str, Any]) -> str:
+    """One line of what matters in an event's details."""
+    d = event.get(details_key(event["type"]), {}) or {}
+    parts = []
+    for key in ("name", "resource", "error", "cause"):
+        if d.get(key):
+            parts.append(f"{d[key]}" if key in ("name", "resource") else f"{key}={d[key]}")
+    if "attempt" in d and d["attempt"]:
+        parts.append(f"attempt {d['attempt']}")
+    for key in ("retryDelaySeconds", "retryInSeconds", "waitedSeconds"):
+        if d.get(key) is not None:
+            parts.append(f"{key}={d[key]}")
+    return "  ".join(str(p) for p in parts)
+
+
+def render_history(events: list[dict[str, Any]], console: Console) -> None:
+    start = datetime.fromisoformat(events[0]["timestamp"].replace("Z", "+00:00"))
+    table = Table(header_style="bold")
+    for col in ("id", "prev", "+ms", "type", "details"):
+        table.add_column(col, justify="right" if col in ("id", "prev", "+ms") else "left")
+    for e in events:
+        at = datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))
+        style = next((s for suffix, s in _STYLE.items() if e["type"].endswith(suffix)), None)
+        table.add_row(str(e["id"]), str(e["previousEventId"]), f"{(at - start).total_seconds() * 1000:.1f}",
+                      e["type"], summary(e), style=style)  # fmt: skip
+    console.print(table)
