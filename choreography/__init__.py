@@ -1,1 +1,4 @@
-"""Choreography mode: services react to each other's events; nobody holds the saga's state."""
+"""Choreography mode: services react to each other's events and nobody holds the saga's state; the
+reaction table says which event triggers which domain call and what it emits, the order service is a projection of
+those events, and the bootstrap wires each service into the shared host. It may import ``shared`` only (never
+``orchestration``, ``scenarios`` or ``sagalab``)."""

@@ -1,5 +1,6 @@
 """The public sample definitions, runnable: functions that behave as their publishers' Lambdas, the
-``lambdas`` participant serving them over RabbitMQ, a resource map per sample and a copy of each definition."""
+``lambdas`` participant serving them over RabbitMQ, a resource map per sample and a copy of each definition. It may
+import the rest of ``orchestration`` and ``shared``."""
 
 from __future__ import annotations
 
