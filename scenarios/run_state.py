@@ -26,6 +26,8 @@ from shared.transport.wire import Outgoing
 
 @dataclass
 class RunOptions:
+    """What to run: the scenario, the mode, the broker and namespace, and the knobs the command line sets."""
+
     scenario: Scenario
     mode: Mode
     amqp_url: str
