@@ -110,7 +110,8 @@ def _parked_on_purpose(violation: ViolationOut, suffixes: tuple[str, ...]) -> bo
 def _dead_letters_of(run: Run, expect: Expect) -> int:
     """Dead letters of the orders whose compensation the scenario broke on purpose."""
     suffixes = expect.broken_on_purpose
-    return sum(1 for r in run.trace.records if r.dead_lettered and suffixes and (r.correlation_id or "").endswith(suffixes))
+    return sum(1 for r in run.trace.records if r.dead_lettered and r.dead_letter_reason == "HandlerFailed"
+               and suffixes and (r.correlation_id or "").endswith(suffixes))  # fmt: skip
 
 
 def expectation_failures(
@@ -147,7 +148,8 @@ def expectation_failures(
         poison = injected.get("poison", 0) + injected.get("forged", 0)  # a forgery is dead-lettered by its consumer
         broken = result.extra.get("dead_lettered_broken_on_purpose", 0)  # a compensation's message given up on
         if result.messages.dead_lettered - broken != poison:
-            failures.append(f"{result.messages.dead_lettered} dead-lettered, but {poison} poison and forgeries injected")
+            failures.append(f"{result.messages.dead_lettered} dead-lettered ({result.messages.dead_lettered_by_reason}"
+                            f"), but {poison} poison and forgeries injected")
     if result.orders.rejected != (expect.rejected or 0):
         failures.append(f"{result.orders.rejected} order(s) rejected at the edge, expected {expect.rejected or 0}")
     if expect.completed is not None and result.orders.completed != expect.completed:

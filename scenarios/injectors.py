@@ -270,7 +270,7 @@ async def forge_copy(run: Run, seen: Observed) -> None:
     """Publish a message like one the tap saw, under a new message id, through the runner's own user: a stray
     or forged copy that only a consumer's publisher check can tell from the real thing."""
     body = json.loads(seen.body)
-    body["message_id"] = str(uuid.uuid4())
+    body["message_id"] = f"forged-{uuid.uuid4()}"  # marked, so chaos never duplicates a forgery as a real message
     await run.broker.publish_raw(seen.exchange, seen.routing_key, json.dumps(body).encode(), type=seen.type,
                                  message_id=body["message_id"], correlation_id=seen.correlation_id,
                                  reply_to=seen.reply_to, content_type="application/json", user_id=run.broker.user,

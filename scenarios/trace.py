@@ -74,7 +74,7 @@ class Trace:
     def random_seen(self, rng: random.Random, types: Collection[str] | None = None) -> Observed | None:
         """Any message seen so far, or any of these types (chaos duplicates or forges one)."""
         candidates = [s for t in sorted(self._seen) if types is None or t in types for s in self._seen[t]
-                      if not (s.message_id or "").startswith("poison")]  # fmt: skip
+                      if not (s.message_id or "").startswith(("poison", "forged"))]  # fmt: skip
         return rng.choice(candidates) if candidates else None
 
     def observe(self, seen: Observed) -> None:
