@@ -91,7 +91,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         },
     )  # fmt: skip
     if opts.include_history and opts.mode == "orchestration":
-                result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
+        result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
     failures = expectation_failures(opts.scenario, result, orders, run.stock)
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 
