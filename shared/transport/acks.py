@@ -8,6 +8,10 @@ unacked on purpose (an Express order until its execution ends) only stops the ru
 One task writes every ack, nack and reject of a channel in sequence: aiormq's write queue is bounded, and
 two writers blocked on it could overtake each other (a single ack or a nack landing after a ``multiple`` ack
 that already covered its tag is a channel error).
+
+A frame that fails (the channel closed, or the broker closed it over a bad frame) is logged, not retried: the
+tags mean nothing on any other channel, the broker redelivers what the failed channel held unacked, and the
+robust channel reopens itself.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import heapq
 from collections import deque
 
 import aiormq
+import structlog
+
+log = structlog.get_logger()
 
 
 class BatchedAcks:
@@ -90,7 +97,9 @@ class BatchedAcks:
                     await self.channel.basic_ack(tag, multiple=flag, wait=False)
                 else:
                     await self.channel.basic_nack(tag, requeue=flag, wait=False)
-            except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError):
-                pass  # the channel died under us: the broker redelivers, and the inbox drops the copy
+            except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                # The channel died under us: the broker redelivers, and the inbox drops the copy.
+                log.warning("could not settle on the delivery's channel; the broker will redeliver", frame=kind,
+                            delivery_tag=tag, multiple=flag if kind == "ack" else False, error=repr(exc))  # fmt: skip
             if done is not None and not done.done():
                 done.set_result(None)

@@ -1,9 +1,12 @@
-"""A robust, confirmed connection to RabbitMQ: declare, publish with confirms, consume with manual acks."""
+"""A robust, confirmed connection to RabbitMQ: declare, publish with confirms, consume with manual acks.
+
+Consuming and publishing go through a ``Transport`` (``plain.py`` by default, ``fast.py`` opt-in); the broker
+holds the connection and the topology and is all the service host sees."""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -15,14 +18,15 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aiormq.abc import DeliveredMessage
 from yarl import URL
 
 from shared.domain.contracts import MAX_MESSAGE_BYTES
-from shared.transport.acks import BatchedAcks
+from shared.transport.adapter import Consumer, DeliveryHandler, Properties, PublishFailed, Transport
 from shared.transport.dead_letter import USER_ID, DeadLetter
-from shared.transport.delivery import DeadLetterPublisher, Delivery
+from shared.transport.delivery import Delivery
+from shared.transport.fast import FastTransport
 from shared.transport.observed import Observed
+from shared.transport.plain import PlainTransport
 from shared.transport.topology import EXCHANGE_KINDS, Binding, QueueSpec, Topology
 from shared.transport.wire import ExchangeKind, Outgoing
 
@@ -41,81 +45,37 @@ class BrokerUnavailable(Exception):
         )
 
 
-class PublishFailed(Exception):
-    """The broker did not confirm a publish (nacked, returned as unroutable, or the connection dropped)."""
-
-
 class MessageTooLarge(ValueError):
     """A body over ``MAX_MESSAGE_BYTES``: every consumer would dead-letter it, so it is not sent. The contracts
     bound every field, so a valid message never gets this large; this is a bug, not a broker fault."""
 
 
-DeliveryHandler = Callable[[Delivery], Awaitable[None]]
+TRANSPORTS: dict[str, type[Transport]] = {"plain": PlainTransport, "fast": FastTransport}
+"""``plain`` is the default; ``SAGALAB_TRANSPORT=fast`` opts every process of a run into the fast one."""
 
 
-class Consumer:
-    """A running consumer of one queue; ``cancel`` stops new deliveries (in-flight ones still settle)."""
-
-    def __init__(
-        self,
-        channel: AbstractChannel,
-        queue: str,
-        handler: DeliveryHandler,
-        acks_for: Callable[[aiormq.abc.AbstractChannel], BatchedAcks],
-        service: str = "",
-        publish_dead: DeadLetterPublisher | None = None,
-    ) -> None:
-        self.channel = channel
-        self.queue = queue
-        self.handler = handler
-        self._acks_for = acks_for
-        self._service = service
-        self._publish_dead = publish_dead
-        self._underlay: aiormq.abc.AbstractChannel | None = None
-        self._tag: str | None = None
-        self._cancelled = False
-
-    async def start(self) -> None:
-        self._underlay = await self.channel.get_underlay_channel()
-        ok = await self._underlay.basic_consume(self.queue, self._on_message, no_ack=False)
-        self._tag = ok.consumer_tag
-
-    async def restart(self, *_: Any) -> None:
-        if not self._cancelled:
-            await self.start()
-
-    async def cancel(self) -> None:
-        self._cancelled = True
-        if self._underlay is not None and self._tag is not None and not self._underlay.is_closed:
-            try:
-                await self._underlay.basic_cancel(self._tag)
-            except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError):
-                pass  # the channel is gone, and with it the consumer
-
-    async def _on_message(self, message: DeliveredMessage) -> None:
-        # Ack rule: the handler settles each delivery itself (ack after its local commit, requeue,
-        # dead-letter) or keeps it unacked on purpose (an Express order until its execution ends); an
-        # unexpected exception requeues it, and the queue's delivery limit stops one that fails forever.
-        delivery = Delivery(message, self._acks_for(message.channel), self.queue, self._service, self._publish_dead)
-        try:
-            await self.handler(delivery)
-        except Exception:
-            await delivery.retry_later()
-            log.exception("delivery handler raised; requeued", queue=self.queue)
+def transport_from_env() -> Transport:
+    """The transport ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
+    name = os.environ.get("SAGALAB_TRANSPORT") or "plain"
+    if name not in TRANSPORTS:
+        raise ValueError(f"SAGALAB_TRANSPORT={name!r}: one of {', '.join(TRANSPORTS)}")
+    return TRANSPORTS[name]()
 
 
 class Broker:
     """One robust connection per process: a confirming publish channel and a channel per consumed queue."""
 
-    def __init__(self, connection: AbstractRobustConnection, topology: Topology, sender: str) -> None:
+    def __init__(self, connection: AbstractRobustConnection, topology: Topology, sender: str,
+                 transport: Transport | None = None) -> None:  # fmt: skip
         self.connection = connection
+        self.transport = transport or transport_from_env()
+        """How this process consumes and publishes (see ``adapter.py``): the host never knows which."""
         self.topology = topology
         self.sender = sender
         self.user: str = (connection.url.user if connection is not None else None) or "guest"
         """The broker user this connection logged in as: every publish names it in ``user_id``."""
         self._publish_channel: AbstractChannel | None = None
         self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}
-        self._acks: dict[int, BatchedAcks] = {}
 
     @classmethod
     async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0, declare: bool = True
@@ -159,67 +119,45 @@ class Broker:
         return queue
 
     async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> Consumer:
-        """Consume with manual acks and bounded prefetch; an exception in the handler requeues the message.
-
-        Consumed straight on the channel's aiormq channel; after a reconnection the robust channel is
-        reopened (qos, queue, bindings) and the consumer subscribes again on the new one."""
+        """Consume on a channel of its own, with manual acks and bounded prefetch, by ``delivery.py``'s ack rule.
+        The channel is robust: after a reconnection it is reopened (qos, queue, bindings, consumer)."""
         channel = await self.connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=spec.prefetch)
-        await self.declare_queue(spec, channel)
-        consumer = Consumer(channel, self.topology.queue(spec), handler, self._acks_for, self.sender,
-                            self.publish_dead_letter)  # fmt: skip
-        await consumer.start()
-        channel.reopen_callbacks.add(consumer.restart)  # type: ignore[attr-defined]
-        return consumer
+        queue = await self.declare_queue(spec, channel)
+        return await self.transport.consume(queue, handler, self.sender, self.publish_dead_letter)
 
     async def publish(self, out: Outgoing) -> None:
-        """Publish persistently, mandatory, and wait for the broker's confirm.
+        """Publish persistently, mandatory, and wait for the broker's confirm (else ``PublishFailed``).
 
-        Straight onto the confirming channel's current aiormq channel (the robust channel replaces it
-        after a reconnection): no aio-pika Message or Exchange objects on the hot path. A body over
-        ``MAX_MESSAGE_BYTES`` raises ``MessageTooLarge`` (RabbitMQ's own ``max_message_size`` is broker-wide)."""
+        A body over ``MAX_MESSAGE_BYTES`` raises ``MessageTooLarge`` (RabbitMQ's own ``max_message_size`` is
+        broker-wide)."""
         if len(out.body) > MAX_MESSAGE_BYTES:
             raise MessageTooLarge(f"{out.type} {out.message_id}: {len(out.body)} bytes, at most {MAX_MESSAGE_BYTES}")
-        properties = aiormq.spec.Basic.Properties(
-            content_type="application/json", delivery_mode=2, message_id=out.message_id,
-            correlation_id=out.correlation_id, message_type=out.type, app_id=self.sender, reply_to=out.reply_to,
-            user_id=self.user, headers={**out.headers, "x-published-us": time.time_ns() // 1000},
+        properties = Properties(
+            message_id=out.message_id, correlation_id=out.correlation_id, type=out.type, app_id=self.sender,
+            user_id=self.user, reply_to=out.reply_to, headers={**out.headers, "x-published-us": time.time_ns() // 1000},
         )  # fmt: skip
-        try:
-            channel = await self._require_channel().get_underlay_channel()
-            confirmation = await channel.basic_publish(
-                out.body, exchange=self._exchange_names[out.exchange], routing_key=out.routing_key,
-                properties=properties, mandatory=True,
-            )  # fmt: skip
-        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-            raise PublishFailed(f"{out.type} {out.message_id}: {exc!r}") from exc
-        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
-            raise PublishFailed(f"{out.type} {out.message_id}: broker answered {confirmation!r}")
+        await self.transport.publish(self._require_channel(), self._exchange_names[out.exchange], out.routing_key,
+                                     out.body, properties)  # fmt: skip
 
     async def publish_dead_letter(self, delivery: Delivery, why: DeadLetter) -> None:
         """Publish a copy of a delivery to the dead-letter exchange, with why in its headers, and wait for the
         confirm: same body and properties, the original routing key (see ``dead_letter.py``)."""
-        original = delivery.properties
         headers = {**delivery.headers, **why.headers()}
-        user_id = original.user_id
+        user_id = delivery.user_id
         if user_id and user_id != self.user:
             headers[USER_ID] = user_id  # RabbitMQ refuses a user_id that is not the publishing connection's
             user_id = None
-        properties = aiormq.spec.Basic.Properties(
-            content_type=original.content_type, delivery_mode=2, message_id=original.message_id,
-            correlation_id=original.correlation_id, message_type=original.message_type, app_id=original.app_id,
-            user_id=user_id, reply_to=original.reply_to, headers=headers,
+        properties = Properties(
+            message_id=delivery.message_id, correlation_id=delivery.correlation_id, type=delivery.type,
+            app_id=delivery.sender, user_id=user_id, reply_to=delivery.reply_to, content_type=delivery.content_type,
+            headers=headers,
         )  # fmt: skip
         try:
-            channel = await self._require_channel().get_underlay_channel()
-            confirmation = await channel.basic_publish(
-                delivery.body, exchange=self.topology.dead_letter_exchange, routing_key=why.routing_key,
-                properties=properties, mandatory=True,
-            )  # fmt: skip
-        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: {exc!r}") from exc
-        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
-            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: broker answered {confirmation!r}")
+            await self.transport.publish(self._require_channel(), self.topology.dead_letter_exchange,
+                                         why.routing_key, delivery.body, properties)  # fmt: skip
+        except PublishFailed as exc:
+            raise PublishFailed(f"dead-letter copy of {delivery.message_id}: {exc}") from exc
 
     async def publish_raw(self, exchange: str, routing_key: str, body: bytes, **properties: Any) -> None:
         """Publish arbitrary bytes (fault injection, poison messages) to an exchange of this namespace."""
@@ -261,18 +199,14 @@ class Broker:
         await channel.close()
         return deleted
 
-    def _acks_for(self, channel: aiormq.abc.AbstractChannel) -> BatchedAcks:
-        """The ack batcher of the channel a delivery came on (a reconnection brings a new channel)."""
-        acks = self._acks.get(id(channel))
-        if acks is None or acks.channel is not channel:
-            self._acks = {k: a for k, a in self._acks.items() if not a.channel.is_closed}
-            acks = self._acks[id(channel)] = BatchedAcks(channel)
-        return acks
-
     def _require_channel(self) -> AbstractChannel:
         if self._publish_channel is None:
             raise RuntimeError("Broker.connect() first")
         return self._publish_channel
+
+
+__all__ = ["Broker", "BrokerUnavailable", "Consumer", "DeliveryHandler", "MessageTooLarge", "PublishFailed",
+           "bindings", "transport_from_env"]
 
 
 def bindings(*pairs: tuple[ExchangeKind, str]) -> tuple[Binding, ...]:
