@@ -78,16 +78,18 @@ class Broker:
         self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}
 
     @classmethod
-    async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0, declare: bool = True
-                      ) -> Broker:  # fmt: skip
-        """Connect, open the confirming publish channel and (unless ``declare`` is false) declare the exchanges."""
+    async def connect(cls, url: str, topology: Topology, sender: str, timeout: float = 10.0, declare: bool = True,
+                      transport: Transport | None = None) -> Broker:  # fmt: skip
+        """Connect, open the confirming publish channel and (unless ``declare`` is false) declare the exchanges.
+        ``transport`` defaults to the one ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
+        transport = transport or transport_from_env()  # a wrong name fails before anything connects
         try:
             connection = await aio_pika.connect_robust(
                 url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
             )
         except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
             raise BrokerUnavailable(url, exc or type(exc).__name__) from None
-        broker = cls(connection, topology, sender)
+        broker = cls(connection, topology, sender, transport)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         if declare:
             await broker.declare_exchanges(broker._publish_channel)
