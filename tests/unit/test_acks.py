@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import types
 
+import aiormq
+from structlog.testing import capture_logs
+
 from shared.transport.acks import BatchedAcks
 
 
@@ -88,3 +91,27 @@ async def test_settlements_reach_the_channel_in_the_order_decided_even_when_writ
     acker.ack(4)
     await _settle(acker)
     assert channel.acks == [(3, False), (4, True)]
+
+
+class ClosedChannel(FakeChannel):
+    """A channel the broker has closed: every write raises, as aiormq's does."""
+
+    async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None:
+        raise aiormq.exceptions.ChannelInvalidStateError("closed")
+
+    async def basic_nack(self, delivery_tag: int, requeue: bool = True, wait: bool = True) -> None:
+        raise aiormq.exceptions.ChannelInvalidStateError("closed")
+
+
+async def test_a_settlement_the_channel_refuses_is_logged_not_swallowed() -> None:
+    """An ack or nack that fails on its channel is logged with its tag (the broker redelivers the message), and
+    whoever awaits the settlement is not left hanging."""
+    acker = BatchedAcks(ClosedChannel())  # type: ignore[arg-type]
+    acker.received(1)
+    acker.received(2)
+    with capture_logs() as logs:
+        acker.ack(1)
+        await acker.nack(2, requeue=True)
+        await acker.drain()
+    failed = [(e["frame"], e["delivery_tag"]) for e in logs if e["log_level"] == "warning"]
+    assert sorted(failed) == [("ack", 1), ("nack", 2)]
