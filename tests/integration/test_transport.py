@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from scenarios.broker_control import BrokerControl
 from shared.transport.adapter import Transport
 from shared.transport.broker import TRANSPORTS, Broker, bindings
-from shared.transport.dead_letter_queue import look
+from shared.transport.dead_letter_queue import DeadLetter, look
 from shared.transport.delivery import Delivery
 from shared.transport.topology import QueueSpec, Topology
 from tests.integration.inprocess import wait_until
@@ -121,7 +121,7 @@ async def test_dead_letter_puts_a_copy_saying_why_in_the_dead_letter_queue(
     received = Received(settle=lambda d: d.dead_letter("UndecodableMessage", "not a sagalab message"))
     async with consuming(amqp_url, namespace, transport, received) as (consumer, publisher):
         sent = await send(publisher)
-        letters: list[object] = []
+        letters: list[DeadLetter] = []
 
         async def dead_lettered() -> bool:
             letters[:] = (await look(consumer))[0]
@@ -132,9 +132,9 @@ async def test_dead_letter_puts_a_copy_saying_why_in_the_dead_letter_queue(
                 break
             await asyncio.sleep(0.05)
         [letter] = letters
-    assert letter.message_id == sent  # type: ignore[attr-defined]
-    assert letter.error == "UndecodableMessage" and letter.reason == "not a sagalab message"  # type: ignore[attr-defined]
-    assert letter.headers["x-sagalab-queue"] == Topology(namespace).queue(SPEC)  # type: ignore[attr-defined]
+    assert letter.message_id == sent
+    assert letter.error == "UndecodableMessage" and letter.reason == "not a sagalab message"
+    assert letter.headers["x-sagalab-queue"] == Topology(namespace).queue(SPEC)
     assert received.ids() == [sent]
 
 
