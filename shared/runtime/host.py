@@ -3,7 +3,8 @@
 The core path is ``ServiceHost._deliver``: accept the delivery (or dead-letter it saying why); run barrier,
 inbox, business key, effect and outbox staging in one local transaction (``_work``); then let the route's
 ack policy settle the delivery (``routes.Acks``: at once, for every participant) and publish what was staged.
-Policy lives outside: when to ack (``routes.py``), how transactions are grouped (``group_commit.py``).
+Policy lives beside it: when to ack (``routes.py``), how transactions are grouped (``group_commit.py``), what a
+handler that raised leads to (``failures.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal, Protocol
 import structlog
 
 from shared.domain.contracts import Message
+from shared.runtime.failures import HandlerFailures
 from shared.runtime.group_commit import Committer, GroupCommit, OneByOne
 from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck
 from shared.runtime.relay import OutboxRelay
@@ -82,6 +84,7 @@ class ServiceHost:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _consumers: list[Consumer] = field(init=False, default_factory=list)
     _commits: Committer = field(init=False)
+    _failures: HandlerFailures = field(init=False)
 
     def __post_init__(self) -> None:
         self.relay = OutboxRelay(self.db, self.broker)
@@ -90,6 +93,7 @@ class ServiceHost:
             if self.grouped
             else OneByOne(self.db, also=self.relay.flush_into)
         )
+        self._failures = HandlerFailures(self.db, self.relay, self.unsafe)
         self._idle.set()
 
     async def start(self) -> None:
@@ -161,7 +165,7 @@ class ServiceHost:
         try:
             done: _Done = await self._commits.run(self._work(consumer, message, route, tx_meta))
         except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
-            await self._failed(consumer, sub, message, route, exc, delivery, tx_meta)
+            await self._failures.settle(consumer, sub.queue, message, route, exc, delivery, tx_meta)
             return
         if done.verdict == "reused":
             await delivery.dead_letter("MessageIdReused",
@@ -264,51 +268,3 @@ class ServiceHost:
         if not tx.reply_to:
             return "answered-again", []  # an event: nobody awaits an answer, and the first one went out
         return "answered-again", [answered_again(row.message, message, tx.reply_to) for row in self.db.staged_for(first)]
-
-    async def _failed(
-        self,
-        consumer: str,
-        sub: Subscription,
-        message: Message,
-        route: Route,
-        exc: Exception,
-        delivery: Delivery,
-        tx_meta: dict[str, Any],
-    ) -> None:
-        if route.on_error is not None:
-            log.warning("handler failed; answering with the error", error=repr(exc))
-            with self.db.transaction() as conn:
-                outgoing = route.on_error(message, exc, Tx(conn, **tx_meta))
-                seqs = Database.stage(conn, None, outgoing)
-            await delivery.ack()
-            await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
-            log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
-            return
-        if not sub.queue.durable or delivery.delivery_count < sub.queue.delivery_limit:
-            log.error("handler failed; requeueing (the queue's delivery limit bounds the retries)",
-                      error=repr(exc), delivery_count=delivery.delivery_count, exc_info=exc)  # fmt: skip
-            await delivery.retry_later()
-            return
-        await self._give_up(consumer, message, route, exc, delivery, tx_meta)
-
-    async def _give_up(
-        self, consumer: str, message: Message, route: Route, exc: Exception, delivery: Delivery, tx_meta: dict[str, Any]
-    ) -> None:
-        """The handler failed on the last attempt the queue allows. A forward step fails as its business
-        failure would (the failure event compensates what came before, as an orchestrator's Catch does),
-        committed with the inbox row so a requeued copy changes nothing; the message is dead-lettered."""
-        attempts = delivery.delivery_count + 1
-        reason = f"handler failed {attempts} times, last with {type(exc).__name__}: {exc}"
-        rows: list[OutboxRow] = []
-        step = route.step
-        if step is not None and step.fail is not None and "no-failure-events" not in self.unsafe:
-            with self.db.transaction() as conn:
-                tx = Tx(conn, **tx_meta)
-                if Database.remember(conn, consumer, message.message_id, digest(message)) == "new":
-                    Database.claim_step(conn, consumer, message.correlation_id, step.name, message.message_id)
-                    outgoing = step.fail(message, reason, tx)
-                    seqs = Database.stage(conn, message.message_id, outgoing)
-                    rows = [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)]
-        await delivery.dead_letter("HandlerFailed", reason)
-        await self.relay.send(rows)
-        log.info("handled", failed=type(exc).__name__, gave_up=True, sent=[r.message.type for r in rows])
