@@ -8,7 +8,8 @@ from shared.config import Settings
 from shared.domain.contracts import Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
 from shared.runtime.handlers import SCHEMAS, failure_of, handle_command, step_of
-from shared.runtime.host import Fail, Handle, Route, ServiceHost, Step, Subscription, Tx
+from shared.runtime.host import ServiceHost
+from shared.runtime.routes import Fail, Handle, Route, Step, Subscription, Tx
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.topology import Binding, QueueSpec

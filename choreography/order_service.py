@@ -14,7 +14,7 @@ import structlog
 
 from choreography.reactions import ENDINGS, Ending
 from shared.domain.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
-from shared.runtime.host import Tx
+from shared.runtime.routes import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.sqlite import Database
 from shared.transport.wire import Outgoing

@@ -18,7 +18,8 @@ from shared.config import Settings
 from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
 from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
-from shared.runtime.host import Route, ServiceHost, Subscription
+from shared.runtime.host import ServiceHost
+from shared.runtime.routes import Route, Subscription
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.topology import Binding, QueueSpec
@@ -64,9 +65,10 @@ def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueS
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
     # Replies are deduplicated by the orchestrator itself (only the replies it applies; see on_reply).
-    on_reply = Route(orchestrator.on_reply, inbox=False, outbox=durable)
+    on_reply = Route(orchestrator.on_reply, inbox=False, outbox=durable, acks=orchestrator.acks)
     replies: dict[type[Message], Route] = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
-    starts: dict[type[Message], Route] = {PlaceOrder: Route(orchestrator.start, inbox=durable, outbox=durable)}
+    start = Route(orchestrator.start, inbox=durable, outbox=durable, acks=orchestrator.acks)
+    starts: dict[type[Message], Route] = {PlaceOrder: start}
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 
 

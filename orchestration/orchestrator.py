@@ -2,7 +2,8 @@
 
 Every step (a start, a reply, a timer) is one local transaction: in a Standard workflow the execution's
 new state, its new history events and the commands it sends commit together, so a restarted
-orchestrator carries on exactly where it stopped (see ``executions.py`` for Express).
+orchestrator carries on exactly where it stopped (see ``executions.py`` for Express, and ``express_acks.py``
+for when an Express order is acked).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import structlog
 from orchestration.asl import Execution, Interpreter, Step, abandon, deadline_passed
 from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
-from orchestration.executions import DurableExecutions, Executions
+from orchestration.executions import DurableExecutions, Executions, InMemoryExecutions
+from orchestration.express_acks import ExpressAcks
 from orchestration.resources import Call, ResourceMap, UnknownResource
 from shared.domain.contracts import (
     Failure,
@@ -31,7 +33,8 @@ from shared.domain.contracts import (
     TaskFailed,
     TaskSucceeded,
 )
-from shared.runtime.host import ServiceHost, Tx
+from shared.runtime.host import ServiceHost
+from shared.runtime.routes import ACK_AFTER_COMMIT, Acks, Tx
 from shared.stores.orders import OrderStatus, record_placed, settle
 from shared.stores.sqlite import Database, OutboxRow
 from shared.transport.wire import Outgoing
@@ -111,7 +114,11 @@ class Orchestrator:
         self.reply_key = reply_key
         self.clock = clock
         self.host: ServiceHost | None = None
-        """Set once the host exists: timers send through it, and Express acks finished orders with it."""
+        """Set once the host exists: timers send through it."""
+        self.express_acks: ExpressAcks | None = None
+        """Express holds each order's delivery until its execution finished (``express_acks.py``)."""
+        if isinstance(self.executions, InMemoryExecutions):
+            self.express_acks = ExpressAcks(self.executions.running.__contains__)
         self._timers_changed = asyncio.Event()
         self._next_wake: float | None = None
 
@@ -119,23 +126,23 @@ class Orchestrator:
     def express(self) -> bool:
         return self.executions.workflow == "express"
 
+    @property
+    def acks(self) -> Acks:
+        """The ack policy of this orchestrator's routes."""
+        return self.express_acks or ACK_AFTER_COMMIT
+
     # --- routes (run inside the host's local transaction) -------------------------------------
 
     def start(self, message: Message, tx: Tx) -> list[Outgoing]:
         """PlaceOrder starts an execution named after the order; starting it twice does nothing.
 
-        Express acks the order only when its execution has finished, so a crash redelivers it and the
-        execution runs again from the start."""
+        Express acks the order only when its execution has finished (the route's ``acks``), so a crash
+        redelivers it and the execution runs again from the start."""
         assert isinstance(message, PlaceOrder)
         order = message.order
-        existing = self.executions.load(tx.conn, order.order_id)
-        if existing is not None:
-            if existing.status == "RUNNING" and self.express:
-                tx.defer_ack(order.order_id)
+        if self.executions.load(tx.conn, order.order_id) is not None:
             return []
         record_placed(tx.conn, order)
-        if self.express:
-            tx.defer_ack(order.order_id)
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
 
     def begin(self, conn: sqlite3.Connection, execution_id: str, input: Any, cause_id: str | None) -> list[Outgoing]:
@@ -206,6 +213,8 @@ class Orchestrator:
             await self.host.publish_now(outgoing)
         else:
             await self.host.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
+        if self.express_acks is not None:
+            await self.express_acks.release()  # the step committed: orders it finished may be acked
 
     # --- applying a step ----------------------------------------------------------------------
 
@@ -269,9 +278,9 @@ class Orchestrator:
         status = order_status(execution)
         if status is not None:
             settle(conn, execution.execution_id, status, detail=order_detail(execution))
-        if self.express and self.host is not None:
-            # Runs once the current delivery has committed: the order is acked only after its log is written.
-            asyncio.get_running_loop().create_task(self.host.ack_deferred(execution.execution_id))
+        if self.express_acks is not None:
+            # Acked once this transaction has committed, in the flow of whoever committed it.
+            self.express_acks.finished(execution.execution_id)
 
     def _message(self, call: Call, execution_id: str, token: str, cause_id: str | None) -> Message:
         envelope: dict[str, Any] = dict(message_id=command_id(token), correlation_id=execution_id, causation_id=cause_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shared.domain.contracts import Command, Message, TaskFailed, routing_key
 from shared.runtime.handlers import commands_of, failure_of, handle_command, step_of
-from shared.runtime.host import Route, Subscription, Tx
+from shared.runtime.routes import Route, Subscription, Tx
 from shared.transport.topology import Binding, QueueSpec
 from shared.transport.wire import Outgoing
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestration.asl import DefinitionError
-from orchestration.bootstrap import SAMPLE_PARTICIPANTS
 from orchestration.executions import WORKFLOWS
 from sagalab.bench.plan import add_arguments as bench_arguments
 from sagalab.bench.relay import main as relay_main
@@ -28,7 +27,7 @@ from sagalab.serve import serve
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.processes import ServiceFailedToStart
-from scenarios.topologies import services
+from scenarios.topologies import wiring
 from shared.config import (
     MODES,
     UNSAFE_SWITCHES,
@@ -245,7 +244,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     mode: Mode = args.mode
-    known = services(mode) + (SAMPLE_PARTICIPANTS if mode == "orchestration" else ())
+    known = wiring(mode).servable
     if args.service not in known:
         raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(known)}")
     for spec in args.fault:

@@ -9,8 +9,7 @@ import time
 
 import structlog
 
-from choreography import bootstrap as choreography_mode
-from orchestration import bootstrap as orchestration_mode
+from scenarios.topologies import wiring
 from shared import logging as sagalab_logging
 from shared.config import Settings
 from shared.runtime.host import ServiceHost
@@ -27,8 +26,8 @@ def ready_file(settings: Settings) -> os.PathLike[str]:
 
 
 async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
-    build = choreography_mode.build if settings.mode == "choreography" else orchestration_mode.build
-    host = build(settings, broker)
+    """The service's host, built by its mode's wiring, with the publisher check the service's settings ask for."""
+    host = wiring(settings.mode).build(settings, broker)
     host.publishers = PublisherCheck.for_service(settings)
     return host
 

@@ -18,7 +18,7 @@ from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
 from scenarios.settle import wait_settled
-from scenarios.topologies import queue_specs, services
+from scenarios.topologies import WIRINGS, queue_specs, services
 from scenarios.trace import Trace
 from shared.config import Mode, Settings
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
@@ -113,7 +113,7 @@ async def reset_namespace(broker: Broker, mode: Mode) -> None:
     """Start from empty queues: a previous run in this namespace may have left messages behind."""
     t = broker.topology
     channel = await broker.connection.channel()
-    names = [t.queue(spec) for spec in queue_specs("choreography") + queue_specs("orchestration")]
+    names = [t.queue(spec) for each in WIRINGS.values() for spec in each.queue_specs()]  # either mode's leftovers
     for name in [*names, t.tap_queue, t.dead_letter_queue]:
         await channel.queue_delete(name)
     await broker.declare_exchanges(channel)

@@ -1,21 +1,32 @@
-"""Which processes and queues each mode has, for the runner, the tap and the reports."""
+"""Which wiring each mode has, declared in one place; the processes and queues the runner, tap and reports read."""
 
 from __future__ import annotations
 
-from choreography import bootstrap as choreography_mode
-from orchestration import bootstrap as orchestration_mode
+from collections.abc import Mapping
+from typing import Final
+
+from choreography.wiring import CHOREOGRAPHY
+from orchestration.wiring import ORCHESTRATION
 from shared.config import Mode
+from shared.runtime.wiring import ModeWiring
 from shared.transport.topology import QueueSpec
+
+WIRINGS: Final[Mapping[Mode, ModeWiring]] = {"choreography": CHOREOGRAPHY, "orchestration": ORCHESTRATION}
+"""The system of each mode, apart from its parts: adding a mode is adding its wiring here."""
+
+
+def wiring(mode: Mode) -> ModeWiring:
+    return WIRINGS[mode]
 
 
 def services(mode: Mode) -> tuple[str, ...]:
-    return choreography_mode.SERVICES if mode == "choreography" else orchestration_mode.SERVICES
+    return WIRINGS[mode].services
 
 
 def coordinator(mode: Mode) -> str:
     """The process that fronts the saga and records how each order ended."""
-    return "orders" if mode == "choreography" else "orchestrator"
+    return WIRINGS[mode].coordinator
 
 
 def queue_specs(mode: Mode) -> list[QueueSpec]:
-    return choreography_mode.queue_specs() if mode == "choreography" else orchestration_mode.queue_specs()
+    return WIRINGS[mode].queue_specs()

@@ -22,7 +22,8 @@ from orchestration.samples.functions import FunctionError, Invocation, invoke
 from shared.config import Settings
 from shared.domain.contracts import InvokeTask, Message, TaskFailed, TaskSucceeded
 from shared.runtime.faults import faults_of
-from shared.runtime.host import Route, ServiceHost, Subscription, Tx
+from shared.runtime.host import ServiceHost
+from shared.runtime.routes import Route, Subscription, Tx
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.topology import Binding, QueueSpec

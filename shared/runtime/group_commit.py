@@ -1,39 +1,70 @@
-"""Group commit: the deliveries that reach the commit in the same turn of the event loop share one local
-transaction, each inside its own savepoint.
+"""How a delivery's work reaches the disk: the ``Committer`` seam, one transaction per delivery, or group commit.
 
-Under load this turns a commit per message into a commit per handful of messages; with one message in
-flight it is exactly one transaction, as before. A failing piece of work is rolled back to its savepoint
-alone and gets its exception; the others commit.
+Group commit (the host's default): the deliveries that reach the commit in the same turn of the event loop
+share one local transaction, each inside its own savepoint. Under load this turns a commit per message into a
+commit per handful of messages (one fsync for many, which is what ``sagalab bench`` measures); with one message
+in flight it is exactly one transaction, as ``OneByOne`` would do. A failing piece of work is rolled back to its
+savepoint alone and gets its exception; the others commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from shared.stores.sqlite import Database
 
 Work = Callable[[sqlite3.Connection], Any]
+RideAlong = Callable[[sqlite3.Connection], None]
+"""Work that rides along with every transaction (recording confirmed publishes)."""
+
+
+class Committer(Protocol):
+    """Runs one delivery's work in a local transaction; the awaitable resolves once it has committed."""
+
+    def run(self, work: Work) -> Awaitable[Any]: ...
+
+
+class OneByOne:
+    """One transaction per delivery: the plain rule, with nothing to tune."""
+
+    def __init__(self, db: Database, also: RideAlong | None = None) -> None:
+        self.db = db
+        self.also = also
+
+    def run(self, work: Work) -> Awaitable[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            with self.db.transaction() as conn:
+                result = work(conn)
+                if self.also is not None:
+                    self.also(conn)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
 
 
 class GroupCommit:
-    def __init__(self, db: Database, also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    """Deliveries committing in the same loop turn share one transaction (see the module docstring)."""
+
+    def __init__(self, db: Database, also: RideAlong | None = None, alone: Callable[[], bool] = lambda: False) -> None:
         self.db = db
         self.also = also
-        """Work that rides along with every group transaction (recording confirmed publishes)."""
+        self.alone = alone
+        """Whether nothing else is in flight: then there is nobody to wait for, so commit right now and save
+        the latency of a loop turn (one order at a time pays every hop's turn)."""
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
 
-    def run(self, work: Work, alone: bool = False) -> asyncio.Future[Any]:
-        """Queue work for the next group transaction; the future resolves once it has committed.
-
-        ``alone``: nothing else is in flight, so there is nobody to wait for; commit right now and save
-        the latency of a loop turn (one order at a time pays every hop's turn)."""
+    def run(self, work: Work) -> asyncio.Future[Any]:
+        """Queue work for the next group transaction; the future resolves once it has committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._pending:
-            if alone:
+            if self.alone():
                 self._pending.append((work, future))
                 self._commit()
                 return future

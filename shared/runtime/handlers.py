@@ -29,7 +29,7 @@ from shared.domain.contracts import (
 from shared.domain.services.inventory import release_stock, reserve_stock
 from shared.domain.services.payment import charge_payment, refund_payment
 from shared.domain.services.shipping import cancel_shipment, schedule_shipment
-from shared.runtime.host import Fail, Step
+from shared.runtime.routes import Fail, Step
 from shared.stores.business import (
     INVENTORY_SCHEMA,
     PAYMENT_SCHEMA,

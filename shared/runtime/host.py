@@ -1,99 +1,35 @@
-"""The service host: accept, fence, dedupe, handle, commit, ack, publish — the same for every service and mode."""
+"""The service host: accept, fence, dedupe, handle, commit, ack, publish — the same for every service and mode.
+
+The core path is ``ServiceHost._deliver``: accept the delivery (or dead-letter it saying why); run barrier,
+inbox, business key, effect and outbox staging in one local transaction (``_work``); then let the route's
+ack policy settle the delivery (``routes.Acks``: at once, for every participant) and publish what was staged.
+Policy lives beside it: when to ack (``routes.py``), how transactions are grouped (``group_commit.py``), what a
+handler that raised leads to (``failures.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import structlog
 
 from shared.domain.contracts import Message
-from shared.runtime.group_commit import GroupCommit
+from shared.runtime.failures import HandlerFailures
+from shared.runtime.group_commit import Committer, GroupCommit, OneByOne
 from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck
 from shared.runtime.relay import OutboxRelay
-from shared.stores.sqlite import Database, OutboxRow, RefusalKind
+from shared.runtime.routes import Route, Subscription, Tx
+from shared.stores.sqlite import Database, OutboxRow
 from shared.transport.broker import Broker, Consumer, PublishFailed
 from shared.transport.delivery import Delivery
-from shared.transport.topology import QueueSpec
 from shared.transport.wire import Outgoing, UndecodableMessage, answered_again, decode_delivery, digest
 
 log = structlog.get_logger()
-
-
-@dataclass
-class Tx:
-    """What a handler gets besides the message: the open local transaction and the delivery's addressing."""
-
-    conn: sqlite3.Connection
-    reply_to: str | None
-    sender: str | None
-    headers: Mapping[str, Any]
-    defer_ack_until: str | None = None
-    """Set by a handler that wants the delivery acked later, by ``ServiceHost.ack_deferred(key)``
-    (an Express orchestrator acks an order only once its execution has finished)."""
-    notes: list[tuple[RefusalKind, str]] = field(default_factory=list)
-    """Messages this delivery refused or ignored, counted in the run's result (``refusals`` table)."""
-
-    def defer_ack(self, key: str) -> None:
-        self.defer_ack_until = key
-
-    def refused(self, reason: str) -> None:
-        """Note that the message asked for a step this service will not take (a barrier, a tombstone)."""
-        self.notes.append(("refused", reason))
-
-    def ignored(self, reason: str) -> None:
-        """Note that the message was answered, or dropped, with no effect (late, stray, already done)."""
-        self.notes.append(("ignored", reason))
-
-
-Handle = Callable[[Message, Tx], list[Outgoing]]
-"""Runs inside the local transaction; returns what to send. Synchronous on purpose: no await can
-interleave another delivery between the inbox check and the commit."""
-
-Fail = Callable[[Message, str, Tx], list[Outgoing]]
-"""Builds a step's failure outcome (``PaymentDeclined`` ...) for a message, with the reason it failed."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """What a route does for an order, as the saga sees it (DESIGN.md, "Participant rules").
-
-    Business key: the effect is keyed by (order, ``name``), so the same step under a new message id is
-    answered with the first outcome (an event, which nobody awaits, is dropped) instead of being applied
-    again. Barrier: a forward step names the compensation that undoes it (``undone_by``); once that
-    compensation is recorded here, the forward step is refused with ``fail``, before the inbox could
-    replay an answer given when the step still stood.
-    """
-
-    name: str
-    undone_by: str | None = None
-    fail: Fail | None = None
-    """The step's failure event: sent when a forward step is refused, or when the handler fails for good (a
-    compensation's failure lets the others go on, see ``shared/runtime/handlers.py``)."""
-
-
-@dataclass(frozen=True)
-class Route:
-    handle: Handle
-    on_error: Callable[[Message, Exception, Tx], list[Outgoing]] | None = None
-    """What to send when ``handle`` raises (orchestration replies TaskFailed); None requeues the message,
-    and after the queue's last allowed attempt the step's failure outcome is sent (see ``Step.fail``)."""
-    inbox: bool = True
-    """Dedupe by the inbox; off only where redelivery must redo the work (Express executions)."""
-    outbox: bool = True
-    """Stage outgoing messages in the outbox; off only for state kept in memory (Express)."""
-    step: Step | None = None
-    """The saga step this route performs for the message's order: business key and barrier."""
-
-
-@dataclass(frozen=True)
-class Subscription:
-    queue: QueueSpec
-    routes: Mapping[type[Message], Route]
 
 
 Verdict = Literal["handled", "duplicate", "refused", "answered-again", "reused"]
@@ -105,7 +41,6 @@ class _Done:
 
     verdict: Verdict
     sent: list[OutboxRow] = field(default_factory=list)
-    defer_key: str | None = None
 
 
 class FaultHook(Protocol):
@@ -138,6 +73,8 @@ class ServiceHost:
     faults: FaultHook = NO_FAULTS
     publishers: PublisherCheck = NO_PUBLISHER_CHECK
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
+    grouped: bool = True
+    """Group commit (``group_commit.py``): fewer transactions under load; False commits one by one."""
     relay: OutboxRelay = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     handled: int = field(init=False, default=0)
@@ -146,12 +83,17 @@ class ServiceHost:
     _idle: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _consumers: list[Consumer] = field(init=False, default_factory=list)
-    _deferred: dict[str, list[Delivery]] = field(init=False, default_factory=dict)
-    _acked_early: set[str] = field(init=False, default_factory=set)
+    _commits: Committer = field(init=False)
+    _failures: HandlerFailures = field(init=False)
 
     def __post_init__(self) -> None:
         self.relay = OutboxRelay(self.db, self.broker)
-        self._group = GroupCommit(self.db, also=self.relay.flush_into)
+        self._commits = (
+            GroupCommit(self.db, also=self.relay.flush_into, alone=lambda: self._active == 1)
+            if self.grouped
+            else OneByOne(self.db, also=self.relay.flush_into)
+        )
+        self._failures = HandlerFailures(self.db, self.relay, self.unsafe)
         self._idle.set()
 
     async def start(self) -> None:
@@ -191,14 +133,6 @@ class ServiceHost:
         except PublishFailed as exc:
             log.warning("publish failed after commit", error=str(exc))
 
-    async def ack_deferred(self, key: str) -> None:
-        """Ack the deliveries a handler deferred under ``key`` (or, if none is parked yet, the next one)."""
-        deliveries = self._deferred.pop(key, None)
-        if deliveries is None:
-            self._acked_early.add(key)
-        for delivery in deliveries or []:
-            await delivery.ack()
-
     def _handler_for(self, sub: Subscription) -> Callable[[Delivery], Awaitable[None]]:
         consumer = self.service if not sub.queue.suffix else f"{self.service}.{sub.queue.suffix}"
 
@@ -216,8 +150,8 @@ class ServiceHost:
         return on_delivery
 
     async def _deliver(self, consumer: str, sub: Subscription, delivery: Delivery) -> None:
-        """The core path: accept the message, run inbox + effect + outbox in one local transaction, then ack
-        and publish what it staged."""
+        """The core path: accept the message, run inbox + effect + outbox in one local transaction, then
+        settle the delivery by the route's ack policy and publish what it staged."""
         started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         if "ack-first" in self.unsafe:
@@ -229,18 +163,16 @@ class ServiceHost:
         await self.faults.at("before-commit", message)
         tx_meta = dict(reply_to=delivery.reply_to, sender=delivery.sender, headers=delivery.headers)
         try:
-            done: _Done = await self._group.run(
-                self._work(consumer, message, route, tx_meta), alone=self._active == 1
-            )
+            done: _Done = await self._commits.run(self._work(consumer, message, route, tx_meta))
         except Exception as exc:  # a bug or an infrastructure fault, not a business outcome
-            await self._failed(consumer, sub, message, route, exc, delivery, tx_meta)
+            await self._failures.settle(consumer, sub.queue, message, route, exc, delivery, tx_meta)
             return
         if done.verdict == "reused":
             await delivery.dead_letter("MessageIdReused",
                                        f"message id {message.message_id} reused with a different body")  # fmt: skip
             return
         await self.faults.at("after-commit", message)
-        await self._ack(delivery, done.defer_key)
+        await route.acks.committed(delivery, message)
         await self._publish(route, done)
         log.info("handled", verdict=done.verdict, duplicate=done.verdict == "duplicate",
                  redelivered=delivery.redelivered, sent=[r.message.type for r in done.sent],
@@ -265,13 +197,6 @@ class ServiceHost:
             return None
         return message, route
 
-    async def _ack(self, delivery: Delivery, defer_key: str | None) -> None:
-        if defer_key is None or defer_key in self._acked_early:
-            self._acked_early.discard(defer_key or "")
-            await delivery.ack()
-        else:
-            self._deferred.setdefault(defer_key, []).append(delivery)
-
     async def _publish(self, route: Route, done: _Done) -> None:
         if "no-outbox" in self.unsafe or not route.outbox or done.verdict == "duplicate":
             # A replayed answer goes out again even if the first copy is still in flight: the asker
@@ -284,7 +209,7 @@ class ServiceHost:
         self, consumer: str, message: Message, route: Route, tx_meta: dict[str, Any]
     ) -> Callable[[sqlite3.Connection], _Done]:
         """The local transaction's part for one delivery: barrier, inbox row, business key, effect and
-        outgoing messages commit together (in a group transaction, see ``group_commit.py``)."""
+        outgoing messages commit together (the committer may group them with others, see ``group_commit.py``)."""
         use_inbox = route.inbox and "no-inbox" not in self.unsafe
         use_outbox = route.outbox and "no-outbox" not in self.unsafe
 
@@ -315,9 +240,9 @@ class ServiceHost:
         for kind, reason in tx.notes:
             Database.note_refusal(tx.conn, consumer, message.message_id, kind, message.correlation_id, reason)
         if not use_outbox:
-            return _Done(verdict, [OutboxRow(0, out) for out in outgoing], tx.defer_ack_until)
+            return _Done(verdict, [OutboxRow(0, out) for out in outgoing])
         seqs = Database.stage(tx.conn, None if verdict == "refused" else message.message_id, outgoing)
-        return _Done(verdict, [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)], tx.defer_ack_until)
+        return _Done(verdict, [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
 
     def _refusal(self, consumer: str, message: Message, route: Route, tx: Tx) -> list[Outgoing] | None:
         """The barrier: a forward step whose compensation this service already recorded for the order is
@@ -343,51 +268,3 @@ class ServiceHost:
         if not tx.reply_to:
             return "answered-again", []  # an event: nobody awaits an answer, and the first one went out
         return "answered-again", [answered_again(row.message, message, tx.reply_to) for row in self.db.staged_for(first)]
-
-    async def _failed(
-        self,
-        consumer: str,
-        sub: Subscription,
-        message: Message,
-        route: Route,
-        exc: Exception,
-        delivery: Delivery,
-        tx_meta: dict[str, Any],
-    ) -> None:
-        if route.on_error is not None:
-            log.warning("handler failed; answering with the error", error=repr(exc))
-            with self.db.transaction() as conn:
-                outgoing = route.on_error(message, exc, Tx(conn, **tx_meta))
-                seqs = Database.stage(conn, None, outgoing)
-            await delivery.ack()
-            await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
-            log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
-            return
-        if not sub.queue.durable or delivery.delivery_count < sub.queue.delivery_limit:
-            log.error("handler failed; requeueing (the queue's delivery limit bounds the retries)",
-                      error=repr(exc), delivery_count=delivery.delivery_count, exc_info=exc)  # fmt: skip
-            await delivery.retry_later()
-            return
-        await self._give_up(consumer, message, route, exc, delivery, tx_meta)
-
-    async def _give_up(
-        self, consumer: str, message: Message, route: Route, exc: Exception, delivery: Delivery, tx_meta: dict[str, Any]
-    ) -> None:
-        """The handler failed on the last attempt the queue allows. A forward step fails as its business
-        failure would (the failure event compensates what came before, as an orchestrator's Catch does),
-        committed with the inbox row so a requeued copy changes nothing; the message is dead-lettered."""
-        attempts = delivery.delivery_count + 1
-        reason = f"handler failed {attempts} times, last with {type(exc).__name__}: {exc}"
-        rows: list[OutboxRow] = []
-        step = route.step
-        if step is not None and step.fail is not None and "no-failure-events" not in self.unsafe:
-            with self.db.transaction() as conn:
-                tx = Tx(conn, **tx_meta)
-                if Database.remember(conn, consumer, message.message_id, digest(message)) == "new":
-                    Database.claim_step(conn, consumer, message.correlation_id, step.name, message.message_id)
-                    outgoing = step.fail(message, reason, tx)
-                    seqs = Database.stage(conn, message.message_id, outgoing)
-                    rows = [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)]
-        await delivery.dead_letter("HandlerFailed", reason)
-        await self.relay.send(rows)
-        log.info("handled", failed=type(exc).__name__, gave_up=True, sent=[r.message.type for r in rows])

@@ -15,7 +15,7 @@ from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA, load
 from shared.domain.contracts import Message, Order, PlaceOrder, TaskSucceeded
-from shared.runtime.host import Tx
+from shared.runtime.routes import Tx
 from shared.stores.orders import read_orders
 from shared.stores.sqlite import Database
 from shared.transport.wire import Outgoing

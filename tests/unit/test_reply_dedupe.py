@@ -14,7 +14,7 @@ from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA, load
 from shared.domain.contracts import Message, Order, PaymentCharged, PlaceOrder, TaskFailed
-from shared.runtime.host import Tx
+from shared.runtime.routes import Tx
 from shared.stores.sqlite import Database, OutboxRow
 from shared.transport.wire import Outgoing
 

@@ -18,7 +18,7 @@ from orchestration.samples.functions import FUNCTIONS, FunctionError, Invocation
 from orchestration.samples.participant import LambdaRoutes, build_participant
 from shared.config import Settings
 from shared.domain.contracts import InvokeTask, TaskFailed, TaskSucceeded
-from shared.runtime.host import Tx
+from shared.runtime.routes import Tx
 from shared.transport.broker import Broker
 from shared.transport.wire import decode
 

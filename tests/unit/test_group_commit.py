@@ -1,0 +1,73 @@
+"""The committer seam: one transaction per delivery, or deliveries of one loop turn grouped in one transaction
+where a failing piece is rolled back alone."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from shared.runtime.group_commit import Committer, GroupCommit, OneByOne
+from shared.stores.sqlite import Database
+
+
+class CountingDatabase(Database):
+    """A database that counts the transactions it opened."""
+
+    transactions = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.transactions += 1
+        with super().transaction() as conn:
+            yield conn
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[CountingDatabase]:
+    database = CountingDatabase(tmp_path / "t.db", "CREATE TABLE IF NOT EXISTS t (v TEXT);")
+    yield database
+    database.close()
+
+
+def _insert(value: str):  # type: ignore[no-untyped-def]
+    def work(conn: sqlite3.Connection) -> str:
+        conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
+        if value == "bad":
+            raise RuntimeError("a handler bug")
+        return value
+
+    return work
+
+
+def _rows(db: Database) -> list[str]:
+    return sorted(v for (v,) in db.conn.execute("SELECT v FROM t"))
+
+
+async def _three(committer: Committer) -> list[object]:
+    return await asyncio.gather(*(committer.run(_insert(v)) for v in ("a", "bad", "b")), return_exceptions=True)
+
+
+async def test_group_commit_shares_one_transaction_and_rolls_back_the_failing_piece_alone(db: CountingDatabase) -> None:
+    """Three deliveries in one turn: one transaction; the bug's row is gone, its neighbours committed."""
+    results = await _three(GroupCommit(db))
+    assert results[0] == "a" and isinstance(results[1], RuntimeError) and results[2] == "b"
+    assert db.transactions == 1 and _rows(db) == ["a", "b"]
+
+
+async def test_group_commit_with_nothing_else_in_flight_commits_at_once(db: CountingDatabase) -> None:
+    """Alone, the work has committed before the first await: no loop turn is spent waiting for company."""
+    future = GroupCommit(db, alone=lambda: True).run(_insert("a"))
+    assert isinstance(future, asyncio.Future) and future.done() and _rows(db) == ["a"]
+
+
+async def test_one_by_one_commits_each_delivery_in_its_own_transaction(db: CountingDatabase) -> None:
+    """The plain committer: a transaction per delivery, the bug's alone rolled back."""
+    ridden: list[int] = []
+    results = await _three(OneByOne(db, also=lambda conn: ridden.append(1)))
+    assert results[0] == "a" and isinstance(results[1], RuntimeError) and results[2] == "b"
+    assert db.transactions == 3 and _rows(db) == ["a", "b"] and len(ridden) == 2
