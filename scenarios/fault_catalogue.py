@@ -9,6 +9,7 @@ duplicates and poison) or from a fault hook the scenario configures on one servi
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from scenarios.checks import AllEnd, Completes, DeadLettered, MayNotSettle, Rejected, Violates, WatcherReports
 from scenarios.edge import OrderRequest
@@ -62,11 +63,11 @@ def per_mode(choreography: str, orchestration: str, service: str) -> dict[str, d
     return {"choreography": {service: (choreography,)}, "orchestration": {service: (orchestration,)}}
 
 
-HOSTILE = ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}, {"quantity": 0}, {"destination": "Oslo\x00"})
+HOSTILE: tuple[dict[str, object], ...] = ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}, {"quantity": 0}, {"destination": "Oslo\x00"})
 """Orders a careless or hostile client sends: out of bounds, or malformed."""
 
 
-def hostile_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+def hostile_orders(n: int, rng: random.Random, run_token: str) -> Sequence[OrderRequest]:
     """Good orders, then one of each hostile kind: the edge refuses the hostile ones before they are placed."""
     good = [order_fields(run_token, i, rng) for i in range(n)]
     return good + [order_fields(run_token, n + i, rng, **fields) for i, fields in enumerate(HOSTILE)]

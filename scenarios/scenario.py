@@ -155,9 +155,9 @@ def mixed_stock(n: int) -> dict[str, int]:
     return {sku: int(share * n) for sku, share in MIXED_SKUS.items()}
 
 
-def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[dict[str, object]]:
     """A seeded mix: most orders fine, some declined, some unshippable, all competing for scarce stock."""
-    orders: list[OrderRequest] = []
+    orders: list[dict[str, object]] = []
     for i in range(n):
         roll = rng.random()
         overrides: dict[str, object] = {"sku": rng.choice(sorted(MIXED_SKUS)), "quantity": rng.choice((1, 1, 1, 2))}
