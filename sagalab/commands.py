@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestration.bootstrap import load_machine
@@ -45,7 +46,7 @@ def list_scenarios(console: Console) -> int:
     table.add_column("orders", justify="right")
     table.add_column("what it teaches")
     for s in SCENARIOS.values():
-        table.add_row(s.name, str(s.default_orders), s.teaches)
+        table.add_row(s.name, str(s.default_orders), f"{s.teaches}\n[dim]expects: {escape(s.expects())}[/]")
     console.print(table)
     return EXIT_OK
 

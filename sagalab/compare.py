@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scenarios.result import RunResult
+from shared.domain.contracts import SAGA_ORDER
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -59,12 +60,7 @@ def _bad(n: int) -> str:
     return f"[red]{n}[/]" if n else "0"
 
 
-_FLOW = ["PlaceOrder", "OrderPlaced", "ChargePayment", "PaymentCharged", "PaymentDeclined", "ReserveStock",
-         "StockReserved", "OutOfStock", "ScheduleShipment", "ShipmentScheduled", "ShipmentFailed",
-         "CancelShipment", "ShipmentCancelled", "ReleaseStock", "StockReleased", "RefundPayment",
-         "PaymentRefunded"]  # fmt: skip
-
-
 def _first_seen(results: list[RunResult], message_type: str) -> tuple[int, str]:
     """Order message types along the saga's story rather than alphabetically."""
-    return (_FLOW.index(message_type) if message_type in _FLOW else len(_FLOW), message_type)
+    known = message_type in SAGA_ORDER
+    return (SAGA_ORDER.index(message_type) if known else len(SAGA_ORDER), message_type)

@@ -6,8 +6,10 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 from orchestration.histories import find_history
+from scenarios.checks import Judged, unexplained
 from scenarios.oracle import Verdict
 from scenarios.result import (
     Consistency,
@@ -19,8 +21,9 @@ from scenarios.result import (
     ViolationOut,
 )
 from scenarios.run_state import Run, RunOptions
-from scenarios.scenario import Expect, Scenario
+from scenarios.scenario import Scenario
 from scenarios.settle import alerts, settled_at
+from shared.config import Mode
 from shared.domain.contracts import Order
 
 
@@ -85,7 +88,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
             **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
-            "dead_lettered_broken_on_purpose": _dead_letters_of(run, opts.scenario.expect_for(opts.mode)),
+            "dead_lettered_broken_on_purpose": _dead_letters_of(run),
             "unsafe": sorted(opts.unsafe), "workflow": workflow_of(opts)
             if opts.mode == "orchestration" else None,
         },
@@ -96,20 +99,9 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
 
 
-BROKEN_COMPENSATION_RULES = frozenset({"stock.left-behind", "termination.needs-attention"})
-
-
-def _parked_on_purpose(violation: ViolationOut, suffixes: tuple[str, ...]) -> bool:
-    """A violation a broken compensation must leave, and nothing more: the stock it could not release, and
-    the order parked naming the step that failed (never a money rule: the refund must still run)."""
-    if not violation.order_id.endswith(suffixes) or violation.rule not in BROKEN_COMPENSATION_RULES:
-        return False
-    return violation.rule != "termination.needs-attention" or " failed: " in violation.detail
-
-
-def _dead_letters_of(run: Run, expect: Expect) -> int:
+def _dead_letters_of(run: Run) -> int:
     """Dead letters of the orders whose compensation the scenario broke on purpose."""
-    suffixes = expect.broken_on_purpose
+    suffixes = run.options.scenario.broken_on_purpose(run.options.mode)
     return sum(1 for r in run.trace.records if r.dead_lettered and r.dead_letter_reason == "HandlerFailed"
                and suffixes and (r.correlation_id or "").endswith(suffixes))  # fmt: skip
 
@@ -117,48 +109,9 @@ def _dead_letters_of(run: Run, expect: Expect) -> int:
 def expectation_failures(
     scenario: Scenario, result: RunResult, orders: list[Order], stock: dict[str, int]
 ) -> list[str]:
-    """Why a run does not match what its scenario expects (empty when it does)."""
-    expect, failures = scenario.expect_for(result.mode), []
-    if not result.settled and expect.settles:
-        failures.append("the run did not settle before its deadline")
-    violations = result.consistency.violations
-    if expect.stuck_must_be_reported and result.mode == "choreography":
-        reported = {a["order_id"] for a in result.extra.get("alerts", [])}
-        violations = [v for v in violations if not (v.rule.startswith("termination") and v.order_id in reported)]
-    if expect.broken_on_purpose:
-        violations = [v for v in violations if not _parked_on_purpose(v, expect.broken_on_purpose)]
-    seen = {v.rule for v in violations}
-    if expect.consistent and violations:
-        failures.append(f"violations: {', '.join(sorted(seen))}")
-    if not expect.consistent:
-        missing = expect.violations - seen
-        if missing or not seen:
-            failures.append(f"expected violations not seen: {', '.join(sorted(missing)) or 'any'}")
-    if expect.outcome:
-        off = [o for o, outcome in result.outcomes.items() if outcome != expect.outcome]
-        if off:
-            failures.append(f"{len(off)} order(s) not {expect.outcome}")
-    if expect.dead_lettered is not None and result.messages.dead_lettered != expect.dead_lettered:
-        failures.append(f"{result.messages.dead_lettered} dead-lettered, expected {expect.dead_lettered}")
-    for fault in result.extra.get("faults_injected", {}):
-        if fault.startswith(("never injected", "injector failed")):
-            failures.append(f"the scenario's fault did not happen: {fault}")
-    if expect.dead_lettered_equals_poison:
-        injected = result.extra.get("faults_injected", {})
-        poison = injected.get("poison", 0) + injected.get("forged", 0)  # a forgery is dead-lettered by its consumer
-        broken = result.extra.get("dead_lettered_broken_on_purpose", 0)  # a compensation's message given up on
-        if result.messages.dead_lettered - broken != poison:
-            failures.append(f"{result.messages.dead_lettered} dead-lettered ({result.messages.dead_lettered_by_reason}"
-                            f"), but {poison} poison and forgeries injected")
-    if result.orders.rejected != (expect.rejected or 0):
-        failures.append(f"{result.orders.rejected} order(s) rejected at the edge, expected {expect.rejected or 0}")
-    if expect.completed is not None and result.orders.completed != expect.completed:
-        failures.append(f"{result.orders.completed} order(s) completed, expected {expect.completed}")
-    if expect.alerted and not result.extra.get("alerts"):
-        failures.append("the deadline watcher reported nothing")
-    for order in orders:
-        predicted = scenario.predict(order, stock, result.mode)
-        actual = result.outcomes.get(order.order_id)
-        if predicted and actual != predicted:
-            failures.append(f"{order.order_id} should be {predicted}, was {actual}")
-    return failures
+    """Why a run does not match what its scenario expects (empty when it does): each check's own reasons."""
+    mode = cast(Mode, result.mode)  # a result names the mode it ran in
+    checks = scenario.checks_for(mode)
+    predicted = ((o.order_id, p) for o in orders if (p := scenario.predict(o, stock, mode)))
+    judged = Judged(unexplained(checks, result), tuple(predicted))
+    return [failure for check in checks for failure in check.failures(result, judged)]

@@ -20,6 +20,7 @@ from scenarios.oracle import judge
 from scenarios.processes import Fleet
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
+from scenarios.scenario import Need
 from scenarios.settle import wait_settled
 from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import Trace
@@ -36,10 +37,13 @@ class CannotAttach(Exception):
 
 
 def refuse_faults(options: RunOptions) -> None:
-    scenario = options.scenario
-    if scenario.faults.get(options.mode) or scenario.injectors.get(options.mode) or scenario.unsafe or options.unsafe:
-        raise CannotAttach(f"{scenario.name} injects faults, which needs the runner to own the service processes; "
-                         "run it without --attach")  # fmt: skip
+    """A stack the runner does not own takes no faults: no fault hooks, no defence switched off, no injector
+    (whatever it needs: the processes, control of the broker, or only a namespace the runner may disturb)."""
+    scenario, mode = options.scenario, options.mode
+    if scenario.faults.get(mode) or scenario.injectors.get(mode) or scenario.unsafe or options.unsafe:
+        needs = sorted({Need.PROCESSES.value} | {need.value for need in scenario.needs(mode)}, reverse=True)
+        raise CannotAttach(f"{scenario.name} injects faults, which needs the runner to {' and '.join(needs)}; "
+                           "run it without --attach")  # fmt: skip
 
 
 async def wait_for_stack(stack: Path, mode: str, timeout_s: float = 120.0) -> None:

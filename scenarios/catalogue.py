@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from scenarios.checks import AllEnd
 from scenarios.fault_catalogue import FAULT_SCENARIOS
-from scenarios.scenario import DECLINED_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock, same
+from scenarios.scenario import DECLINED_CARD, UNSERVED, Scenario, mixed_orders, mixed_stock, same
 
 CORE_SCENARIOS: tuple[Scenario, ...] = (
         Scenario(
@@ -11,28 +12,28 @@ CORE_SCENARIOS: tuple[Scenario, ...] = (
             "Every step succeeds: the baseline count of messages each mode needs for one order.",
             {"KEYBOARD": 1_000_000},
             same(),
-            expect=Expect(outcome="completed"),
+            expect=(AllEnd("completed"),),
         ),
         Scenario(
             "out-of-stock",
             "The card is charged, then the keyboard is out of stock: the charge must be refunded.",
             {"KEYBOARD": 0},
             same(),
-            expect=Expect(outcome="compensated"),
+            expect=(AllEnd("compensated"),),
         ),
         Scenario(
             "payment-declined",
             "The first step fails: nothing succeeded, so there is nothing to undo.",
             {"KEYBOARD": 1_000_000},
             same(card_number=DECLINED_CARD),
-            expect=Expect(outcome="compensated"),
+            expect=(AllEnd("compensated"),),
         ),
         Scenario(
             "shipping-failure",
             "The last step fails: stock is released and the card refunded, in reverse order.",
             {"KEYBOARD": 1_000_000},
             same(destination=UNSERVED),
-            expect=Expect(outcome="compensated"),
+            expect=(AllEnd("compensated"),),
         ),
         Scenario(
             "mixed",

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from scenarios.checks import BrokenOnPurpose, DeadLettersEqualInjected, StuckOnlyIfReported
 from scenarios.injectors import ChangeDefinition, Poison, forge_copy, republish, with_fresh_id
 from scenarios.run_state import Run
-from scenarios.scenario import DECLINED_CARD, UNSERVED, Expect, Scenario, mixed_orders, mixed_stock
+from scenarios.scenario import DECLINED_CARD, UNSERVED, Need, Scenario, mixed_orders, mixed_stock
 from scenarios.topologies import services
 
 log = structlog.get_logger()
@@ -49,7 +50,14 @@ class ChaosPlan:
 
 @dataclass(frozen=True)
 class ChaosMonkey:
+    """Carries out a chaos plan on a run: its kills, broker restarts, duplicates, poison and forgeries."""
+
     plan: ChaosPlan
+
+    @property
+    def needs(self) -> frozenset[Need]:
+        """The processes (to kill them and edit the definition) and, when the plan restarts it, the broker."""
+        return frozenset({Need.PROCESSES} | ({Need.BROKER_CONTROL} if self.plan.broker_restarts else set()))
 
     async def inject(self, run: Run) -> None:
         rng = random.Random(self.plan.seed)
@@ -159,6 +167,6 @@ def chaos_scenario(orders: int, plan: ChaosPlan, order_seed: int = 7) -> Scenari
         service_options={"orders": {"saga_deadline": "20"}},
         deadline_s=plan.duration_s + 180.0,
         faults=_release_bugs(broken),
-        expect=Expect(dead_lettered_equals_poison=True, stuck_must_be_reported=True, broken_on_purpose=broken),
+        expect=(DeadLettersEqualInjected(), StuckOnlyIfReported(), BrokenOnPurpose(broken)),
         own_users=plan.forgeries > 0,
     )

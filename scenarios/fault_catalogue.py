@@ -9,7 +9,9 @@ duplicates and poison) or from a fault hook the scenario configures on one servi
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
+from scenarios.checks import AllEnd, Completes, DeadLettered, MayNotSettle, Rejected, Violates, WatcherReports
 from scenarios.edge import OrderRequest
 from scenarios.injectors import (
     ChangeDefinition,
@@ -26,13 +28,13 @@ from scenarios.scenario import (
     DECLINED_CARD,
     GOOD_CARD,
     UNSERVED,
-    Expect,
     Scenario,
     mixed_orders,
     mixed_stock,
     order_fields,
     same,
 )
+from shared.config import Mode
 
 PLENTY = {"KEYBOARD": 1_000_000}
 NONE_LEFT = {"KEYBOARD": 0}
@@ -41,7 +43,7 @@ FAST_WATCHER = {"orders": {"saga_deadline": "3"}}
 
 
 SHIPPED = ("ShipmentScheduled", "ShipmentFailed")
-FORGED = {
+FORGED: dict[Mode, tuple[Forge, ...]] = {
     "choreography": (Forge("PaymentCharged", after="PaymentDeclined", until=(*SHIPPED, "OutOfStock")),
                      Forge("StockReserved", after="PaymentDeclined", until=SHIPPED, unknown_order=True)),
     "orchestration": (Forge("ReserveStock", after="PaymentDeclined", exchange="commands",
@@ -61,11 +63,11 @@ def per_mode(choreography: str, orchestration: str, service: str) -> dict[str, d
     return {"choreography": {service: (choreography,)}, "orchestration": {service: (orchestration,)}}
 
 
-HOSTILE = ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}, {"quantity": 0}, {"destination": "Oslo\x00"})
+HOSTILE: tuple[dict[str, object], ...] = ({"amount_cents": 10**30}, {"customer_id": "c" * 100_000}, {"quantity": 0}, {"destination": "Oslo\x00"})
 """Orders a careless or hostile client sends: out of bounds, or malformed."""
 
 
-def hostile_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+def hostile_orders(n: int, rng: random.Random, run_token: str) -> Sequence[OrderRequest]:
     """Good orders, then one of each hostile kind: the edge refuses the hostile ones before they are placed."""
     good = [order_fields(run_token, i, rng) for i in range(n)]
     return good + [order_fields(run_token, n + i, rng, **fields) for i, fields in enumerate(HOSTILE)]
@@ -77,7 +79,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "Payment fails twice with a transient error: redelivery (choreography) vs Retry with backoff (orchestration).",
         PLENTY, same(),
         faults=per_mode("raise:OrderPlaced:2", "raise:ChargePayment:2", "payment"),
-        expect=Expect(outcome="completed"),
+        expect=(AllEnd("completed"),),
     ),
     Scenario(
         "crash-after-commit",
@@ -85,14 +87,14 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "finds the inbox row and the outbox still sends the event.",
         NONE_LEFT, same(),
         faults=per_mode("crash:after-commit:OutOfStock", "crash:after-commit:RefundPayment", "payment"),
-        expect=Expect(outcome="compensated"),
+        expect=(AllEnd("compensated"),),
     ),
     Scenario(
         "crash-before-commit",
         "Invariant: nothing lost. Payment is killed before committing the refund; the unacked message comes back.",
         NONE_LEFT, same(),
         faults=per_mode("crash:before-commit:OutOfStock", "crash:before-commit:RefundPayment", "payment"),
-        expect=Expect(outcome="compensated"),
+        expect=(AllEnd("compensated"),),
     ),
     Scenario(
         "coordinator-crash",
@@ -100,14 +102,14 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(),
         faults={"choreography": {"orders": ("crash:after-commit:PlaceOrder",)},
                 "orchestration": {"orchestrator": ("crash:after-commit:StockReserved",)}},
-        expect=Expect(outcome="completed"),
+        expect=(AllEnd("completed"),),
     ),
     Scenario(
         "duplicate-delivery",
         "Invariant: one refund. The refund trigger is published twice with the same message id; the inbox drops it.",
         NONE_LEFT, same(),
         injectors={"choreography": (Duplicate("OutOfStock"),), "orchestration": (Duplicate("RefundPayment"),)},
-        expect=Expect(outcome="compensated"),
+        expect=(AllEnd("compensated"),),
     ),
     Scenario(
         "broker-restart",
@@ -132,8 +134,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(),
         faults=per_mode("delay:StockReserved:15", "delay:ScheduleShipment:15:2", "shipping"),
         service_options=FAST_WATCHER, attention_grace_s=30.0,
-        expect={"choreography": Expect(outcome="completed", alerted=True),
-                "orchestration": Expect(outcome="compensated")},
+        expect={"choreography": (AllEnd("completed"), WatcherReports()),
+                "orchestration": (AllEnd("compensated"),)},
     ),
     Scenario(
         "malformed-message",
@@ -141,7 +143,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(), default_orders=3,
         injectors={"choreography": (Poison("orders.OrderPlaced"),),
                    "orchestration": (Poison("payment.ChargePayment", exchange="commands"),)},
-        expect=Expect(outcome="completed", dead_lettered=3),
+        expect=(AllEnd("completed"), DeadLettered(3)),
     ),
     Scenario(
         "out-of-bounds",
@@ -150,7 +152,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "10^30, a body over 64 KiB) are dead-lettered at their first delivery; the good orders complete.",
         PLENTY, hostile_orders, default_orders=2,
         injectors={m: (OutOfBoundsOrder(),) for m in ("choreography", "orchestration")},
-        expect=Expect(completed=2, rejected=len(HOSTILE), dead_lettered=2),
+        expect=(Completes(2), Rejected(len(HOSTILE)), DeadLettered(2)),
     ),
     Scenario(
         "handler-bug",
@@ -160,8 +162,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(), default_orders=3,
         faults=per_mode("bug:OrderPlaced:1", "bug:ChargePayment:1", "payment"),
         service_options=FAST_WATCHER,
-        expect={"choreography": Expect(completed=2, dead_lettered=1),
-                "orchestration": Expect(completed=2, dead_lettered=0)},
+        expect={"choreography": (Completes(2), DeadLettered(1)),
+                "orchestration": (Completes(2), DeadLettered(0))},
     ),
     Scenario(
         "duplicate-new-id",
@@ -170,7 +172,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(),
         injectors={"choreography": (Duplicate("OrderPlaced", fresh_id=True),),
                    "orchestration": (Duplicate("ChargePayment", fresh_id=True),)},
-        expect=Expect(outcome="completed"),
+        expect=(AllEnd("completed"),),
     ),
     Scenario(
         "express-rerun-after-compensation",
@@ -181,7 +183,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         faults={"choreography": {"shipping": ("raise:StockReserved:1:ShipmentFailed",)},
                 "orchestration": {"shipping": ("raise:ScheduleShipment:1:ShipmentFailed",),
                                   "orchestrator": ("crash:after-commit:StockReleased",)}},
-        expect={"choreography": Expect(outcome="completed"), "orchestration": Expect(outcome="compensated")},
+        expect={"choreography": (AllEnd("completed"),), "orchestration": (AllEnd("compensated"),)},
     ),
     Scenario(
         "compensation-target-down",
@@ -189,7 +191,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         NONE_LEFT, same(),
         injectors={"choreography": (KillService("payment", Trigger(after="PaymentCharged"), down_s=8.0),),
                    "orchestration": (KillService("payment", Trigger(after="ReserveStock"), down_s=8.0),)},
-        expect=Expect(outcome="compensated"),
+        expect=(AllEnd("compensated"),),
     ),
     Scenario(
         "compensation-fails",
@@ -200,7 +202,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(destination=UNSERVED),
         faults=per_mode("bug:ShipmentFailed", "bug:ReleaseStock", "inventory"),
         service_options=FAST_WATCHER,
-        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "termination.needs-attention"})),
+        expect=(Violates("stock.left-behind", "termination.needs-attention"),),
     ),
     Scenario(
         "definition-change",
@@ -212,7 +214,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
                    "orchestration": (ChangeDefinition((("ReserveStock", "ReserveItems"),
                                                        ("ScheduleShipment", "BookParcel")),
                                                       Trigger(after="ReserveStock")),)},
-        expect=Expect(outcome="completed"),
+        expect=(AllEnd("completed"),),
     ),
     Scenario(
         "unsafe-no-pinning",
@@ -223,14 +225,14 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         injectors={"choreography": (KillService("orders", Trigger(after="PaymentCharged")),),
                    "orchestration": (ChangeDefinition((("ReserveStock", "ReserveItems"),),
                                                       Trigger(after="ReserveStock")),)},
-        expect={"choreography": Expect(outcome="completed"),
-                "orchestration": Expect(consistent=False, settles=False, violations=frozenset({"termination"}))},
+        expect={"choreography": (AllEnd("completed"),),
+                "orchestration": (Violates("termination"), MayNotSettle())},
     ),
     Scenario(
         "last-unit-race",
         "Ten orders race for the last keyboard: exactly one gets it, nine are refunded, stock is conserved.",
         {"KEYBOARD": 1}, same(card_number=GOOD_CARD), default_orders=10,
-        expect=Expect(completed=1),
+        expect=(Completes(1),),
     ),
     Scenario(
         "forged-event",
@@ -238,7 +240,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "one nobody placed, are dead-lettered (WrongPublisher); Payment's user cannot even publish Inventory's event.",
         {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True,
         injectors={mode: (*forged, IMPERSONATED) for mode, forged in FORGED.items()},
-        expect={mode: Expect(outcome="compensated", dead_lettered=len(forged)) for mode, forged in FORGED.items()},
+        expect={mode: (AllEnd("compensated"), DeadLettered(len(forged))) for mode, forged in FORGED.items()},
     ),
     Scenario(
         "unsafe-no-publisher-check",
@@ -246,8 +248,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "parcel booked for a declined order, and a parcel booked for an order nobody placed.",
         {"KEYBOARD": 5}, same(card_number=DECLINED_CARD), own_users=True, unsafe=frozenset({"no-publisher-check"}),
         injectors=FORGED,
-        expect=Expect(consistent=False, violations=frozenset({"stock.left-behind", "shipping.not-completed",
-                                                              "stray.unknown-order"})),
+        expect=(Violates("stock.left-behind", "shipping.not-completed", "stray.unknown-order"),),
     ),
     Scenario(
         "unsafe-no-inbox",
@@ -255,7 +256,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "twice: the card is refunded twice.",
         NONE_LEFT, same(), unsafe=frozenset({"no-inbox", "no-business-key"}),
         injectors={"choreography": (Duplicate("OutOfStock"),), "orchestration": (Duplicate("RefundPayment"),)},
-        expect=Expect(consistent=False, violations=frozenset({"money.refund-exceeds-charge"})),
+        expect=(Violates("money.refund-exceeds-charge"),),
     ),
     Scenario(
         "unsafe-no-outbox",
@@ -263,8 +264,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "Choreography stays charged and stuck; the orchestrator's timeout notices and refunds.",
         PLENTY, same(), unsafe=frozenset({"no-outbox"}), service_options=FAST_WATCHER,
         faults=per_mode("crash:after-commit:OrderPlaced", "crash:after-commit:ChargePayment", "payment"),
-        expect={"choreography": Expect(consistent=False, violations=frozenset({"money.net"}), alerted=True),
-                "orchestration": Expect(outcome="compensated")},
+        expect={"choreography": (Violates("money.net"), WatcherReports()),
+                "orchestration": (AllEnd("compensated"),)},
     ),
     Scenario(
         "unsafe-ack-first",
@@ -272,9 +273,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         "and is stuck; the orchestrator's timeout sends the command again.",
         PLENTY, same(), unsafe=frozenset({"ack-first"}), service_options=FAST_WATCHER,
         faults=per_mode("crash:before-commit:OrderPlaced", "crash:before-commit:ChargePayment", "payment"),
-        expect={"choreography": Expect(consistent=False, violations=frozenset({"termination.needs-attention"}),
-                                       alerted=True),
-                "orchestration": Expect(outcome="completed")},
+        expect={"choreography": (Violates("termination.needs-attention"), WatcherReports()),
+                "orchestration": (AllEnd("completed"),)},
     ),
     Scenario(
         "unsafe-no-business-key",
@@ -283,7 +283,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(), unsafe=frozenset({"no-business-key"}),
         injectors={"choreography": (Duplicate("OrderPlaced", fresh_id=True),),
                    "orchestration": (Duplicate("ChargePayment", fresh_id=True),)},
-        expect=Expect(consistent=False, violations=frozenset({"money.single-charge"})),
+        expect=(Violates("money.single-charge"),),
     ),
     Scenario(
         "unsafe-no-barrier",
@@ -294,8 +294,8 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         faults={"choreography": {"shipping": ("raise:StockReserved:1:ShipmentFailed",)},
                 "orchestration": {"shipping": ("raise:ScheduleShipment:1:ShipmentFailed",),
                                   "orchestrator": ("crash:after-commit:StockReleased",)}},
-        expect={"choreography": Expect(outcome="completed"),
-                "orchestration": Expect(consistent=False, violations=frozenset({"stock.missing"}))},
+        expect={"choreography": (AllEnd("completed"),),
+                "orchestration": (Violates("stock.missing"),)},
     ),
     Scenario(
         "unsafe-no-failure-events",
@@ -304,8 +304,7 @@ FAULT_SCENARIOS: tuple[Scenario, ...] = (
         PLENTY, same(), default_orders=3, unsafe=frozenset({"no-failure-events"}),
         faults=per_mode("bug:OrderPlaced:1", "bug:ChargePayment:1", "payment"),
         service_options=FAST_WATCHER,
-        expect={"choreography": Expect(consistent=False, violations=frozenset({"termination.needs-attention"}),
-                                       dead_lettered=1, alerted=True, completed=2),
-                "orchestration": Expect(completed=2, dead_lettered=0)},
+        expect={"choreography": (Violates("termination.needs-attention"), Completes(2), DeadLettered(1), WatcherReports()),
+                "orchestration": (Completes(2), DeadLettered(0))},
     ),
 )  # fmt: skip

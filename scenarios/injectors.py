@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 import structlog
 from yarl import URL
@@ -20,6 +20,7 @@ from yarl import URL
 from orchestration.bootstrap import default_definition_path
 from orchestration.orchestrator import REPLY_KEY
 from scenarios.run_state import Run
+from scenarios.scenario import Injector, Need
 from shared.domain.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
 from shared.transport.broker import Broker, PublishFailed
 from shared.transport.observed import Observed
@@ -28,8 +29,8 @@ from shared.transport.wire import ExchangeKind, Outgoing
 log = structlog.get_logger()
 
 
-class Injector(Protocol):
-    async def inject(self, run: Run) -> None: ...
+RunInjector = Injector[Run]
+"""A fault injector of this runner (the Protocol itself lives with the scenario: scenarios/scenario.py)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Trigger:
 class KillService:
     """kill -9 a service, keep it down for a while, start it again."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.PROCESSES})
     service: str
     when: Trigger = Trigger()
     down_s: float = 0.5
@@ -70,6 +72,7 @@ class ChangeDefinition:
     """kill -9 the orchestrator, rename states in its definition and start it again on the edited file:
     executions in flight must finish on the definition they started on (new ones start on the edit)."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.PROCESSES})
     rename: tuple[tuple[str, str], ...]
     when: Trigger = Trigger()
     down_s: float = 0.5
@@ -96,6 +99,7 @@ class ChangeDefinition:
 class RestartBroker:
     """``rabbitmqctl stop_app`` then ``start_app``: every connection drops, durable state survives."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.BROKER_CONTROL})
     when: Trigger = Trigger()
     down_s: float = 2.0
 
@@ -117,6 +121,7 @@ class CloseConnections:
     """The broker closes every connection of the run (``rabbitmqctl close_connection`` on each): every
     client must reconnect and carry on."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.BROKER_CONTROL})
     when: Trigger = Trigger()
 
     async def inject(self, run: Run) -> None:
@@ -142,6 +147,7 @@ class Duplicate:
     would send it (only a business key tells it is the same step). ``when``: wait for this too (a copy
     that arrives after the order's compensation)."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset()
     type: str
     nth: int = 1
     fresh_id: bool = False
@@ -158,6 +164,7 @@ class Duplicate:
 class Poison:
     """Publish messages no service can decode onto a queue that sagas use."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset()
     routing_key: str
     exchange: str = "events"
     count: int = 3
@@ -181,6 +188,7 @@ class OutOfBoundsOrder:
     not check): one with an amount of 10^30, one of over 64 KiB (a 100 KB customer id). Consumers must
     dead-letter each at its first delivery."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset()
     when: Trigger = Trigger()
 
     async def inject(self, run: Run) -> None:
@@ -204,6 +212,7 @@ class Forge:
     (``as_service``) another service's user, whom the broker's topic permissions stop outright. Then wait until a
     consumer dead-lettered it or one of ``until`` shows what it set off."""
 
+    needs: ClassVar[frozenset[Need]] = frozenset()
     type: str
     after: str
     exchange: ExchangeKind = "events"

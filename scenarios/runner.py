@@ -13,10 +13,12 @@ from scenarios import users
 from scenarios.assess import assess
 from scenarios.attach import run_attached
 from scenarios.broker_control import BrokerControl
+from scenarios.injectors import RunInjector
 from scenarios.oracle import judge
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
+from scenarios.scenario import Need
 from scenarios.settle import wait_settled
 from scenarios.topologies import WIRINGS, queue_specs, services
 from scenarios.trace import Trace
@@ -35,10 +37,10 @@ async def run(options: RunOptions) -> RunResult:
     if options.attach is not None:
         return await run_attached(options)
     scenario, mode = options.scenario, options.mode
-    injectors = scenario.injectors.get(mode, ())
+    injectors: tuple[RunInjector, ...] = scenario.injectors.get(mode, ())
     own_users = options.own_users or scenario.own_users
     admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
-    if any(type(i).__name__ in ("RestartBroker", "CloseConnections") for i in injectors):
+    if Need.BROKER_CONTROL in scenario.needs(mode):
         BrokerControl.require(options.amqp_url)
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
@@ -99,9 +101,9 @@ async def _settle(current: Run, injecting: list[asyncio.Task[None]], deadline: f
     return settled
 
 
-async def _injecting(injector: object, current: Run) -> None:
+async def _injecting(injector: RunInjector, current: Run) -> None:
     try:
-        await injector.inject(current)  # type: ignore[attr-defined]
+        await injector.inject(current)
     except asyncio.CancelledError:
         raise
     except Exception as exc:

@@ -4,11 +4,14 @@ orders with."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol, TypeVar
 
+from scenarios.checks import OPEN, BrokenOnPurpose, Check, describe, with_defaults
 from scenarios.edge import Admission, OrderRequest, admit
+from shared.config import Mode
 from shared.domain.contracts import Order
 from shared.domain.services.payment import DECLINED_CARDS
 from shared.domain.services.shipping import UNSERVED_DESTINATIONS
@@ -19,33 +22,33 @@ UNSERVED = sorted(UNSERVED_DESTINATIONS)[0]
 CITIES = ("Berlin", "Lisbon", "Oslo", "Kyoto", "Nairobi", "Lima")
 
 
-@dataclass(frozen=True)
-class Expect:
-    """What a run of the scenario must show for the scenario to pass."""
+class Need(Enum):
+    """What a fault injector needs beyond the run's own broker connection and trace (the value completes
+    "the runner must ...")."""
 
-    outcome: str | None = None
-    """Every order ends this way (``completed`` or ``compensated``); None when the mix is random."""
-    consistent: bool = True
-    """False for the unsafe demonstrations, which exist to produce a violation."""
-    violations: frozenset[str] = frozenset()
-    """Rules the scenario expects to see broken (when not ``consistent``)."""
-    settles: bool = True
-    """False when the point is that a saga gets stuck (a lost message with a defence switched off)."""
-    dead_lettered: int | None = None
-    """Exactly this many messages must reach the dead-letter queue."""
-    alerted: bool = False
-    """The choreography deadline watcher must have reported a saga that stopped moving."""
-    completed: int | None = None
-    """Exactly this many orders complete (the race for the last unit)."""
-    rejected: int | None = None
-    """Exactly this many orders are refused at the edge (out of bounds) and never placed."""
-    dead_lettered_equals_poison: bool = False
-    """The dead-letter queue holds exactly the poison and the forgeries the run injected (chaos)."""
-    stuck_must_be_reported: bool = False
-    """Choreography: a saga that stopped moving is tolerated only if the deadline watcher reported it."""
-    broken_on_purpose: tuple[str, ...] = ()
-    """Order-id suffixes whose compensation the scenario breaks for good: such an order may keep its stock
-    reserved and must be parked naming the failed step (money still refunded); its dead letters are expected."""
+    PROCESSES = "own the service processes"
+    """It kills and restarts services, so the runner must own their processes (never a running stack)."""
+    BROKER_CONTROL = "control the broker"
+    """It stops the broker or closes its connections (``rabbitmqctl``, see scenarios/broker_control.py)."""
+
+
+RunT = TypeVar("RunT", contravariant=True)
+
+
+class Injector(Protocol[RunT]):
+    """A fault injected from outside the services, which declares what it needs so the runner can check
+    before anything starts. ``RunT`` is the run it acts on (``scenarios.run_state.Run``, which holds the
+    scenario: named by a type variable here to keep the import one way)."""
+
+    @property
+    def needs(self) -> frozenset[Need]: ...
+
+    async def inject(self, run: RunT) -> None: ...
+
+
+def needs_of(injectors: Iterable[Injector[Any]]) -> frozenset[Need]:
+    """Everything some injectors need together."""
+    return frozenset(need for injector in injectors for need in injector.needs)
 
 
 ServiceFaults = dict[str, tuple[str, ...]]
@@ -60,12 +63,12 @@ class Scenario:
     make_orders: Callable[[int, random.Random, str], Sequence[OrderRequest]]
     """The orders to place, as ``Order``s or their raw fields: ``orders()`` admits them at the edge."""
     default_orders: int = 1
-    expect: Expect | dict[str, Expect] = Expect()
-    """One expectation for both modes, or one per mode."""
+    expect: Sequence[Check] | Mapping[Mode, Sequence[Check]] = ()
+    """Checks for both modes, or per mode (scenarios/checks.py); the default checks stand unless replaced."""
     deadline_s: float = 60.0
     faults: dict[str, ServiceFaults] = field(default_factory=dict)
     """Per mode: the fault hooks each service starts with."""
-    injectors: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    injectors: Mapping[Mode, tuple[Injector[Any], ...]] = field(default_factory=dict)
     """Per mode: faults the runner injects from outside (see scenarios/injectors.py)."""
     unsafe: frozenset[str] = frozenset()
     """Defences this scenario switches off to show what they prevent."""
@@ -78,8 +81,23 @@ class Scenario:
     own_users: bool = False
     """Each service logs in as its own broker user, so consumers can check who published a message."""
 
-    def expect_for(self, mode: str) -> Expect:
-        return self.expect if isinstance(self.expect, Expect) else self.expect[mode]
+    def checks_for(self, mode: Mode) -> tuple[Check, ...]:
+        """Every check a run in this mode must pass: the scenario's, and the defaults it does not replace."""
+        return with_defaults(self.expect[mode] if isinstance(self.expect, Mapping) else self.expect)
+
+    def expects(self) -> str:
+        """What the scenario expects beyond the defaults, in a line (per mode when the modes differ)."""
+        if not isinstance(self.expect, Mapping):
+            return describe(self.expect)
+        return "; ".join(f"{mode}: {describe(checks)}" for mode, checks in self.expect.items())
+
+    def broken_on_purpose(self, mode: Mode) -> tuple[str, ...]:
+        """Order-id suffixes whose compensation this scenario breaks for good in this mode."""
+        return tuple(s for c in self.checks_for(mode) if isinstance(c, BrokenOnPurpose) for s in c.suffixes)
+
+    def needs(self, mode: Mode) -> frozenset[Need]:
+        """What this scenario's injectors need in this mode."""
+        return needs_of(self.injectors.get(mode, ()))
 
     def orders(self, n: int | None, seed: int, run_token: str) -> Admission:
         """The orders to place, and those refused at the edge (out of bounds or malformed) with their reason."""
@@ -88,15 +106,17 @@ class Scenario:
     def stock_for(self, n: int | None) -> dict[str, int]:
         return self.stock(n or self.default_orders) if callable(self.stock) else self.stock
 
-    def predict(self, order: Order, stock: dict[str, int], mode: str) -> str | None:
-        """The outcome an order must have whatever else happens in the run (None: it depends on the race)."""
-        expect = self.expect_for(mode)
-        if order.order_id.endswith(expect.broken_on_purpose or ("\0",)):
-            return None  # its compensation is broken on purpose: judged by the broken-compensation rules
-        if expect.outcome:
-            return expect.outcome
-        if not expect.consistent or not expect.settles:
+    def predict(self, order: Order, stock: dict[str, int], mode: Mode) -> str | None:
+        """The outcome an order must have whatever else happens in the run (None: it depends on the race).
+
+        The checks speak first: one that says the order cannot be foreseen (a compensation broken on purpose,
+        an expected violation, a saga allowed to stay stuck) wins, then one that names the outcome; else the
+        business rules decide where they can."""
+        said = sorted({s for c in self.checks_for(mode) if (s := c.foresees(order.order_id)) is not None})
+        if OPEN in said:
             return None
+        if said:
+            return said[0]
         if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
             return "compensated"
         if stock.get(order.sku, 0) < order.quantity:
@@ -135,9 +155,9 @@ def mixed_stock(n: int) -> dict[str, int]:
     return {sku: int(share * n) for sku, share in MIXED_SKUS.items()}
 
 
-def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[OrderRequest]:
+def mixed_orders(n: int, rng: random.Random, run_token: str) -> list[dict[str, object]]:
     """A seeded mix: most orders fine, some declined, some unshippable, all competing for scarce stock."""
-    orders: list[OrderRequest] = []
+    orders: list[dict[str, object]] = []
     for i in range(n):
         roll = rng.random()
         overrides: dict[str, object] = {"sku": rng.choice(sorted(MIXED_SKUS)), "quantity": rng.choice((1, 1, 1, 2))}

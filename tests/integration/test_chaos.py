@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from scenarios import runner
-from scenarios.assess import BROKEN_COMPENSATION_RULES
 from scenarios.broker_control import BrokerControl
 from scenarios.chaos import ChaosPlan, chaos_scenario
+from scenarios.checks import BROKEN_COMPENSATION_RULES
 from shared.config import Mode
 
 pytestmark = pytest.mark.broker
@@ -29,7 +29,7 @@ async def _chaos(mode: Mode, orders: int, plan: ChaosPlan, amqp_url: str, namesp
     scenario = chaos_scenario(orders, plan)  # the runner's default seed, 7, places the orders
     result = await runner.run(runner.RunOptions(scenario, mode, amqp_url, out, namespace, orders=orders))
     faults = result.extra["faults_injected"]
-    broken = scenario.expect_for(mode).broken_on_purpose
+    broken = scenario.broken_on_purpose(mode)
     assert result.expectation_met, result.expectation_failures
     assert result.settled and result.orders.completed + result.orders.compensated == orders - len(broken)
     # the only violations are those a release broken for good must leave: stock held, the order parked

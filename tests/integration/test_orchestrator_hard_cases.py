@@ -17,8 +17,9 @@ from orchestration.bootstrap import default_definition_path
 from orchestration.histories import find_definition, find_history
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
+from scenarios.checks import AllEnd, Violates
 from scenarios.fault_catalogue import PLENTY
-from scenarios.scenario import Expect, Scenario, same
+from scenarios.scenario import Scenario, same
 from shared.stores.orders import read_orders
 
 pytestmark = pytest.mark.broker
@@ -112,7 +113,7 @@ async def test_a_retry_after_a_timeout_takes_the_participants_stored_reply(
     )  # fmt: skip
     scenario = Scenario("slow-first-answer", "the first ReserveStock is answered late", PLENTY, same(),
                         faults={"orchestration": {"inventory": ("delay:ReserveStock:2:1",)}},
-                        expect=Expect(outcome="completed"))  # fmt: skip
+                        expect=(AllEnd("completed"),))  # fmt: skip
     result = await runner.run(runner.RunOptions(scenario, "orchestration", amqp_url, tmp_path, namespace,
                                                 service_options={"definition": str(definition)}))  # fmt: skip
     assert result.settled and result.expectation_met, result.expectation_failures
@@ -131,7 +132,7 @@ async def test_a_data_bug_in_a_tasks_parameters_parks_the_order_instead_of_compe
     needing attention with that reason, which the oracle reports instead of a silent 'compensated'."""
     definition = _edited_checkout(tmp_path, "ReserveStock", Parameters={"order.$": "$.order", "note.$": "$.gift_note"})
     scenario = Scenario("data-bug", "a Parameters path the input lacks", PLENTY, same(),
-                        expect=Expect(consistent=False, violations=frozenset({"termination.needs-attention"})))
+                        expect=(Violates("termination.needs-attention"),))
     result = await runner.run(runner.RunOptions(scenario, "orchestration", amqp_url, tmp_path, namespace,
                                                 service_options={"definition": str(definition)}))  # fmt: skip
     assert result.settled and result.expectation_met, result.expectation_failures

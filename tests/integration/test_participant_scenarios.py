@@ -9,7 +9,8 @@ import pytest
 
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
-from scenarios.scenario import Expect, Scenario, same
+from scenarios.checks import Completes, DeadLettered
+from scenarios.scenario import Scenario, same
 from shared.config import Mode
 
 pytestmark = pytest.mark.broker
@@ -28,7 +29,7 @@ async def test_inventory_failing_for_good_in_choreography_ends_refunded(
     scenario = Scenario(
         "inventory-bug", "Inventory crashes on one order's PaymentCharged every time.", {"KEYBOARD": 100}, same(),
         default_orders=2, faults={"choreography": {"inventory": ("bug:PaymentCharged:1",)}},
-        expect=Expect(completed=1, dead_lettered=1),
+        expect=(Completes(1), DeadLettered(1)),
     )  # fmt: skip
     result = await runner.run(_options(scenario, "choreography", amqp_url, namespace, tmp_path))
     assert result.expectation_met, result.expectation_failures

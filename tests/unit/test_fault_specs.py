@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.assess import _parked_on_purpose
+from scenarios.checks import parked_on_purpose as _parked_on_purpose
 from scenarios.result import ViolationOut
 from shared.domain.contracts import ReleaseStock
 from shared.runtime.faults import Faults, FaultSpecError, parse, persistent
