@@ -114,7 +114,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         await _forget_extra_reply_queues(broker, opts.instances)
         runner._prepare(options)
         fleet = saga_fleet(options, opts.instances)
-        fleet.start()
+        await fleet.start()
         await fleet.wait_ready()
 
         async def place(order_id: str) -> None:
@@ -125,7 +125,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         await fleet.stop()
         dead = await _dead_lettered(broker)
     finally:
-        fleet.kill_all()
+        await fleet.kill_all()
         await broker.close()
     verdict = verdict_of(data_dir, coordinator_db, orders, dead)
     messages = count_messages(data_dir, len(run.placed_at), express=opts.workflow == "express" and mode == "orchestration")
