@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -72,15 +72,15 @@ class ServiceProcess:
         if self.starts:
             self.settings = replace(self.settings, faults=tuple(f for f in self.settings.faults if persistent(f)))
         self.ready_path.unlink(missing_ok=True)
-        log = self.log_path.open("ab")
+        out = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
         try:
             # stdin is a pipe we never write to: its end of file tells the child we are gone.
             self.process = await asyncio.create_subprocess_exec(
-                *self.command(), stdin=asyncio.subprocess.PIPE, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env
+                *self.command(), stdin=asyncio.subprocess.PIPE, stdout=out, stderr=asyncio.subprocess.STDOUT, env=env
             )
         finally:
-            log.close()
+            out.close()  # the child has its own copy of the descriptor
         self.starts += 1
 
     @property
@@ -98,7 +98,8 @@ class ServiceProcess:
         """kill -9: no goodbye, no flush, no ack. Returns once the process is gone (reaped)."""
         if self.alive():
             assert self.process is not None
-            self.process.send_signal(signal.SIGKILL)
+            with suppress(ProcessLookupError):  # it exited on its own a moment ago
+                self.process.send_signal(signal.SIGKILL)
             await self.process.wait()
 
     async def stop(self, grace_s: float = 40.0) -> None:
@@ -106,7 +107,8 @@ class ServiceProcess:
         if not self.alive():
             return
         assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
+        with suppress(ProcessLookupError):  # it exited on its own a moment ago
+            self.process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(self.process.wait(), grace_s)
         except TimeoutError:
