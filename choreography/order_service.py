@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import dataclass
 
 import structlog
 
@@ -16,6 +17,7 @@ from choreography.reactions import ENDINGS, Ending
 from shared.domain.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
 from shared.runtime.routes import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
+from shared.stores.read import ReadOnly
 from shared.stores.sqlite import Database
 from shared.transport.wire import Outgoing
 
@@ -33,6 +35,21 @@ CREATE TABLE IF NOT EXISTS alerts (
 )
 
 DEFAULT_SAGA_DEADLINE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the order service reported about a saga: it stalled, or a compensation failed for good."""
+
+    order_id: str
+    kind: str
+    detail: str
+    at: float
+
+
+def read_alerts(db: ReadOnly) -> list[Alert]:
+    """The order service's alerts, oldest first (the lab's read side of the table above)."""
+    return [Alert(*r) for r in db.rows("SELECT order_id, kind, detail, at FROM alerts ORDER BY at")]
 
 
 def place_order(message: Message, tx: Tx) -> list[Outgoing]:

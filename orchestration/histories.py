@@ -1,4 +1,7 @@
-"""Finding an execution's history and pinned definition in run folders' orchestrator databases (read-only)."""
+"""Finding an execution's history and pinned definition in run folders' orchestrator databases (read-only).
+
+A run folder without an orchestrator database (a choreography run) is passed over; one whose database
+lacks the orchestrator's tables raises StoreSchemaError rather than passing for "no such execution"."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any, TypeVar
 
 from orchestration import store
 from orchestration.definitions import pinned
+from shared.stores.read import StoreSchemaError, read_only
 
 T = TypeVar("T")
 
@@ -19,13 +23,11 @@ def _first_found(data_dirs: Iterable[Path], read: Callable[[sqlite3.Connection],
         path = data_dir / "orchestrator.db" if data_dir.is_dir() else data_dir
         if not path.exists():
             continue
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            found = read(conn)
-        except sqlite3.OperationalError:  # not an orchestrator's database
-            found = None
-        finally:
-            conn.close()
+        with read_only(path, "orchestrator") as db:
+            try:
+                found = read(db.conn)
+            except sqlite3.OperationalError as exc:
+                raise StoreSchemaError(f"{path}: {exc} (is this a sagalab orchestrator database?)") from exc
         if found:
             return found, data_dir
     return None

@@ -23,6 +23,7 @@ from sagalab.clean import shared_with_parent
 from sagalab.dead_letters import add_arguments as dead_letter_arguments
 from sagalab.dead_letters import dead_letters
 from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
+from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
@@ -143,6 +144,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", help="orchestrator: resource map")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     _common(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
     p.add_argument("definition", type=Path)
@@ -258,6 +261,8 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=args.data_dir or Path(".sagalab/serve") / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
+    if args.exit_with_parent:
+        exit_with_parent()
     asyncio.run(serve(settings, wait_for_broker_s=args.wait_for_broker))
     return EXIT_OK
 

@@ -38,6 +38,7 @@ from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import Mode
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
+from shared.stores.read import StoreSchemaError
 
 
 def list_scenarios(console: Console) -> int:
@@ -127,6 +128,13 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def history(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return _history(args, console)
+    except StoreSchemaError as exc:  # a file given as a run's database that is not an orchestrator's
+        raise UsageError(str(exc)) from None
+
+
+def _history(args: argparse.Namespace, console: Console) -> int:
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
     else:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
 
@@ -23,8 +23,11 @@ from scenarios.result import (
 from scenarios.run_state import Run, RunOptions
 from scenarios.scenario import Scenario
 from scenarios.settle import alerts, settled_at
+from scenarios.topologies import services
 from shared.config import Mode
 from shared.domain.contracts import Order
+from shared.stores.read import read_only
+from shared.stores.sqlite import ServiceView
 
 
 def log_counts(logs: Path) -> dict[str, int]:
@@ -43,18 +46,12 @@ def log_counts(logs: Path) -> dict[str, int]:
     return dict(counts)
 
 
-def refusals(data_dir: Path, order_ids: set[str]) -> dict[str, int]:
+def refusals(databases: Iterable[Path], order_ids: set[str]) -> dict[str, int]:
     """Messages the services refused or ignored for this run's orders (each service's ``refusals`` table)."""
     counts: Counter[str] = Counter()
-    for path in sorted(data_dir.glob("*.db")):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("SELECT kind, order_id FROM refusals").fetchall()
-        except sqlite3.OperationalError:
-            rows = []  # not a service database, or one from before refusals were counted
-        finally:
-            conn.close()
-        counts.update(kind for kind, order_id in rows if order_id in order_ids)
+    for path in databases:
+        with read_only(path) as db:
+            counts.update(r.kind for r in ServiceView(db).refusals() if r.order_id in order_ids)
     return dict(counts)
 
 
@@ -70,7 +67,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     latencies = [(done_at[o] - run.placed_at[o]) * 1000 for o in run.placed_at if o in done_at]
     by_type = run.trace.by_type()
     total = sum(by_type.values())
-    refused = refusals(run.data_dir, {o.order_id for o in orders})
+    refused = refusals([run.data_dir / f"{s}.db" for s in services(opts.mode)], {o.order_id for o in orders})
     rejected = [RejectedOrder(order_id=r.order_id, reason=r.reason) for r in run.rejected]
     result = RunResult(
         scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
@@ -87,7 +84,8 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         rejected_orders=rejected,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
-            **log_counts(opts.out_dir / "logs"), "alerts": alerts(run.coordinator_db),
+            **log_counts(opts.out_dir / "logs"),
+            "alerts": alerts(run.coordinator_db) if opts.mode == "choreography" else [],
             "dead_lettered_broken_on_purpose": _dead_letters_of(run),
             "unsafe": sorted(opts.unsafe), "workflow": workflow_of(opts)
             if opts.mode == "orchestration" else None,

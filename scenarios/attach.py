@@ -11,7 +11,6 @@ Faults need a runner that owns the processes, so scenarios with faults are refus
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from scenarios.topologies import coordinator, queue_specs, services
 from scenarios.trace import Trace
 from shared.domain.contracts import Order
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
+from shared.stores.read import snapshot
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.tap import tap
@@ -65,12 +65,11 @@ def _own_skus(orders: list[Order], stock: dict[str, int], token: str) -> tuple[l
 
 
 def _snapshot(sources: dict[str, Path], into: Path) -> None:
-    """Copy each service's database as it is now (SQLite's online backup), for the oracle and the reports."""
+    """Copy each service's database as it is now, for the oracle and the reports (every service of the stack
+    is running, so each database must be there)."""
     into.mkdir(parents=True, exist_ok=True)
     for service, source in sources.items():
-        if source.exists():
-            with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(into / f"{service}.db") as dst:
-                src.backup(dst)
+        snapshot(source, into / f"{service}.db")
 
 
 async def run_attached(options: RunOptions) -> RunResult:

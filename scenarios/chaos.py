@@ -104,7 +104,7 @@ class ChaosMonkey:
             if not process.alive():
                 return
             async with run.fleet.held(process):
-                process.kill()
+                await process.kill()
                 run.count(f"kill {target}")
                 await asyncio.sleep(rng.uniform(0.2, 1.5))  # downtime
                 await run.fleet.restart(process)

@@ -61,7 +61,7 @@ class KillService:
         await self.when.wait(run)
         process = run.fleet[self.service]
         async with run.fleet.held(process):
-            process.kill()
+            await process.kill()
             run.count(f"kill {self.service}")
             await asyncio.sleep(self.down_s)  # how long the service stays down is the fault
             await run.fleet.restart(process)
@@ -81,7 +81,7 @@ class ChangeDefinition:
         await self.when.wait(run)
         process = run.fleet["orchestrator"]
         async with run.fleet.held(process):
-            process.kill()
+            await process.kill()
             run.count("kill orchestrator")
             source = Path(process.settings.options.get("definition") or default_definition_path())
             text = source.read_text()

@@ -5,17 +5,21 @@ if completed else 0), stock (initial = available + reserved + shipped for every 
 negative, no reservation left behind by a compensated order), shipping (at most one shipment, only
 for a completed order), termination (every order completed or compensated, otherwise stuck), and no
 effect for an order nobody placed (when the databases hold this run's data alone).
+
+The databases are read through the stores' read side: a service database that is missing, or lacks a
+table or column the rules need, raises StoreSchemaError instead of passing for an empty ledger.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.domain.contracts import Order
-from shared.stores.orders import FINAL_STATUSES, OrderRecord, read_orders
+from shared.stores.business import PaymentLedgerView, ShipmentsView, StockView
+from shared.stores.orders import FINAL_STATUSES, OrderRecord, OrdersView
+from shared.stores.read import read_only
 
 
 @dataclass(frozen=True)
@@ -47,45 +51,30 @@ class _Ledger:
     shipments: dict[str, str] = field(default_factory=dict)  # order_id -> status
 
 
-def _read(path: Path, query: str) -> list[tuple]:  # type: ignore[type-arg]
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return conn.execute(query).fetchall()
-    except sqlite3.OperationalError:
-        return []  # the service never started, so never created its tables
-    finally:
-        conn.close()
-
-
 def read_ledger(data_dir: Path) -> _Ledger:
+    """Every charge, refund, reservation, stock level and shipment in the run's three domain databases."""
     ledger = _Ledger()
-    for order_id, amount in _read(data_dir / "payment.db", "SELECT order_id, amount_cents FROM charges"):
-        ledger.charges[order_id].append(amount)
-    for order_id, amount in _read(data_dir / "payment.db", "SELECT order_id, amount_cents FROM refunds"):
-        ledger.refunds[order_id].append(amount)
-    for order_id, sku, qty, status in _read(
-        data_dir / "inventory.db", "SELECT order_id, sku, quantity, status FROM reservations"
-    ):
-        ledger.reservations[order_id] = (sku, qty, status)
-    for sku, initial, available in _read(data_dir / "inventory.db", "SELECT sku, initial, available FROM stock"):
-        ledger.stock[sku] = (initial, available)
-    for order_id, status in _read(data_dir / "shipping.db", "SELECT order_id, status FROM shipments"):
-        ledger.shipments[order_id] = status
+    with read_only(data_dir / "payment.db") as db:
+        payment = PaymentLedgerView(db)
+        for charge in payment.charges():
+            ledger.charges[charge.order_id].append(charge.amount_cents)
+        for refund in payment.refunds():
+            ledger.refunds[refund.order_id].append(refund.amount_cents)
+    with read_only(data_dir / "inventory.db") as db:
+        stock = StockView(db)
+        for r in stock.reservations():
+            ledger.reservations[r.order_id] = (r.sku, r.quantity, r.status)
+        for level in stock.levels():
+            ledger.stock[level.sku] = (level.initial, level.available)
+    with read_only(data_dir / "shipping.db") as db:
+        for shipment in ShipmentsView(db).shipments():
+            ledger.shipments[shipment.order_id] = shipment.status
     return ledger
 
 
 def coordinator_records(coordinator_db: Path) -> dict[str, OrderRecord]:
-    if not coordinator_db.exists():
-        return {}
-    conn = sqlite3.connect(f"file:{coordinator_db}?mode=ro", uri=True)
-    try:
-        return read_orders(conn)
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        conn.close()
+    with read_only(coordinator_db) as db:
+        return OrdersView(db).records()
 
 
 def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[str] | None = None) -> Verdict:

@@ -1,16 +1,19 @@
-"""Service processes of a run: start each as its own OS process, wait until ready, kill, restart, stop."""
+"""Service processes of a run: start each as its own OS process, wait until ready, kill, restart, stop.
+
+Each runs under ``asyncio.create_subprocess_exec``, so waiting for one to exit never blocks the event loop.
+Each gets a pipe as stdin and ``--exit-with-parent``: if the runner dies, the pipe closes and the service
+stops itself (see ``sagalab.parent``), so no orphan keeps consuming the namespace's queues.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,12 +25,8 @@ from shared.runtime.faults import persistent
 log = structlog.get_logger()
 
 
-def _die_with_parent() -> None:
-    """Linux: a service process gets SIGTERM if the runner dies, so no orphan keeps consuming."""
-    try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+EXIT_WITH_PARENT = "--exit-with-parent"
+"""The switch that makes a started process stop when its stdin (the runner's pipe) closes."""
 
 
 class ServiceFailedToStart(Exception):
@@ -38,7 +37,7 @@ class ServiceFailedToStart(Exception):
 class ServiceProcess:
     settings: Settings
     log_path: Path
-    popen: subprocess.Popen[bytes] | None = None
+    process: asyncio.subprocess.Process | None = None
     starts: int = 0
     held: bool = False
     """Kept down on purpose by a fault injector: the supervisor must not restart it."""
@@ -57,7 +56,8 @@ class ServiceProcess:
         s = self.settings
         # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
         cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
-               "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance)]  # fmt: skip
+               "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance),
+               EXIT_WITH_PARENT]  # fmt: skip
         for switch in sorted(s.unsafe):
             cmd += ["--unsafe", switch]
         for fault in s.faults:
@@ -66,44 +66,53 @@ class ServiceProcess:
             cmd += [f"--{key.replace('_', '-')}", value]
         return cmd
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start the process; a restart runs without the scenario's one-off fault hooks (they fire once), but
         keeps a bug tied to an order's data, which a restart does not fix."""
         if self.starts:
             self.settings = replace(self.settings, faults=tuple(f for f in self.settings.faults if persistent(f)))
         self.ready_path.unlink(missing_ok=True)
-        log = self.log_path.open("ab")
+        out = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
-        self.popen = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
-        )
-        log.close()
+        try:
+            # stdin is a pipe we never write to: its end of file tells the child we are gone.
+            self.process = await asyncio.create_subprocess_exec(
+                *self.command(), stdin=asyncio.subprocess.PIPE, stdout=out, stderr=asyncio.subprocess.STDOUT, env=env
+            )
+        finally:
+            out.close()  # the child has its own copy of the descriptor
         self.starts += 1
 
     @property
     def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
+        return self.process.pid if self.process else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process else None
 
     def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
+        return self.process is not None and self.process.returncode is None
 
-    def kill(self) -> None:
-        """kill -9: no goodbye, no flush, no ack."""
+    async def kill(self) -> None:
+        """kill -9: no goodbye, no flush, no ack. Returns once the process is gone (reaped)."""
         if self.alive():
-            assert self.popen is not None
-            self.popen.send_signal(signal.SIGKILL)
-            self.popen.wait()
+            assert self.process is not None
+            with suppress(ProcessLookupError):  # it exited on its own a moment ago
+                self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
 
     async def stop(self, grace_s: float = 40.0) -> None:
+        """SIGTERM, then kill -9 if the service has not drained and exited within ``grace_s``."""
         if not self.alive():
             return
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while self.popen.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)  # polling the child's exit with a deadline
-        if self.popen.poll() is None:
-            self.kill()
+        assert self.process is not None
+        with suppress(ProcessLookupError):  # it exited on its own a moment ago
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), grace_s)
+        except TimeoutError:
+            await self.kill()
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -121,9 +130,9 @@ class Fleet:
     def __getitem__(self, name: str) -> ServiceProcess:
         return next(p for p in self.processes if p.name == name)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         for p in self.processes:
-            p.start()
+            await p.start()
 
     async def wait_ready(self, timeout_s: float = 60.0, only: list[ServiceProcess] | None = None) -> None:
         waiting = list(only or self.processes)
@@ -140,7 +149,7 @@ class Fleet:
             await asyncio.sleep(0.02)  # polling ready files with a deadline
 
     async def restart(self, p: ServiceProcess, timeout_s: float = 60.0) -> None:
-        p.start()
+        await p.start()
         await self.wait_ready(timeout_s, only=[p])
 
     @asynccontextmanager
@@ -156,8 +165,8 @@ class Fleet:
         """Restart any process that died (a crash fault), as a process supervisor would."""
         while not stopping.is_set():
             for p in self.processes:
-                if p.popen is not None and not p.alive() and not p.held and not stopping.is_set():
-                    log.warning("service died; restarting it", service=p.name, exit=p.popen.returncode)
+                if p.process is not None and not p.alive() and not p.held and not stopping.is_set():
+                    log.warning("service died; restarting it", service=p.name, exit=p.returncode)
                     p.held = True
                     try:
                         await self.restart(p)
@@ -172,6 +181,5 @@ class Fleet:
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self.processes))
 
-    def kill_all(self) -> None:
-        for p in self.processes:
-            p.kill()
+    async def kill_all(self) -> None:
+        await asyncio.gather(*(p.kill() for p in self.processes))

@@ -54,7 +54,7 @@ async def run(options: RunOptions) -> RunResult:
         credentials = await users.provision(admin, options.amqp_url, options.namespace,
                                             services(mode)) if admin is not None else {}  # fmt: skip
         fleet = _fleet(options, credentials)
-        fleet.start()
+        await fleet.start()
         await fleet.wait_ready()
         admission = scenario.orders(options.orders, options.seed, options.run_token)
         current = Run(options, broker, fleet, trace, admission.orders, stock=scenario.stock_for(options.orders),
@@ -83,7 +83,7 @@ async def run(options: RunOptions) -> RunResult:
         stopping.set()
         for task in tasks:
             task.cancel()
-        fleet.kill_all()
+        await fleet.kill_all()
         await broker.close()
 
 

@@ -1,4 +1,7 @@
-"""Knowing when a run has settled: the coordinator's orders table says which sagas reached an end."""
+"""Knowing when a run has settled: the coordinator's orders table says which sagas reached an end.
+
+Read through the stores' read side: a coordinator database without its orders table is an error, never
+"nothing settled yet"."""
 
 from __future__ import annotations
 
@@ -6,29 +9,30 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
-from shared.stores.orders import FINAL_STATUSES
-
-
-def _query(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:  # type: ignore[type-arg]
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:
-        return []  # not created yet
-    finally:
-        conn.close()
+from choreography.order_service import read_alerts
+from shared.stores.orders import FINAL_STATUSES, OrdersView
+from shared.stores.read import read_only
 
 
 def statuses(path: Path) -> dict[str, str]:
-    return dict(_query(path, "SELECT order_id, status FROM orders"))  # type: ignore[arg-type]
+    with read_only(path) as db:
+        return OrdersView(db).statuses()
 
 
 def settled_at(path: Path) -> dict[str, float]:
-    return dict(_query(path, "SELECT order_id, settled_at FROM orders WHERE settled_at IS NOT NULL"))  # type: ignore[arg-type]
+    with read_only(path) as db:
+        return OrdersView(db).settled_at()
+
+
+def _statuses_now(path: Path) -> dict[str, str]:
+    """The statuses, or none this time if a writer held its lock past the read's timeout (poll again)."""
+    try:
+        return statuses(path)
+    except sqlite3.OperationalError:
+        return {}
 
 
 async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, attention_grace_s: float = 0.0) -> bool:
@@ -40,7 +44,7 @@ async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, 
     end = time.monotonic() + deadline_s
     parked_since: float | None = None
     while time.monotonic() < end:
-        current = statuses(path)
+        current = _statuses_now(path)
         final = {o for o in ids if current.get(o) in FINAL_STATUSES}
         if final == ids:
             parked = any(current[o] == "needs-attention" for o in ids)
@@ -54,6 +58,6 @@ async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, 
 
 
 def alerts(path: Path) -> list[dict[str, object]]:
-    """What the choreography deadline watcher reported."""
-    rows = _query(path, "SELECT order_id, kind, detail, at FROM alerts ORDER BY at")
-    return [{"order_id": o, "kind": k, "detail": d, "at": a} for o, k, d, a in rows]
+    """What the choreography deadline watcher reported (read from the order service's database)."""
+    with read_only(path) as db:
+        return [asdict(alert) for alert in read_alerts(db)]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagalab.bench.stats import throughput
+from shared.stores.orders import OrdersView
+from shared.stores.read import ReadOnly
 
 SETTLE_ORDER_SLACK_S = 0.1
 """How far back each poll looks before the newest ``settled_at`` seen: commits of a timestamp taken a
@@ -23,26 +25,26 @@ little earlier (another process's transaction) are still found; the rows already
 
 
 class SettledRows:
-    """Reads the rows of an ``orders`` table settled since the last poll, over one read-only connection."""
+    """Reads the rows of an ``orders`` table settled since the last poll, over one read-only connection.
+
+    A file not created yet is nothing settled yet; a file without the table is a StoreSchemaError."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._db: ReadOnly | None = None
         self._newest = 0.0
         self._seen: set[str] = set()
 
     def poll(self) -> list[tuple[str, float]]:
         """Orders settled since the previous poll, each reported once: ``(order_id, settled_at)``."""
-        if self._conn is None:
+        if self._db is None:
             if not self.path.exists():
                 return []
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+            self._db = ReadOnly(self.path)
         try:
-            rows = self._conn.execute(
-                "SELECT order_id, settled_at FROM orders WHERE settled_at >= ?", (self._newest - SETTLE_ORDER_SLACK_S,)
-            ).fetchall()
+            rows = OrdersView(self._db).settled_since(self._newest - SETTLE_ORDER_SLACK_S)
         except sqlite3.OperationalError:
-            return []  # the table is not there yet, or a writer holds a lock for longer than the timeout
+            return []  # a writer held a lock for longer than the timeout: the next poll reads again
         fresh = [(order_id, at) for order_id, at in rows if order_id not in self._seen]
         for order_id, at in fresh:
             self._seen.add(order_id)
@@ -50,8 +52,8 @@ class SettledRows:
         return fresh
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        if self._db is not None:
+            self._db.close()
 
 
 @dataclass

@@ -45,7 +45,7 @@ async def run_raw(opts: BenchOptions, mode: Mode, orders: list[Order], on_settle
     bodies = {o.order_id: encode(PlaceOrder(correlation_id=o.order_id, order=o)) for o in orders}
     placer: raw_chain.Placer | None = None
     try:
-        fleet.start()
+        await fleet.start()
         await fleet.wait_ready()
         placer = await raw_chain.Placer.connect(opts.amqp_url, topology, chain)
         place = placer.place
@@ -56,7 +56,7 @@ async def run_raw(opts: BenchOptions, mode: Mode, orders: list[Order], on_settle
     finally:
         if placer is not None:
             await placer.close()
-        fleet.kill_all()
+        await fleet.kill_all()
         await raw_chain.delete(opts.amqp_url, topology, chain)
     settled = len(run.settled_at)
     verdict = Verdict(ok=run.complete, completed=settled, stuck=run.total - settled)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scenarios.processes import ServiceProcess
+from sagalab.parent import exit_with_parent
+from scenarios.processes import EXIT_WITH_PARENT, ServiceProcess
 from shared.config import Mode, default_amqp_url
 from shared.transport.raw_chain import Chain, serve_relay
 
@@ -36,7 +37,8 @@ class RelayProcess(ServiceProcess):
         assert chain is not None
         return [sys.executable, "-m", "sagalab.cli", COMMAND, s.service, "--chain", chain.name,
                 "--route", ",".join(chain.route), "--amqp-url", s.amqp_url, "--namespace", s.namespace,
-                "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch)]  # fmt: skip
+                "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch),
+                EXIT_WITH_PARENT]  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prefetch", type=int, default=128)
     p.add_argument("--amqp-url", default=default_amqp_url())
     p.add_argument("--namespace", default="sagalab")
+    p.add_argument(EXIT_WITH_PARENT, action="store_true", help="stop when stdin (the bench's pipe) closes")
     return p
 
 
@@ -60,5 +63,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"sagalab {COMMAND}: {args.role!r} is not on the route {args.route}", file=sys.stderr)
         return 2
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.exit_with_parent:
+        exit_with_parent()
     asyncio.run(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch))
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,8 @@ from scenarios.topologies import coordinator, services
 from shared.config import Mode, Settings
 from shared.domain.contracts import Order, PlaceOrder
 from shared.runtime.handlers import DOMAIN_SERVICES
+from shared.stores.read import read_only
+from shared.stores.sqlite import ServiceView
 from shared.transport.broker import Broker
 from shared.transport.topology import Topology
 from shared.transport.wire import Outgoing
@@ -65,22 +66,18 @@ async def _dead_lettered(broker: Broker) -> int:
     return count
 
 
-def count_messages(data_dir: Path, placed: int, express: bool) -> dict[str, int]:
+def count_messages(databases: list[Path], placed: int, express: bool) -> dict[str, int]:
     """Messages published, by type, without a tap: every service's outbox rows plus the PlaceOrders.
 
     An Express orchestrator publishes its commands unstaged; each is counted by the participant's inbox
     row for it (one per distinct command)."""
     counts: Counter[str] = Counter({"PlaceOrder": placed})
-    for path in sorted(data_dir.glob("*.db")):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            counts.update(dict(conn.execute("SELECT type, count(*) FROM outbox GROUP BY type").fetchall()))
+    for path in databases:
+        with read_only(path) as db:
+            view = ServiceView(db)
+            counts.update(view.staged_by_type())
             if express and path.stem in DOMAIN_SERVICES:
-                counts["commands (Express, unstaged)"] += conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
-        except sqlite3.OperationalError:
-            pass  # not a service database
-        finally:
-            conn.close()
+                counts["commands (Express, unstaged)"] += view.handled()
     return dict(counts)
 
 
@@ -114,7 +111,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         await _forget_extra_reply_queues(broker, opts.instances)
         runner._prepare(options)
         fleet = saga_fleet(options, opts.instances)
-        fleet.start()
+        await fleet.start()
         await fleet.wait_ready()
 
         async def place(order_id: str) -> None:
@@ -125,9 +122,10 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         await fleet.stop()
         dead = await _dead_lettered(broker)
     finally:
-        fleet.kill_all()
+        await fleet.kill_all()
         await broker.close()
     verdict = verdict_of(data_dir, coordinator_db, orders, dead)
-    messages = count_messages(data_dir, len(run.placed_at), express=opts.workflow == "express" and mode == "orchestration")
+    databases = [data_dir / f"{service}.db" for service in services(mode)]
+    messages = count_messages(databases, len(run.placed_at), express=opts.workflow == "express" and mode == "orchestration")
     return figures("saga", mode, HOPS[mode], opts.concurrency, opts.instances, run, cpu, verdict, messages,
                    str(options.out_dir))  # fmt: skip

@@ -1,13 +1,16 @@
-"""SQLite tables and repositories of the three domain services (the domain sees only the Protocols)."""
+"""SQLite tables and repositories of the three domain services (the domain sees only the Protocols), and
+beside each schema its read side: what the lab's oracle reads of that service's database, as typed rows."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 
 from shared.domain.services.inventory import Reservation
 from shared.domain.services.payment import Charge
 from shared.domain.services.shipping import Shipment
+from shared.stores.read import ReadOnly
 
 PAYMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
@@ -104,3 +107,71 @@ class SqliteShipmentRepository:
             "INSERT OR REPLACE INTO shipments VALUES (?, ?, ?, ?)",
             (order_id, shipment.shipment_id, shipment.status, time.time()),
         )
+
+
+# --- the read side: what the oracle reads, failing loudly if a table or column above is renamed ------------
+
+
+@dataclass(frozen=True)
+class Money:
+    """One charge or one refund of an order."""
+
+    order_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    initial: int
+    available: int
+
+
+@dataclass(frozen=True)
+class ReservationRow:
+    order_id: str
+    sku: str
+    quantity: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ShipmentRow:
+    order_id: str
+    status: str
+
+
+class PaymentLedgerView:
+    """A payment database, read-only: every charge and every refund."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self.db = db
+
+    def charges(self) -> list[Money]:
+        return [Money(*r) for r in self.db.rows("SELECT order_id, amount_cents FROM charges")]
+
+    def refunds(self) -> list[Money]:
+        return [Money(*r) for r in self.db.rows("SELECT order_id, amount_cents FROM refunds")]
+
+
+class StockView:
+    """An inventory database, read-only: each SKU's levels and each order's reservation."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self.db = db
+
+    def levels(self) -> list[StockLevel]:
+        return [StockLevel(*r) for r in self.db.rows("SELECT sku, initial, available FROM stock")]
+
+    def reservations(self) -> list[ReservationRow]:
+        return [ReservationRow(*r) for r in self.db.rows("SELECT order_id, sku, quantity, status FROM reservations")]
+
+
+class ShipmentsView:
+    """A shipping database, read-only: each order's shipment."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self.db = db
+
+    def shipments(self) -> list[ShipmentRow]:
+        return [ShipmentRow(*r) for r in self.db.rows("SELECT order_id, status FROM shipments")]

@@ -1,5 +1,5 @@
 """The orders table: each order as placed and its final status, kept by whoever fronts the saga
-(the order service in choreography, the orchestrator in orchestration)."""
+(the order service in choreography, the orchestrator in orchestration), and its read side for the lab."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shared.domain.contracts import Order
+from shared.stores.read import ReadOnly
 
 OrderStatus = Literal["pending", "completed", "compensated", "needs-attention"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "compensated", "needs-attention"})
@@ -50,6 +51,30 @@ def settle(conn: sqlite3.Connection, order_id: str, status: OrderStatus, detail:
     )
 
 
+_RECORDS = "SELECT order_id, status, placed_at, settled_at, detail FROM orders"
+
+
 def read_orders(conn: sqlite3.Connection) -> dict[str, OrderRecord]:
-    rows = conn.execute("SELECT order_id, status, placed_at, settled_at, detail FROM orders")
-    return {r[0]: OrderRecord(*r) for r in rows}
+    return {r[0]: OrderRecord(*r) for r in conn.execute(_RECORDS)}
+
+
+class OrdersView:
+    """A coordinator's orders table, read-only (settle, the oracle, the result's latencies)."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self.db = db
+
+    def records(self) -> dict[str, OrderRecord]:
+        return {r[0]: OrderRecord(*r) for r in self.db.rows(_RECORDS)}
+
+    def statuses(self) -> dict[str, str]:
+        return dict(self.db.rows("SELECT order_id, status FROM orders"))
+
+    def settled_at(self) -> dict[str, float]:
+        return dict(self.db.rows("SELECT order_id, settled_at FROM orders WHERE settled_at IS NOT NULL"))
+
+    def settled_since(self, since: float) -> list[tuple[str, float]]:
+        """``(order_id, settled_at)`` of the orders settled at ``since`` or later (the bench's raw chain
+        keeps an orders table with these two columns too)."""
+        return [(o, at) for o, at in self.db.rows("SELECT order_id, settled_at FROM orders WHERE settled_at >= ?",
+                                                  (since,))]  # fmt: skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from shared.stores.read import ReadOnly
 from shared.transport.wire import Outgoing, headers_json
 
 _COMMON_SCHEMA = """
@@ -75,6 +76,30 @@ def _add_inbox_digest(conn: sqlite3.Connection) -> None:
 def refusal_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """How many messages this database's service refused and ignored (the run's result counts them)."""
     return {kind: int(n) for kind, n in conn.execute("SELECT kind, COUNT(*) FROM refusals GROUP BY kind")}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: RefusalKind
+    order_id: str
+
+
+class ServiceView:
+    """What every service's database holds, read-only: refusals, and messages staged and handled."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self.db = db
+
+    def refusals(self) -> list[Refusal]:
+        return [Refusal(*r) for r in self.db.rows("SELECT kind, order_id FROM refusals")]
+
+    def staged_by_type(self) -> dict[str, int]:
+        """How many messages of each type the outbox staged."""
+        return {t: int(n) for t, n in self.db.rows("SELECT type, count(*) FROM outbox GROUP BY type")}
+
+    def handled(self) -> int:
+        """How many distinct messages the inbox recorded."""
+        return int(self.db.rows("SELECT count(*) FROM inbox")[0][0])
 
 
 @dataclass(frozen=True)
