@@ -19,7 +19,7 @@ import subprocess, sys, time
 child = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=sys.stderr)
 print(child.pid, flush=True)
 while True:
-    time.sleep(60)  # a runner busy with its run, until it is killed
+    time.sleep(60)  # a runner busy with its run until killed; the test polls with a deadline
 """
 
 

@@ -130,7 +130,7 @@ async def test_dead_letter_puts_a_copy_saying_why_in_the_dead_letter_queue(
         for _ in range(200):  # poll with a deadline
             if await dead_lettered():
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the poll interval, within the deadline above
         [letter] = letters
     assert letter.message_id == sent
     assert letter.error == "UndecodableMessage" and letter.reason == "not a sagalab message"
