@@ -27,6 +27,8 @@ from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
+from scenarios.fault_specs import BadFaultSpec
+from scenarios.fault_specs import read as read_fault
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
@@ -50,6 +52,21 @@ def _namespace(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} would share {shared} with the namespace it is nested in, and "
                                          "cleaning either would delete it; choose another name")  # fmt: skip
     return value
+
+
+def _fault(value: str) -> str:
+    """A fault spec, read here so a bad one is a usage error naming what is wrong (status 2)."""
+    try:
+        read_fault(value)
+    except BadFaultSpec as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _fault_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fault", action="append", type=_fault, default=[], metavar="[MODE/]TARGET:KIND[:ARGS][@WHEN]",
+                   help="add a fault to the scenario's own (repeatable), e.g. payment:crash:after-commit:ChargePayment "
+                        "or broker:restart@PaymentCharged#5; `sagalab faults` lists every kind")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -80,6 +97,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
+    _fault_option(p)
     _common(p)
 
 
@@ -87,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("scenarios", help="list the scenario catalogue and what each teaches")
+    sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
     p.add_argument("--mode", required=True, choices=MODES)
@@ -127,6 +146,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)
     p.add_argument("--out", type=Path)
+    _fault_option(p)
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
     bench_arguments(p)
@@ -183,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         return _dispatch(args, console)
-    except (UsageError, CannotAttach) as exc:
+    except (UsageError, CannotAttach, BadFaultSpec) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except DefinitionError as exc:
@@ -218,6 +238,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     match args.command:
         case "scenarios":
             return commands.list_scenarios(console)
+        case "faults":
+            return commands.list_faults(console)
         case "run":
             return asyncio.run(commands.run_one(args, console))
         case "compare":

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from orchestration.bootstrap import load_machine
 from orchestration.execute import execute as run_execution
@@ -34,6 +35,7 @@ from scenarios.attach import refuse_faults
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
+from scenarios.fault_specs import KINDS, read_all, with_faults
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import Mode
@@ -49,6 +51,18 @@ def list_scenarios(console: Console) -> int:
     for s in SCENARIOS.values():
         table.add_row(s.name, str(s.default_orders), f"{s.teaches}\n[dim]expects: {escape(s.expects())}[/]")
     console.print(table)
+    return EXIT_OK
+
+
+def list_faults(console: Console) -> int:
+    """Every kind of fault ``--fault`` and scenario files take, with what it provokes and what absorbs it."""
+    table = Table(title="sagalab faults: [MODE/]TARGET:KIND[:ARGS][@TYPE[#N][+SECONDS]]", header_style="bold")
+    table.add_column("kind")
+    table.add_column("form")
+    table.add_column("provokes / absorbed by")
+    for kind in KINDS.values():
+        table.add_row(kind.name, Text(kind.form), f"{escape(kind.provokes)}\n[dim]absorbed by: {escape(kind.absorbed_by)}[/]")
+    console.print(table, emoji=False)
     return EXIT_OK
 
 
@@ -74,7 +88,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
-        scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
+        scenario=with_faults(_scenario(args.scenario), read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, **extra,
@@ -220,7 +234,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
                      seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         BrokerControl.require(args.amqp_url)
-    scenario = chaos_scenario(args.orders, plan, order_seed=args.seed)
+    scenario = with_faults(chaos_scenario(args.orders, plan, order_seed=args.seed), read_all(args.fault))
     modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
     base = args.out or run_dir("chaos", args.mode, args.namespace)
     results = []

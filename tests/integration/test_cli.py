@@ -93,3 +93,25 @@ def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: st
 def test_history_without_any_orchestration_run_says_what_to_do(tmp_path: Path) -> None:
     out = sagalab("history", cwd=tmp_path)
     assert out.returncode == 2 and "run a scenario in orchestration mode first" in out.stdout.replace("\n", " ")
+
+
+@pytest.mark.broker
+def test_faults_from_the_command_line_strike_the_named_modes(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """`compare --fault`: a duplicate the lab publishes in both modes and a crash in one mode only, added to the
+    scenario's own faults; both modes end consistent (inbox, ack after commit) and the result says what struck."""
+    out = sagalab("compare", "out-of-stock", "--fault", "lab:duplicate:PaymentCharged",
+                  "--fault", "choreography/payment:crash:after-commit:OutOfStock", "--json", str(tmp_path / "out.json"),
+                  "--amqp-url", amqp_url, "--namespace", namespace, "--out", str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads((tmp_path / "out.json").read_text())
+    for mode in ("choreography", "orchestration"):
+        r = data[mode]
+        assert r["consistency"]["ok"] and r["orders"]["compensated"] == 1, r
+        assert r["extra"]["faults_injected"] == {"duplicate PaymentCharged": 1}
+        assert r["messages"]["by_type"]["PaymentCharged"] == 2
+    assert data["choreography"]["extra"]["restarts"] == {"payment": 1}
+    assert not data["orchestration"]["extra"].get("restarts")
+    listed = sagalab("faults")
+    assert listed.returncode == 0 and all(kind in listed.stdout for kind in ("crash", "duplicate", "restart"))
+    bad = sagalab("compare", "out-of-stock", "--fault", "paymnt:crash:after-commit:X")
+    assert bad.returncode == 2 and "did you mean 'payment'" in bad.stderr
