@@ -29,6 +29,7 @@ from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
 from scenarios.fault_specs import read as read_fault
+from scenarios.files.load import ScenarioFileError
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
@@ -77,7 +78,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="a name from `sagalab scenarios`")
+    p.add_argument("scenario", help="a name from `sagalab scenarios`, or a scenario file (FILE.toml)")
     p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
@@ -104,7 +105,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
     sub = top.add_subparsers(dest="command", required=True)
-    sub.add_parser("scenarios", help="list the scenario catalogue and what each teaches")
+    p = sub.add_parser("scenarios", help="list the scenario catalogue; check scenario files; write a new one",
+                       description="sagalab scenarios: list the catalogue. sagalab scenarios [check] FILE...: check "
+                                   "scenario files without running them. sagalab scenarios new NAME [--out DIR]: "
+                                   "write a commented scenario file to start from.")  # fmt: skip
+    p.add_argument("words", nargs="*", metavar="check FILE... | new NAME", help="what to do (default: list)")
+    p.add_argument("--out", type=Path, default=Path("."), help="new: the folder to write NAME.toml in (default: .)")
     sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
@@ -206,6 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CannotAttach, BadFaultSpec) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
+    except ScenarioFileError as exc:
+        _error(console, f"sagalab: bad scenario file ({len(exc.problems)} problem(s)):")
+        for problem in exc.problems:
+            console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        return EXIT_USAGE
     except DefinitionError as exc:
         _error(console, "sagalab: invalid definition:")
         for problem in exc.problems:
@@ -237,7 +248,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
     match args.command:
         case "scenarios":
-            return commands.list_scenarios(console)
+            return commands.scenarios(args, console)
         case "faults":
             return commands.list_faults(console)
         case "run":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import secrets
@@ -36,11 +37,62 @@ from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.fault_specs import KINDS, read_all, with_faults
+from scenarios.files.load import Problem, ScenarioFileError
+from scenarios.files.load import load as load_file
+from scenarios.files.template import starting_file
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
-from shared.config import Mode
+from shared.config import NAMESPACE_PATTERN, Mode
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
 from shared.stores.read import StoreSchemaError
+
+
+def scenarios(args: argparse.Namespace, console: Console) -> int:
+    """``sagalab scenarios``: list the catalogue; ``[check] FILE...``: check files; ``new NAME``: write one."""
+    words = list(args.words)
+    if not words:
+        return list_scenarios(console)
+    if words[0] == "new":
+        if len(words) != 2:
+            raise UsageError("usage: sagalab scenarios new NAME [--out DIR]")
+        return new_scenario(words[1], args.out, console)
+    files = words[1:] if words[0] == "check" else words
+    if not files:
+        raise UsageError("usage: sagalab scenarios check FILE...")
+    return check_files([Path(f) for f in files], console)
+
+
+def check_files(paths: list[Path], console: Console) -> int:
+    """Load each file as a run would, say what each holds, and list every problem of every file (exit 2)."""
+    problems: list[Problem] = []
+    for path in paths:
+        if not path.is_file():
+            problems.append(Problem(str(path), 1, "", "no such file"))
+            continue
+        try:
+            scenario = load_file(path)
+        except ScenarioFileError as exc:
+            problems += exc.problems
+            continue
+        console.print(f"{path}: ok · {scenario.name} · {scenario.default_orders} order(s) · expects "
+                      f"{scenario.expects()}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    if problems:
+        raise ScenarioFileError(problems)
+    return EXIT_OK
+
+
+def new_scenario(name: str, folder: Path, console: Console) -> int:
+    """Write a commented scenario file that runs as it is, never over an existing file."""
+    if not NAMESPACE_PATTERN.fullmatch(name):
+        raise UsageError(f"{name!r}: a scenario's name is letters, digits, '.', '_' and '-' (at most 63)")
+    path = folder / f"{name}.toml"
+    if path.exists():
+        raise UsageError(f"{path} exists; choose another name or --out folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(starting_file(name))
+    load_file(path)  # it must load as written
+    console.print(f"wrote {path}; try it: sagalab compare {path}", highlight=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def list_scenarios(console: Console) -> int:
@@ -66,13 +118,23 @@ def list_faults(console: Console) -> int:
     return EXIT_OK
 
 
-def _scenario(name: str) -> Scenario:
-    if name not in SCENARIOS:
-        raise UsageError(f"unknown scenario {name!r}; `sagalab scenarios` lists: {', '.join(SCENARIOS)}")
-    return SCENARIOS[name]
+def _scenario(text: str) -> Scenario:
+    """A catalogue scenario by name, or a scenario file by path (one ending in .toml, or any file there is)."""
+    path = Path(text)
+    if text.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"no scenario file {text}")
+        return load_file(path)
+    if text not in SCENARIOS:
+        close = difflib.get_close_matches(text, list(SCENARIOS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown scenario {text!r}{hint}; `sagalab scenarios` lists: {', '.join(SCENARIOS)}; "
+                         "or give a scenario file (FILE.toml)")  # fmt: skip
+    return SCENARIOS[text]
 
 
-def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str | None = None) -> runner.RunOptions:
+def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: Path,
+             run_token: str | None = None) -> runner.RunOptions:  # fmt: skip
     if args.orders is not None and args.orders < 1:
         raise UsageError("--orders must be at least 1")
     if args.definition is not None and not args.definition.exists():
@@ -88,7 +150,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
-        scenario=with_faults(_scenario(args.scenario), read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
+        scenario=with_faults(scenario, read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, **extra,
@@ -109,8 +171,9 @@ def _check_definition(args: argparse.Namespace) -> None:
 
 
 async def run_one(args: argparse.Namespace, console: Console) -> int:
-    options = _options(args, args.mode, args.out or run_dir(args.scenario, args.mode, args.namespace))
-    with console.status(f"running {args.scenario} in {args.mode} mode…"):
+    scenario = _scenario(args.scenario)
+    options = _options(args, scenario, args.mode, args.out or run_dir(scenario.name, args.mode, args.namespace))
+    with console.status(f"running {scenario.name} in {args.mode} mode…"):
         result = await runner.run(options)
     render([result], console)
     console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
@@ -122,17 +185,18 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
 
 
 async def compare(args: argparse.Namespace, console: Console) -> int:
-    base = args.out or run_dir(args.scenario, "compare", args.namespace)
+    scenario = _scenario(args.scenario)
+    base = args.out or run_dir(scenario.name, "compare", args.namespace)
     _check_definition(args)  # before choreography runs, not after
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):
-        options = _options(args, mode, base / mode, run_token=token)
-        with console.status(f"running {args.scenario} in {mode} mode…"):
+        options = _options(args, scenario, mode, base / mode, run_token=token)
+        with console.status(f"running {scenario.name} in {mode} mode…"):
             results[mode] = await runner.run(options)
     render(list(results.values()), console)
     console.print(f"run folder: {base.resolve()}", highlight=False, soft_wrap=True)
-    both = CompareResult(scenario=args.scenario, **results)
+    both = CompareResult(scenario=scenario.name, **results)
     (base / "compare.json").write_text(both.model_dump_json(indent=2))
     if args.json:
         args.json.write_text(both.model_dump_json(indent=2))

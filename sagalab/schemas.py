@@ -3,6 +3,9 @@
 ``docs/schemas/<Type>.schema.json`` holds them for participants written in other languages;
 ``sagalab schema`` regenerates them and a unit test fails when the committed files drift from the models.
 A schema describes the JSON body; the AMQP ``type`` property carries the ``<Type>`` name.
+
+``scenario-file.schema.json`` beside them describes a scenario file (TOML, ``scenarios/files/model.py``), for
+editors that check and complete a file against a JSON Schema.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scenarios.files.model import json_schema
 from shared.domain.contracts import MESSAGE_TYPES, Message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -36,10 +40,18 @@ def rendered_schemas() -> dict[str, str]:
     return {file_name(name): render(message_schema(cls)) for name, cls in MESSAGE_TYPES.items()}
 
 
+SCENARIO_FILE_SCHEMA = "scenario-file.schema.json"
+
+
+def scenario_file_schema() -> str:
+    """The schema of a scenario file, as its model checks it (unknown keys refused)."""
+    return render({"$schema": DIALECT, **json_schema()})
+
+
 def write_schemas(out: Path = DEFAULT_DIR) -> list[Path]:
     """Write every schema into ``out`` (created if needed), removing schema files of types that no longer exist."""
     out.mkdir(parents=True, exist_ok=True)
-    wanted = rendered_schemas()
+    wanted = rendered_schemas() | {SCENARIO_FILE_SCHEMA: scenario_file_schema()}
     for stale in out.glob("*.schema.json"):
         if stale.name not in wanted:
             stale.unlink()

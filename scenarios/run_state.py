@@ -97,7 +97,8 @@ def keep_definition(options: RunOptions) -> None:
     """A copy of the definition an orchestration run used, for reports that draw its state graph."""
     if options.mode != "orchestration":
         return
-    source = Path(options.service_options.get("definition") or default_definition_path())
+    own = options.scenario.service_options.get("orchestrator", {}).get("definition")  # a scenario file's own
+    source = Path(options.service_options.get("definition") or own or default_definition_path())
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "definition.asl.json").write_text(source.read_text())
 

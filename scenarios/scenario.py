@@ -1,5 +1,5 @@
-"""What a scenario is: its set-up, its orders, its faults and what it expects; and the helpers catalogues write
-orders with."""
+"""What a scenario is: its set-up, its orders, its faults and what it expects (written in a scenario file,
+``scenarios/files``, and loaded into this form); and the generators files name to make orders."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ GOOD_CARD = "4242424242424242"
 DECLINED_CARD = next(iter(DECLINED_CARDS))
 UNSERVED = sorted(UNSERVED_DESTINATIONS)[0]
 CITIES = ("Berlin", "Lisbon", "Oslo", "Kyoto", "Nairobi", "Lima")
+PLENTY = {"KEYBOARD": 1_000_000}
+"""Stock no order runs out of."""
 
 
 class Need(Enum):

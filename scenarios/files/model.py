@@ -6,9 +6,11 @@ keys are refused (``extra="forbid"``), so a typo is an error with a suggestion r
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 Seconds = Annotated[float, Field(ge=0)]
 UnsafeSwitch = Literal["no-inbox", "no-outbox", "ack-first", "no-barrier", "no-business-key", "no-failure-events",
@@ -149,3 +151,28 @@ class ScenarioFile(_Model):
     """Faults in ``sagalab faults``' grammar: ``[MODE/]TARGET:KIND[:ARGS][@TYPE[#N][+SECONDS]]``."""
     service_options: ServiceOptions = ServiceOptions()
     expect: Expect = Expect()
+
+
+class _TomlSchema(GenerateJsonSchema):
+    """TOML has no null: a key left out takes its default, so an optional key's schema is its value's alone."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> dict[str, Any]:
+        return self.generate_inner(schema["schema"])
+
+
+def _no_null_defaults(node: Any) -> Any:
+    """Without the defaults TOML cannot write (null) or that repeat a table's own keys' defaults."""
+    if isinstance(node, dict):
+        return {
+            k: _no_null_defaults(v)
+            for k, v in node.items()
+            if not (k == "default" and (v is None or v == {} or isinstance(v, dict)))
+        }
+    if isinstance(node, list):
+        return [_no_null_defaults(v) for v in node]
+    return node
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (``sagalab schema`` writes it to docs/schemas/)."""
+    return _no_null_defaults(ScenarioFile.model_json_schema(schema_generator=_TomlSchema))  # type: ignore[no-any-return]

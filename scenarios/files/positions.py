@@ -58,7 +58,7 @@ class Positions:
             text = _without_strings(raw)
             i += 1
             if header := _HEADER.match(text):
-                keys = _keys(header.group(2))
+                keys = _keys(raw[header.start(2) : header.end(2)])  # the blanked text has the same length
                 if header.group(1) == "[[":
                     arrays[keys] = arrays.get(keys, -1) + 1
                     table = (*keys, arrays[keys])
@@ -71,11 +71,11 @@ class Positions:
             assign = _ASSIGN.match(text)
             if not assign:
                 continue
-            path = (*table, *_keys(assign.group(1)))
+            path = (*table, *_keys(raw[assign.start(1) : assign.end(1)]))
             for n in range(len(table) + 1, len(path) + 1):
                 self._mark(path[:n], number)
-            value = text[assign.end():]
-            i = self._value(path, value, raw[assign.end():], number, lines, i)
+            value = text[assign.end() :]
+            i = self._value(path, value, raw[assign.end() :], number, lines, i)
 
     def _value(self, path: Path_, value: str, raw: str, number: int, lines: list[str], i: int) -> int:
         """Mark the items of an inline table or array that starts on this line; return the next line to scan."""

@@ -8,7 +8,6 @@ import pytest
 
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
-from scenarios.fault_catalogue import FAULT_SCENARIOS
 from shared.config import Mode
 
 pytestmark = pytest.mark.broker
@@ -17,7 +16,7 @@ NEEDS_BROKER_CONTROL = {"broker-restart", "connections-closed"}
 
 
 @pytest.mark.parametrize("mode", ["choreography", "orchestration"])
-@pytest.mark.parametrize("scenario", [s.name for s in FAULT_SCENARIOS])
+@pytest.mark.parametrize("scenario", [s.name for s in SCENARIOS.faults()])
 async def test_fault_scenario_meets_its_invariant(
     scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:

@@ -18,8 +18,7 @@ from orchestration.histories import find_definition, find_history
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
 from scenarios.checks import AllEnd, Violates
-from scenarios.fault_catalogue import PLENTY
-from scenarios.scenario import Scenario, same
+from scenarios.scenario import PLENTY, Scenario, same
 from shared.stores.orders import read_orders
 
 pytestmark = pytest.mark.broker
