@@ -91,6 +91,13 @@ class _Reader:
                 continue  # one message per field, however many members of a union refused it
             seen.add(loc)
             self.problem(loc, _explain(error, loc))
+        faults = data.get("faults")
+        for i, text in enumerate(faults if isinstance(faults, list) else ()):
+            if isinstance(text, str):  # read them too, so every problem is listed at once
+                try:
+                    read(text)
+                except BadFaultSpec as exc:
+                    self.problem(("faults", i), str(exc))
         return sorted(self.found, key=lambda p: p.line)
 
     def scenario(self, model: ScenarioFile) -> Scenario:

@@ -263,3 +263,15 @@ def test_bad_files_exit_2_naming_every_problem_never_a_traceback(tmp_path: Path,
 def test_an_unknown_scenario_name_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "out-of-stok", "--mode", "choreography"]) == 2
     assert "unknown scenario 'out-of-stok' (did you mean 'out-of-stock'?)" in capsys.readouterr().out
+
+
+def test_the_readme_example_is_the_tested_file_and_a_typo_in_it_is_found_with_the_fault_typo() -> None:
+    """README's complete example is tests/data/scenarios/big-spender.toml, which loads (and, in the slow broker
+    test, runs); a misspelt key and a misspelt fault in it are both reported, at their lines."""
+    readme = (ROOT / "README.md").read_text()
+    example = (DATA / "big-spender.toml").read_text()
+    assert example in readme and load(DATA / "big-spender.toml").default_orders == 3
+    broken = example.replace("amount_cents = 2_000_000", "amount_cent = 2_000_000").replace('"choreography/payment',
+                                                                                          '"choreography/paymnt')  # fmt: skip
+    found = problems(broken, "big-spender.toml")
+    assert [p.split(": ")[0] for p in found] == ["big-spender.toml:12", "big-spender.toml:21"], found
