@@ -22,10 +22,12 @@ from scenarios.checks import (
     Consistent,
     DeadLettered,
     MayNotSettle,
+    Rejected,
     Settles,
     StuckOnlyIfReported,
     Violates,
 )
+from scenarios.files.load import loads
 from scenarios.injectors import CloseConnections, Duplicate, KillService, RestartBroker
 from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
 from scenarios.run_state import RunOptions
@@ -53,16 +55,18 @@ def _order(i: int, **overrides: object) -> Order:
     return Order.model_validate(order_fields("x", i, random.Random(1), **overrides))
 
 
-def test_the_readme_snippet_builds_a_scenario_that_checks_what_it_says() -> None:
-    """The README's "Adding a scenario" snippet runs as written and expects every order compensated."""
-    section = README.read_text().split("## Adding a scenario", 1)[1]
-    snippet = re.search(r"```python\n(.*?)```", section, re.S)
+def test_the_readme_example_builds_a_scenario_that_checks_what_it_says() -> None:
+    """The README's "Write your own scenario" example loads as written and expects what its [expect] says, in each
+    mode, on top of the defaults it does not replace."""
+    section = README.read_text().split("## Write your own scenario", 1)[1]
+    snippet = re.search(r"```toml\n(.*?)```", section, re.S)
     assert snippet is not None
-    namespace: dict[str, Any] = {}
-    exec(compile(snippet.group(1).replace("\nScenario(", "\nscenario = Scenario(", 1), "README", "exec"), namespace)
-    scenario: Scenario = namespace["scenario"]
-    assert AllEnd("compensated") in scenario.checks_for("choreography")
-    assert scenario.predict(_order(0), {"KEYBOARD": 10}, "orchestration") == "compensated"
+    scenario = loads(snippet.group(1), Path("big-spender.toml"))
+    for mode in ("choreography", "orchestration"):
+        checks = scenario.checks_for(mode)  # type: ignore[arg-type]
+        assert Completes(0) in checks and Rejected(1) in checks and DeadLettered(0) in checks
+        assert Settles() in checks and Consistent() in checks
+    assert scenario.predict(_order(0, card_number=DECLINED_CARD), {"KEYBOARD": 10}, "orchestration") == "compensated"
 
 
 def test_the_defaults_stand_unless_a_check_on_their_topic_replaces_them() -> None:
