@@ -214,8 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ScenarioFileError as exc:
         _error(console, f"sagalab: bad scenario file ({len(exc.problems)} problem(s)):")
-        for problem in exc.problems:
-            console.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        for where in exc.problems:
+            console.print(f"  {where}", highlight=False, markup=False, soft_wrap=True)
         return EXIT_USAGE
     except DefinitionError as exc:
         _error(console, "sagalab: invalid definition:")

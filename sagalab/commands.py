@@ -103,6 +103,8 @@ def list_scenarios(console: Console) -> int:
     for s in SCENARIOS.values():
         table.add_row(s.name, str(s.default_orders), f"{s.teaches}\n[dim]expects: {escape(s.expects())}[/]")
     console.print(table)
+    console.print("Each is a file in scenarios/catalogue/. Write your own: sagalab scenarios new NAME; run it: "
+                  "sagalab compare NAME.toml", highlight=False, soft_wrap=True)  # fmt: skip
     return EXIT_OK
 
 

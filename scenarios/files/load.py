@@ -230,7 +230,7 @@ def _explain(error: Any, loc: tuple[str | int, ...]) -> str:
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
         return f"{error['input']!r} is not one of {', '.join(choices)}{_suggest(str(error['input']), choices)}"
-    return message[0].lower() + message[1:]
+    return str(message[0].lower() + message[1:])
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:

@@ -111,7 +111,7 @@ destination = "Atlantis"
 customer_id = { repeat = "c", times = 300 }
 ''', Path("x.toml"))  # fmt: skip
     assert scenario.default_orders == 2
-    made = scenario.make_orders(3, random.Random(1), "tok")
+    made = [dict(o) for o in scenario.make_orders(3, random.Random(1), "tok")]
     assert [o["card_number"] for o in made[:3]] == ["4000000000000002", "4242424242424242", "4000000000000002"]
     assert made[1]["destination"] == "Atlantis" and made[3]["customer_id"] == "c" * 300
     assert [o["order_id"] for o in made] == [f"ord-tok-{i:04d}" for i in range(4)]
