@@ -41,7 +41,7 @@ from shared.config import (
     namespace_problem,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerUnavailable
+from shared.transport.broker import BrokerUnavailable, UnknownTransport, transport_from_env
 
 
 def _namespace(value: str) -> str:
@@ -202,8 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("aio_pika", "aiormq"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
+        transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, BadFaultSpec) as exc:
+    except (UsageError, CannotAttach, BadFaultSpec, UnknownTransport) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except DefinitionError as exc:

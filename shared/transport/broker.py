@@ -54,11 +54,16 @@ TRANSPORTS: dict[str, type[Transport]] = {"plain": PlainTransport, "fast": FastT
 """``plain`` is the default; ``SAGALAB_TRANSPORT=fast`` opts every process of a run into the fast one."""
 
 
+class UnknownTransport(ValueError):
+    """``SAGALAB_TRANSPORT`` names no transport."""
+
+
 def transport_from_env() -> Transport:
     """The transport ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
     name = os.environ.get("SAGALAB_TRANSPORT") or "plain"
     if name not in TRANSPORTS:
-        raise ValueError(f"SAGALAB_TRANSPORT={name!r}: one of {', '.join(TRANSPORTS)}")
+        raise UnknownTransport(f"SAGALAB_TRANSPORT={name!r} names no transport; use one of {', '.join(TRANSPORTS)} "
+                               "(or leave it unset for plain)")  # fmt: skip
     return TRANSPORTS[name]()
 
 
