@@ -116,7 +116,7 @@ class OrderStory(BaseModel):
             parts.append("dead-lettered " + ", ".join(self.dead_letters))
         if self.inconsistent_for_s is not None:
             parts.append(f"inconsistent for {self.inconsistent_for_s:g} s")
-        return "; ".join(parts)
+        return " ".join("; ".join(parts).split())  # one line, whatever a participant's error holds
 
 
 class Defences(BaseModel):
