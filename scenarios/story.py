@@ -110,10 +110,11 @@ def story_of(
     delivered = [r for r in records if not r.dead_lettered]
     steps = _answers(delivered)
     failed_step, error = _failure(steps)
-    if history:
+    if history:  # the orchestrator's own account of why it gave up on a step wins over a late answer
         tried, delays = _history_attempts(history)
-        if failed_step is None:
-            failed_step, error = _history_failure(history)
+        given_up = _history_failure(history)
+        if given_up[0] is not None:
+            failed_step, error = given_up
     else:
         tried, delays = _log_attempts(attempts)
     return OrderStory(

@@ -62,14 +62,17 @@ def test_a_declined_payment_took_no_effect_so_it_was_never_inconsistent() -> Non
 
 
 def test_a_timed_out_shipment_cancelled_before_it_happened_is_a_needless_compensation() -> None:
-    """Orchestration: ScheduleShipment timed out (only the history says so), the cancel found nothing scheduled
-    (needless: it left a tombstone), the release and the refund undid real effects."""
+    """Orchestration: ScheduleShipment timed out (the history says so; the late attempt's refusal by the barrier
+    is not why the saga failed), the cancel found nothing scheduled (needless: it left a tombstone), the release
+    and the refund undid real effects."""
     records = [_rec(1, "PaymentCharged", "payment", facts={"amount_cents": 10}),
                _rec(2, "StockReserved", "inventory"),
                _rec(3, "ScheduleShipment", "orchestrator", state="ScheduleShipment", message_id="c-ship"),
                _rec(13, "ShipmentCancelled", "shipping", facts={"was_scheduled": False}),
                _rec(14, "StockReleased", "inventory", facts={"quantity": 1}),
-               _rec(15, "PaymentRefunded", "payment", facts={"amount_cents": 10})]  # fmt: skip
+               _rec(15, "PaymentRefunded", "payment", facts={"amount_cents": 10}),
+               _rec(15, "ShipmentFailed", "shipping", facts={"reason": "ScheduleShipment refused: CancelShipment was "
+                                                                       "already recorded"})]  # fmt: skip
     history = [_scheduled("ScheduleShipment", 0),
                {"type": "TaskTimedOut", "taskTimedOutEventDetails": {
                    "resource": "sagalab:shipping:ScheduleShipment", "error": "States.Timeout",
