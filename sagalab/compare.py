@@ -8,7 +8,6 @@ from rich.table import Table
 from scenarios.result import Defences, RunResult
 from shared.domain.contracts import SAGA_ORDER
 
-
 STORY_LINES = 10
 """How many orders' stories a terminal shows per mode before it says how many more there are."""
 

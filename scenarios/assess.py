@@ -7,6 +7,7 @@ from typing import cast
 
 from orchestration.histories import find_history
 from scenarios.checks import Judged, unexplained
+from scenarios.defences import defences, histories, refusals_of
 from scenarios.oracle import Verdict, coordinator_records
 from scenarios.result import (
     Consistency,
@@ -19,7 +20,6 @@ from scenarios.result import (
 )
 from scenarios.run_state import Run, RunOptions
 from scenarios.scenario import Scenario
-from scenarios.defences import defences, histories, refusals_of
 from scenarios.service_logs import read_logs
 from scenarios.settle import alerts, settled_at
 from scenarios.story import tell

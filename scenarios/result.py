@@ -63,11 +63,14 @@ class Latency(BaseModel):
         return cls(p50=round(q[49], 2), p95=round(q[94], 2), p99=round(q[98], 2))
 
 
+CompensationResult = Literal["done", "needless", "failed", "unanswered"]
+
+
 class Compensation(BaseModel):
     """One compensation of an order, as its last answer tells it."""
 
     step: str
-    result: Literal["done", "needless", "failed", "unanswered"]
+    result: CompensationResult
     """``needless``: the step it undoes had not happened (nothing charged, reserved or booked; a tombstone
     was left so a late forward step is refused). ``unanswered``: commanded, never answered in the run."""
     detail: str = ""

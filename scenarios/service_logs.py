@@ -62,7 +62,9 @@ class ServiceLogs:
 
 
 def read_logs(logs: Path) -> ServiceLogs:
-    return parse_lines(line for path in sorted(logs.glob("*.log")) for line in path.read_text(errors="replace").splitlines())
+    return parse_lines(
+        line for path in sorted(logs.glob("*.log")) for line in path.read_text(errors="replace").splitlines()
+    )
 
 
 def parse_lines(lines: Iterable[str]) -> ServiceLogs:

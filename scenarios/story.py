@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from choreography.reactions import REACTIONS
-from scenarios.result import Compensation, OrderStory
+from scenarios.result import Compensation, CompensationResult, OrderStory
 from scenarios.service_logs import Attempt
 from scenarios.trace import TraceRecord
 from shared.runtime.handlers import FAILS_AS, UNDONE_BY
@@ -167,7 +167,7 @@ def _compensations(steps: _Steps) -> list[Compensation]:
     found = []
     for step, answer in steps.answers.items():
         if step in COMPENSATIONS:
-            result = "failed" if not answer.ok else "needless" if answer.needless else "done"
+            result: CompensationResult = "failed" if not answer.ok else "needless" if answer.needless else "done"
             found.append(Compensation(step=step, result=result, detail=answer.error or ""))
     found += [Compensation(step=step, result="unanswered") for step in steps.commanded
               if step in COMPENSATIONS and step not in steps.answers]  # fmt: skip

@@ -44,4 +44,3 @@ async def test_a_parked_saga_still_in_its_grace_at_the_deadline_is_not_settled(t
 async def test_an_order_the_coordinator_never_recorded_is_not_settled(tmp_path: Path) -> None:
     path = _coordinator(tmp_path / "orders.db", {"a": "completed"})
     assert await wait_settled(path, ["a", "lost"], deadline_s=0.2) is False
-

@@ -9,10 +9,13 @@ from typing import Any
 from rich.console import Console
 
 from sagalab.compare import render_stories
+from scenarios.defences import defence_of, defences
 from scenarios.result import Compensation, OrderCounts, OrderStory, RunResult
 from scenarios.service_logs import parse_lines
 from scenarios.story import story_of, tell
-from scenarios.trace import TraceRecord, story_facts
+from scenarios.trace import Trace, TraceRecord, story_facts
+from shared.stores.sqlite import Refusal
+from shared.transport.topology import Topology
 
 ORDER = "ord-1"
 
@@ -80,7 +83,10 @@ def test_a_timed_out_shipment_cancelled_before_it_happened_is_a_needless_compens
     story = story_of("compensated", records, history=history)
     assert (story.failed_step, story.error) == ("ScheduleShipment", "States.Timeout: no answer in 10 s")
     assert [(c.step, c.result) for c in story.compensations] == [
-        ("CancelShipment", "needless"), ("ReleaseStock", "done"), ("RefundPayment", "done")]
+        ("CancelShipment", "needless"),
+        ("ReleaseStock", "done"),
+        ("RefundPayment", "done"),
+    ]
     assert story.inconsistent_for_s == 14
 
 
@@ -108,7 +114,9 @@ def test_a_task_failed_reply_is_the_step_its_command_asked_for() -> None:
                _rec(2, "TaskFailed", "inventory", causation_id="c-rel",
                     facts={"error": "HandlerBug", "cause": "injected bug"})]  # fmt: skip
     story = story_of("inconsistent", records)
-    assert story.compensations == [Compensation(step="ReleaseStock", result="failed", detail="HandlerBug: injected bug")]
+    assert story.compensations == [
+        Compensation(step="ReleaseStock", result="failed", detail="HandlerBug: injected bug")
+    ]
 
 
 def test_a_compensation_commanded_but_never_answered_says_so() -> None:
@@ -193,3 +201,22 @@ def test_the_terminal_prints_one_line_per_story_bounded_and_unmarked() -> None:
     assert lines[0] == ("choreography ord-0 compensated; ReserveStock failed (OutOfStock: [red]bold[/red] second "
                         "line)")  # fmt: skip
     assert len(lines) == 4 and lines[3].startswith("choreography ... and 1 more")
+
+
+def test_each_refusal_counts_for_the_defence_that_made_it() -> None:
+    """A refusal is the barrier's; an ignored step done already is the business key's; any other ignored
+    message is a stray (a reply no task waits for). With the logs, histories and trace, one defences block."""
+    refusals = [Refusal("refused", ORDER, "ReserveStock refused: ReleaseStock was already recorded for order o"),
+                Refusal("ignored", ORDER, "ChargePayment already done for order o by message m"),
+                Refusal("ignored", ORDER, "a reply no task is waiting for (late, duplicate or unknown)"),
+                Refusal("ignored", ORDER, "a reply no task is waiting for (late, duplicate or unknown)")]  # fmt: skip
+    assert [defence_of(r) for r in refusals] == ["barrier_refusals", "business_key_answers", "strays_ignored",
+                                                 "strays_ignored"]  # fmt: skip
+    logs = parse_lines([_log("01.0", "payment", "RefundPayment", event="handled", verdict="duplicate",
+                             duplicate=True, redelivered=True)])  # fmt: skip
+    histories = {ORDER: [_scheduled("ChargePayment", 0), _scheduled("ChargePayment", 1, 1.0),
+                         {"type": "TaskTimedOut", "taskTimedOutEventDetails": {}}]}  # fmt: skip
+    trace = Trace(Topology("ns"), [])
+    d = defences(refusals, logs, histories, trace)
+    assert (d.barrier_refusals, d.business_key_answers, d.strays_ignored) == (1, 1, 2)
+    assert (d.duplicates_dropped, d.redeliveries, d.retries, d.task_timeouts, d.dead_letters) == (1, 1, 1, 1, 0)
