@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections import Counter
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -90,6 +92,8 @@ class OrderStory(BaseModel):
     retry_delays_s: dict[str, list[float]] = Field(default_factory=dict)
     """Per retried step, the wait before each retry: the orchestrator's Retry backoff, or between
     choreography's redeliveries."""
+    retry_errors: dict[str, list[str]] = Field(default_factory=dict)
+    """Per retried step, the error each failed attempt ended with (the task's error, or what the handler raised)."""
     compensations: list[Compensation] = Field(default_factory=list)
     parked_reason: str | None = None
     dead_letters: list[str] = Field(default_factory=list)
@@ -107,7 +111,8 @@ class OrderStory(BaseModel):
         elif self.error:
             parts.append(self.error)
         if self.attempts:
-            parts.append("attempts " + ", ".join(f"{step} x{n}" for step, n in self.attempts.items()))
+            parts.append("attempts " + ", ".join(f"{step} x{n}{self._failed_tries(step)}"
+                                                 for step, n in self.attempts.items()))  # fmt: skip
         if self.retry_delays_s:
             parts.append("retry delays " + ", ".join(
                 f"{step} {'/'.join(f'{d:g}' for d in delays)} s" for step, delays in self.retry_delays_s.items()))
@@ -120,6 +125,12 @@ class OrderStory(BaseModel):
         if self.inconsistent_for_s is not None:
             parts.append(f"inconsistent for {self.inconsistent_for_s:g} s")
         return " ".join("; ".join(parts).split())  # one line, whatever a participant's error holds
+
+
+    def _failed_tries(self, step: str) -> str:
+        """`` (failed: HandlerBug x5)``: the kinds of error the step's failed tries ended with, counted."""
+        kinds = Counter(re.split(r"[(:]", e, maxsplit=1)[0].strip() for e in self.retry_errors.get(step, []))
+        return f" (failed: {', '.join(f'{k} x{n}' if n > 1 else k for k, n in kinds.items())})" if kinds else ""
 
 
 class Defences(BaseModel):

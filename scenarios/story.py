@@ -111,15 +111,17 @@ def story_of(
     steps = _answers(delivered)
     failed_step, error = _failure(steps)
     if history:  # the orchestrator's own account of why it gave up on a step wins over a late answer
-        tried, delays = _history_attempts(history)
+        tries = _history_attempts(history)
         given_up = _history_failure(history)
         if given_up[0] is not None:
             failed_step, error = given_up
     else:
-        tried, delays = _log_attempts(attempts)
+        tries = _log_attempts(attempts)
+    retried = tries.retried()
     return OrderStory(
-        outcome=outcome, failed_step=failed_step, error=error,
-        attempts={s: n for s, n in tried.items() if n > 1}, retry_delays_s={s: d for s, d in delays.items() if d},
+        outcome=outcome, failed_step=failed_step, error=error, attempts=retried,
+        retry_delays_s={s: d for s, d in tries.delays.items() if d and s in retried},
+        retry_errors={s: e for s, e in tries.errors.items() if e and s in retried},
         compensations=_compensations(steps), parked_reason=parked_reason or None,
         dead_letters=[f"{r.type}: {r.dead_letter_reason or 'unknown'}" for r in records if r.dead_lettered],
         inconsistent_for_s=_inconsistent_for(steps, delivered),
@@ -181,19 +183,34 @@ def _inconsistent_for(steps: _Steps, delivered: Sequence[TraceRecord]) -> float 
     return round(max(a.t for a in steps.answers.values()) - min(effects), RETRY_DELAY_DIGITS)
 
 
-def _history_attempts(history: Iterable[dict[str, Any]]) -> tuple[dict[str, int], dict[str, list[float]]]:
-    """Per step, how many times the orchestrator scheduled it and the Retry delay before each retry."""
-    tried: dict[str, int] = defaultdict(int)
-    delays: dict[str, list[float]] = defaultdict(list)
+@dataclass
+class _Tries:
+    """Per step: how many times it was tried, the wait before each retry, the error of each failed try."""
+
+    count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    delays: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def retried(self) -> dict[str, int]:
+        return {step: n for step, n in self.count.items() if n > 1}
+
+
+def _history_attempts(history: Iterable[dict[str, Any]]) -> _Tries:
+    """Per step, how many times the orchestrator scheduled it, the Retry delay before each retry, and the
+    error each failed or timed-out attempt ended with."""
+    tries = _Tries()
     for event in history:
-        if event.get("type") != "TaskScheduled":
-            continue
-        details = event.get("taskScheduledEventDetails", {})
-        step = _step_of_resource(str(details.get("resource", "")))
-        tried[step] += 1
-        if "retryDelaySeconds" in details:
-            delays[step].append(round(float(details["retryDelaySeconds"]), RETRY_DELAY_DIGITS))
-    return dict(tried), dict(delays)
+        kind = event.get("type")
+        if kind == "TaskScheduled":
+            details = event.get("taskScheduledEventDetails", {})
+            step = _step_of_resource(str(details.get("resource", "")))
+            tries.count[step] += 1
+            if "retryDelaySeconds" in details:
+                tries.delays[step].append(round(float(details["retryDelaySeconds"]), RETRY_DELAY_DIGITS))
+        elif kind in ("TaskFailed", "TaskTimedOut"):
+            details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
+            tries.errors[_step_of_resource(str(details.get("resource", "")))].append(str(details.get("error", kind)))
+    return tries
 
 
 def _history_failure(history: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
@@ -214,14 +231,19 @@ def _step_of_resource(resource: str) -> str:
     return resource.rsplit(":", 1)[-1] if resource.startswith("sagalab:") else resource
 
 
-def _log_attempts(attempts: Sequence[Attempt]) -> tuple[dict[str, int], dict[str, list[float]]]:
-    """Per step, the deliveries that ran its handler (failed or not) and the wait between them."""
+def _log_attempts(attempts: Sequence[Attempt]) -> _Tries:
+    """Per step, the deliveries that ran its handler (failed or not), the wait between them, and the error of
+    each that raised."""
+    tries = _Tries()
     times: dict[str, list[float]] = defaultdict(list)
     for a in attempts:
         step = STEP_OF_REACTION.get((a.service, a.message_type), a.message_type)
-        if step in STEPS:  # the order service's and the orchestrator's own deliveries are no step
-            times[step].append(a.t)
-    tried = {step: len(ts) for step, ts in times.items()}
-    delays = {step: [round(b - a, RETRY_DELAY_DIGITS) for a, b in zip(ts, ts[1:], strict=False)]
-              for step, ts in times.items() if len(ts) > 1}  # fmt: skip
-    return tried, delays
+        if step not in STEPS:
+            continue  # the order service's and the orchestrator's own deliveries are no step
+        times[step].append(a.t)
+        tries.count[step] += 1
+        if a.error:
+            tries.errors[step].append(a.error)
+    for step, ts in times.items():
+        tries.delays[step] = [round(b - a, RETRY_DELAY_DIGITS) for a, b in zip(ts, ts[1:], strict=False)]
+    return tries

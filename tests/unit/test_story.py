@@ -132,11 +132,21 @@ def test_orchestrator_retries_come_from_the_history_with_their_backoff() -> None
                _rec(4, "TaskFailed", "payment", causation_id="c1", facts={"error": "Transient"}),
                _rec(6, "ChargePayment", "orchestrator", state="ChargePayment", message_id="c1"),
                _rec(7, "PaymentCharged", "payment"), _rec(8, "ShipmentScheduled", "shipping")]  # fmt: skip
-    history = [_scheduled("ChargePayment", 0), _scheduled("ChargePayment", 1, 1.0), _scheduled("ChargePayment", 2, 2.0),
-               _scheduled("ReserveStock", 0)]  # fmt: skip
+    failed = {
+        "type": "TaskFailed",
+        "taskFailedEventDetails": {
+            "resource": "sagalab:payment:ChargePayment",
+            "error": "Transient",
+            "willRetry": True,
+        },
+    }
+    history = [_scheduled("ChargePayment", 0), failed, _scheduled("ChargePayment", 1, 1.0), failed,
+               _scheduled("ChargePayment", 2, 2.0), _scheduled("ReserveStock", 0)]  # fmt: skip
     story = story_of("completed", records, history=history)
     assert story.attempts == {"ChargePayment": 3} and story.retry_delays_s == {"ChargePayment": [1.0, 2.0]}
+    assert story.retry_errors == {"ChargePayment": ["Transient", "Transient"]}
     assert story.failed_step is None and story.error is None
+    assert "attempts ChargePayment x3 (failed: Transient x2); retry delays ChargePayment 1/2 s" in story.line()
 
 
 def test_choreography_retries_are_the_redeliveries_its_logs_record() -> None:
@@ -153,6 +163,7 @@ def test_choreography_retries_are_the_redeliveries_its_logs_record() -> None:
     assert (logs.redelivered, logs.duplicates_dropped) == (2, 1)
     story = story_of("completed", [_rec(5, "PaymentCharged", "payment")], logs.attempts)
     assert story.attempts == {"ChargePayment": 3} and story.retry_delays_s == {"ChargePayment": [0.25, 0.5]}
+    assert story.retry_errors == {"ChargePayment": ["Boom", "Boom"]}
 
 
 def test_a_delivery_that_gave_up_is_one_more_attempt() -> None:
