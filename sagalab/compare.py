@@ -43,8 +43,9 @@ def render(results: list[RunResult], console: Console) -> None:
     row("per order", *(f"{r.messages.per_order:g}" for r in results))
     row("dead-lettered", *(str(r.messages.dead_lettered) for r in results))
     table.add_section()
-    row("[bold]defences[/]", *("" for _ in results))
-    for key, label in Defences.ROWS:
+    used = [(key, label) for key, label in Defences.ROWS if any(getattr(r.defences, key) for r in results)]
+    row("[bold]defences[/]" if used else "defences: none used", *("" for _ in results))
+    for key, label in used:  # only what some mode used: the work each defence did, side by side
         row(f"  {label}", *(str(getattr(r.defences, key) or "·") for r in results))
     table.add_section()
     row("latency p50", *(_fmt(r.latency_ms.p50, " ms") for r in results))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from rich.console import Console
 
-from sagalab.compare import render_stories
+from sagalab.compare import render, render_stories
 from scenarios.defences import defence_of, defences
-from scenarios.result import Compensation, OrderCounts, OrderStory, RunResult
+from scenarios.result import Compensation, Defences, OrderCounts, OrderStory, RunResult
 from scenarios.service_logs import parse_lines
 from scenarios.story import story_of, tell
 from scenarios.trace import Trace, TraceRecord, story_facts
@@ -231,3 +232,14 @@ def test_each_refusal_counts_for_the_defence_that_made_it() -> None:
     d = defences(refusals, logs, histories, trace)
     assert (d.barrier_refusals, d.business_key_answers, d.strays_ignored) == (1, 1, 2)
     assert (d.duplicates_dropped, d.redeliveries, d.retries, d.task_timeouts, d.dead_letters) == (1, 1, 1, 1, 0)
+
+
+def test_the_compare_table_has_a_defences_section_with_what_either_mode_used() -> None:
+    """A defence either mode used gets a row, side by side; one neither used is left out."""
+    choreography = _result({}).model_copy(update={"defences": Defences(redeliveries=2)})
+    orchestration = _result({}).model_copy(update={"mode": "orchestration", "defences": Defences(retries=2)})
+    out = io.StringIO()
+    render([choreography, orchestration], Console(file=out, width=200, color_system=None))
+    table = out.getvalue()
+    assert re.search(r"│ +redeliveries +│ +2 │ +· │", table) and re.search(r"│ +retries \(orchestrator\) +│ +· │ +2 │", table)
+    assert "defences" in table and "duplicates dropped" not in table
