@@ -13,6 +13,7 @@ from orchestration import store
 from scenarios.result import Defences
 from scenarios.service_logs import ServiceLogs
 from scenarios.trace import Trace
+from shared.runtime.host import ALREADY_DONE
 from shared.stores.read import read_only
 from shared.stores.sqlite import Refusal, ServiceView
 
@@ -26,15 +27,11 @@ def refusals_of(databases: Iterable[Path], order_ids: set[str]) -> list[Refusal]
     return found
 
 
-ANSWERED_AGAIN = " already done for order "
-"""What the host's business key says when it answers a step again (``shared/runtime/host.py``)."""
-
-
 def defence_of(refusal: Refusal) -> str:
     """Which defence a refusal counts for: the barrier, the business key, or a stray ignored."""
     if refusal.kind == "refused":
         return "barrier_refusals"
-    return "business_key_answers" if ANSWERED_AGAIN in refusal.reason else "strays_ignored"
+    return "business_key_answers" if f" {ALREADY_DONE} " in refusal.reason else "strays_ignored"
 
 
 def defences(refused: Iterable[Refusal], logs: ServiceLogs, histories: dict[str, list[dict[str, Any]]],

@@ -16,11 +16,15 @@ pytestmark = pytest.mark.broker
 
 NEEDS_BROKER_CONTROL = {"broker-restart", "connections-closed"}
 
-DEFENCES: dict[tuple[str, Mode], dict[str, int]] = {
-    ("duplicate-delivery", "choreography"): {"duplicates_dropped": 2},  # Payment's inbox and the order service's
-    ("duplicate-delivery", "orchestration"): {"duplicates_dropped": 1, "strays_ignored": 1},  # the replayed answer
+MAYBE = range(0, 2)
+"""A count that depends on whether a late copy arrived before the run settled and its services stopped."""
+
+DEFENCES: dict[tuple[str, Mode], dict[str, int | range]] = {
+    # Payment's inbox drops the copied OutOfStock; the order service's sees it too unless the saga ended first
+    ("duplicate-delivery", "choreography"): {"duplicates_dropped": range(1, 3)},
+    ("duplicate-delivery", "orchestration"): {"duplicates_dropped": 1, "strays_ignored": MAYBE},  # replayed answer
     ("duplicate-new-id", "choreography"): {"business_key_answers": 1},
-    ("duplicate-new-id", "orchestration"): {"business_key_answers": 1, "strays_ignored": 1},
+    ("duplicate-new-id", "orchestration"): {"business_key_answers": 1, "strays_ignored": MAYBE},
     ("express-rerun-after-compensation", "orchestration"): {"barrier_refusals": 1},
     ("malformed-message", "choreography"): {"dead_letters": 3},
     ("malformed-message", "orchestration"): {"dead_letters": 3},
@@ -30,7 +34,7 @@ DEFENCES: dict[tuple[str, Mode], dict[str, int]] = {
     ("compensation-fails", "orchestration"): {"retries": 5, "dead_letters": 0},
     ("slow-service", "orchestration"): {"task_timeouts": 2, "retries": 1, "barrier_refusals": 1},
 }  # fmt: skip
-"""The work a defence must show in the result (counts the run must have exactly)."""
+"""The work a defence must show in the result: a count exactly, or within a range."""
 
 RELEASE_FAILED_REFUNDED = [("ReleaseStock", "failed"), ("RefundPayment", "done")]
 STORIES: dict[tuple[str, Mode], dict[str, object]] = {
@@ -54,8 +58,9 @@ def _told(story: OrderStory, keys: object) -> dict[str, object]:
 
 def check_defences_and_story(scenario: str, mode: Mode, result: RunResult) -> None:
     """The defences did the work this scenario makes them do, and the order's story tells what happened."""
-    if expected := DEFENCES.get((scenario, mode)):
-        assert {k: getattr(result.defences, k) for k in expected} == expected, result.defences
+    for key, count in DEFENCES.get((scenario, mode), {}).items():
+        actual = getattr(result.defences, key)
+        assert actual in count if isinstance(count, range) else actual == count, (key, result.defences)
     if story := STORIES.get((scenario, mode)):
         (told,) = result.stories.values()
         assert _told(told, story) == story, told
