@@ -5,18 +5,22 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from sagalab.compare import render, render_stories
-from scenarios.defences import defence_of, defences
+from sagalab.report.html import write_report
+from sagalab.report.runs import load_folder
+from scenarios.defences import defence_of, defences, histories
 from scenarios.result import Compensation, Defences, OrderCounts, OrderStory, RunResult
 from scenarios.service_logs import parse_lines
 from scenarios.story import story_of, tell
 from scenarios.trace import Trace, TraceRecord, story_facts
 from shared.stores.sqlite import Refusal
 from shared.transport.topology import Topology
+from tests.unit.report_support import recorded
 
 ORDER = "ord-1"
 
@@ -241,5 +245,26 @@ def test_the_compare_table_has_a_defences_section_with_what_either_mode_used() -
     out = io.StringIO()
     render([choreography, orchestration], Console(file=out, width=200, color_system=None))
     table = out.getvalue()
-    assert re.search(r"│ +redeliveries +│ +2 │ +· │", table) and re.search(r"│ +retries \(orchestrator\) +│ +· │ +2 │", table)
+    assert re.search(r"│ +redeliveries +│ +2 │ +· │", table) and re.search(
+        r"│ +retries \(orchestrator\) +│ +· │ +2 │", table
+    )
     assert "defences" in table and "duplicates dropped" not in table
+
+
+def test_a_recorded_out_of_stock_run_tells_the_same_story_in_both_modes(tmp_path: Path) -> None:
+    """From a recorded compare folder (trace, and the orchestration's history in its database): both modes
+    say ReserveStock failed and the refund was done, and the report anchors each story and links to it."""
+    folder = recorded("out-of-stock", tmp_path)
+    for run in load_folder(folder):
+        executions = histories(run.data_dir, run.result.outcomes)
+        assert bool(executions) == (run.mode == "orchestration")
+        stories = tell(run.result.outcomes, run.records, histories=executions)
+        (order_id, story), *_ = stories.items()
+        assert (story.outcome, story.failed_step) == ("compensated", "ReserveStock")
+        assert story.compensations == [Compensation(step="RefundPayment", result="done")]
+        assert story.inconsistent_for_s is not None and story.inconsistent_for_s > 0
+        result = run.result.model_copy(update={"stories": stories})
+        (run.folder / "result.json").write_text(result.model_dump_json())
+    html = write_report(folder, tmp_path / "report.html").read_text()
+    for mode in ("choreography", "orchestration"):
+        assert f'<li id="story-{mode}-{order_id}">' in html and f'href="#story-{mode}-{order_id}"' in html
