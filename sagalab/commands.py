@@ -75,6 +75,8 @@ def _scenario(name: str) -> Scenario:
 def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str | None = None) -> runner.RunOptions:
     if args.orders is not None and args.orders < 1:
         raise UsageError("--orders must be at least 1")
+    if args.deadline is not None and not args.deadline > 0:  # also refuses nan
+        raise UsageError("--deadline must be a positive number of seconds")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}

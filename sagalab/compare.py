@@ -5,8 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from scenarios.result import RunResult
+from scenarios.result import Defences, RunResult
 from shared.domain.contracts import SAGA_ORDER
+
+STORY_LINES = 10
+"""How many orders' stories a terminal shows per mode before it says how many more there are."""
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -40,6 +43,11 @@ def render(results: list[RunResult], console: Console) -> None:
     row("per order", *(f"{r.messages.per_order:g}" for r in results))
     row("dead-lettered", *(str(r.messages.dead_lettered) for r in results))
     table.add_section()
+    used = [(key, label) for key, label in Defences.ROWS if any(getattr(r.defences, key) for r in results)]
+    row("[bold]defences[/]" if used else "defences: none used", *("" for _ in results))
+    for key, label in used:  # only what some mode used: the work each defence did, side by side
+        row(f"  {label}", *(str(getattr(r.defences, key) or "·") for r in results))
+    table.add_section()
     row("latency p50", *(_fmt(r.latency_ms.p50, " ms") for r in results))
     row("latency p95", *(_fmt(r.latency_ms.p95, " ms") for r in results))
     row("wall time", *(f"{r.duration_s:.2f} s" for r in results))
@@ -54,6 +62,19 @@ def render(results: list[RunResult], console: Console) -> None:
         for rejected in r.rejected_orders[:10]:
             console.print(f"{r.mode}: rejected {rejected.order_id}: {rejected.reason}", style="yellow", markup=False,
                           highlight=False, soft_wrap=True)  # fmt: skip
+    render_stories(results, console)
+
+
+def render_stories(results: list[RunResult], console: Console, limit: int = STORY_LINES) -> None:
+    """One line per order with a story, per mode (the first ``limit``, then how many more): grep-friendly,
+    ``MODE ORDER_ID story``, printed as it is (no markup read from a participant's error)."""
+    for r in results:
+        stories = list(r.stories.items())
+        for order_id, story in stories[:limit]:
+            console.print(f"{r.mode} {order_id} {story.line()}", markup=False, highlight=False, soft_wrap=True)
+        if len(stories) > limit:
+            console.print(f"{r.mode} ... and {len(stories) - limit} more (every story is in the result JSON)",
+                          markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _bad(n: int) -> str:
