@@ -39,6 +39,7 @@ from shared.config import (
     default_amqp_url,
     default_namespace,
     namespace_problem,
+    sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
 from shared.transport.broker import BrokerUnavailable, UnknownTransport, transport_from_env
@@ -81,7 +82,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
-    p.add_argument("--out", type=Path, help="run folder: databases, logs, trace (default: .sagalab/runs/...)")
+    p.add_argument("--out", type=Path,
+                   help="run folder: databases, logs, trace (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME defaults "
+                        "to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
     p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
                    help="turn one defence off to watch what it prevents")  # fmt: skip
@@ -114,7 +117,7 @@ def parser() -> argparse.ArgumentParser:
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
-    p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
@@ -154,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run one service as a long-lived process")
     p.add_argument("service")
     p.add_argument("--mode", required=True, choices=MODES)
-    p.add_argument("--data-dir", type=Path, help="where its database lives (default: .sagalab/serve/<namespace>)")
+    p.add_argument("--data-dir", type=Path, help="where its database lives (default: $SAGALAB_HOME/serve/<namespace>)")
     p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="S",
                    help="keep trying to reach the broker for S seconds before giving up (containers)")  # fmt: skip
     p.add_argument("--instance", type=int, default=0)
@@ -178,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
     p.add_argument("order_id", nargs="?", help="default: the first order of the newest orchestration run")
-    p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
+    p.add_argument("--run", type=Path, help="run folder (default: search $SAGALAB_HOME/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
     p = sub.add_parser("schema", help="write the JSON Schema of every message and an AsyncAPI document per mode")
     p.add_argument("--out", type=Path, default=Path("docs"),
@@ -281,7 +284,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
-        data_dir=args.data_dir or Path(".sagalab/serve") / args.namespace, unsafe=frozenset(args.unsafe),
+        data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
     if args.exit_with_parent:

@@ -26,7 +26,7 @@ from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
 from sagalab.report.runs import newest_folder
-from sagalab.run_folders import RUNS_DIR, run_dir
+from sagalab.run_folders import run_dir, runs_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
 from scenarios import runner
@@ -38,7 +38,7 @@ from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.fault_specs import KINDS, read_all, with_faults
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
-from shared.config import Mode
+from shared.config import Mode, sagalab_home
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
 from shared.stores.read import StoreSchemaError
 
@@ -154,7 +154,7 @@ def _history(args: argparse.Namespace, console: Console) -> int:
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
     else:
-        folders = sorted(RUNS_DIR.glob("**/data"), reverse=True)  # folder names start with the time
+        folders = sorted(runs_dir().glob("**/data"), reverse=True)  # folder names start with the time
     order_id = args.order_id
     if order_id is None:
         found = first_execution(folders)
@@ -208,7 +208,7 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
 
 
 def trace(args: argparse.Namespace, console: Console) -> int:
-    folder = args.folder or newest_folder(RUNS_DIR)
+    folder = args.folder or newest_folder(runs_dir())
     order_id = show(folder, args.order, console)
     if args.html:
         _write_html(folder, args.html, order_id, console)
@@ -287,7 +287,7 @@ async def users(args: argparse.Namespace, console: Console) -> int:
 
 async def clean(args: argparse.Namespace, console: Console) -> int:
     removed = await clean_namespace(args.amqp_url, args.namespace,
-                                    Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
+                                    Path("/nonexistent") if args.keep_data else sagalab_home() / "serve")  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "
                   f"exchange(s) and {removed['data folders']} service data folder(s)"
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,

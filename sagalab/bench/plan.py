@@ -83,7 +83,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
-    p.add_argument("--out", type=Path, help="folder for the runs' databases and logs (default: .sagalab/runs/...)")
+    p.add_argument("--out", type=Path,
+                   help="folder for the runs' databases and logs (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME "
+                        "defaults to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds each run may take (default: 120 + 0.05 per order)")
 
 
