@@ -175,6 +175,7 @@ class RunResult(BaseModel):
     messages: MessageCounts
     latency_ms: Latency
     duration_s: float
+    """The saga span: from the first order placed to the last saga settled (the figure to compare across modes)."""
     settled: bool
     expectation_met: bool
     expectation_failures: list[str] = Field(default_factory=list)
@@ -186,6 +187,10 @@ class RunResult(BaseModel):
     rejected_orders: list[RejectedOrder] = Field(default_factory=list)
     """Each order refused at the edge, with the reason (its outcome is ``rejected``)."""
     extra: dict[str, Any] = Field(default_factory=dict)
+    setup_s: float = 0.0
+    """Before the first order: connecting, resetting the namespace, starting the services and waiting until ready."""
+    run_s: float = 0.0
+    """The whole run as the user waited for it: set-up, the sagas, stopping the services and judging."""
     defences: Defences = Field(default_factory=Defences)
     """What each defence did in this run (counts)."""
     stories: dict[str, OrderStory] = Field(default_factory=dict)

@@ -95,7 +95,8 @@ def _outcomes(run: RunView) -> str:
         ("settled", "yes" if r.settled else "no", "" if r.settled else "warn"),
         ("latency p50", _ms(lat.p50), ""),
         ("latency p95", _ms(lat.p95), ""),
-        ("wall time", f"{r.duration_s:.2f} s", ""),
+        ("saga span", f"{r.duration_s:.2f} s", ""),
+        ("set-up / whole run", f"{r.setup_s:.1f} s / {r.run_s:.1f} s", ""),
     ]
     body = "".join(f'<div class="tile {c}"><span>{k}</span><b>{escape(str(v))}</b></div>' for k, v, c in tiles)
     return f'<h3>Outcome</h3><div class="tiles">{body}</div>'
