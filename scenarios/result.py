@@ -78,6 +78,11 @@ class Compensation(BaseModel):
     detail: str = ""
 
 
+FAILURE_WORDS = {"PaymentDeclined": "declined", "OutOfStock": "out of stock", "ShipmentFailed": "shipping failed",
+                 "States.Timeout": "timed out"}  # fmt: skip
+"""A failure's name as a reader of the order list would say it."""
+
+
 class OrderStory(BaseModel):
     """Why one order ended as it did: the step that failed and with which participant error, the attempts
     and retry delays, each compensation, why it was parked, how long it was inconsistent."""
@@ -102,6 +107,15 @@ class OrderStory(BaseModel):
     """From the order's first local effect (a charge) to its last answer (the refund that undid it, the
     shipment that completed it); None when nothing took effect. For an order that never settled, until the
     last message the run saw of it."""
+
+    def why(self) -> str:
+        """Why it ended so, in a few words: ``declined``, ``out of stock``, ``shipping failed``, ``parked``..."""
+        if self.parked_reason:
+            return "parked"
+        error = (self.error or "").split(":", 1)[0]
+        if error in FAILURE_WORDS:
+            return FAILURE_WORDS[error]
+        return f"{self.failed_step} failed" if self.failed_step else ""
 
     def line(self) -> str:
         """The story in one line, for a terminal or a grep."""

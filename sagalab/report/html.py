@@ -231,15 +231,23 @@ def _order_table(runs: list[RunView], chosen: str) -> str:
         cells = "".join(f'<td class="outcome {OUTCOME_CLASS.get(run.outcome(i), "")}">'
                         f"{_outcome_link(run, i, i in told[run.mode])}</td>" for run in runs)  # fmt: skip
         mark = ' class="chosen"' if i == chosen else ""
-        body.append(f"<tr{mark}><td><code>{escape(i)}</code></td>{cells}</tr>")
+        body.append(f'<tr id="{order_anchor(i)}"{mark}><td><a href="#{order_anchor(i)}"><code>{escape(i)}</code></a>'
+                    f"</td>{cells}</tr>")  # fmt: skip
     opened = " open" if len(ids) <= 12 else ""
     return (f"<details class=\"orders\"{opened}><summary>Every order ({len(ids)})</summary>"
             f'<table><tr><th>order</th>{head}</tr>{"".join(body)}</table></details>')  # fmt: skip
 
 
+def order_anchor(order_id: str) -> str:
+    return escape(f"order-{order_id}", quote=True)
+
+
 def _outcome_link(run: RunView, order_id: str, told: bool) -> str:
-    """The order's outcome, linking to its story when the page tells it."""
-    outcome = escape(run.outcome(order_id))
+    """The order's outcome and why (declined, out of stock, shipping failed, parked), linking to its story when
+    the page tells it."""
+    story = run.result.stories.get(order_id)
+    why = story.why() if story is not None else ""
+    outcome = escape(run.outcome(order_id) + (f" ({why})" if why else ""))
     if not told:
         return outcome
     return f'<a href="#{story_anchor(run.mode, order_id)}">{outcome}</a>'

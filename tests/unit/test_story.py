@@ -268,3 +268,14 @@ def test_a_recorded_out_of_stock_run_tells_the_same_story_in_both_modes(tmp_path
     html = write_report(folder, tmp_path / "report.html").read_text()
     for mode in ("choreography", "orchestration"):
         assert f'<li id="story-{mode}-{order_id}">' in html and f'href="#story-{mode}-{order_id}"' in html
+    # The order list says why each order ended so, and every order has an anchor of its own.
+    assert html.count("compensated (out of stock)</a>") == 2 and f'<tr id="order-{order_id}"' in html
+
+
+def test_why_an_order_ended_so_in_a_few_words() -> None:
+    assert [OrderStory(outcome="compensated", failed_step=step, error=error).why() for step, error in (
+        ("ChargePayment", "PaymentDeclined: card 4000 declined"), ("ReserveStock", "OutOfStock: 0 left"),
+        ("ScheduleShipment", "ShipmentFailed: Atlantis"), ("ScheduleShipment", "States.Timeout: 5 s"),
+        ("ReserveStock", "HandlerBug: boom"))] == ["declined", "out of stock", "shipping failed", "timed out",
+                                                   "ReserveStock failed"]  # fmt: skip
+    assert OrderStory(outcome="inconsistent", parked_reason="ReleaseStock failed").why() == "parked"
