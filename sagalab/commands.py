@@ -36,6 +36,7 @@ from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.fault_specs import KINDS, read_all, with_faults
+from scenarios.participants import parse_participants, refuse_faults_on
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import Mode, sagalab_home
@@ -84,19 +85,24 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         _check_definition(args)
     extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
     namespace = args.namespace
+    participants = parse_participants(args.participant)
     if args.attach is not None:
         if args.own_users:
             raise UsageError("--own-users provisions the services a run starts; an attached stack brings its own")
+        if participants or args.ledger != "store":
+            raise UsageError("--participant and --ledger need a run that starts its services; an attached stack "
+                             "runs its own")  # fmt: skip
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=with_faults(_scenario(args.scenario), read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
-        own_users=args.own_users, **extra,
+        own_users=args.own_users, participants=participants, ledger=args.ledger, **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
+    refuse_faults_on(options.scenario, mode, participants)
     return options
 
 
