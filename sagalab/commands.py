@@ -36,7 +36,7 @@ from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.fault_specs import KINDS, read_all, with_faults
-from scenarios.participants import parse_participants, refuse_faults_on
+from scenarios.participants import EXTERNAL, parse_participants, refuse_faults_on
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import Mode, sagalab_home
@@ -135,6 +135,8 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):
+        if EXTERNAL in parse_participants(args.participant).values():
+            token = secrets.token_hex(3)  # one store serves both modes: the same order ids would meet its barrier
         options = _options(args, mode, base / mode, run_token=token)
         with console.status(f"running {args.scenario} in {mode} mode…"):
             results[mode] = await runner.run(options)

@@ -7,7 +7,8 @@ answers the ledger query before placing orders; the oracle then reads its effect
 
 A started participant gets what it needs in its environment: ``AMQP_URL``, ``SAGALAB_NAMESPACE``,
 ``SAGALAB_MODE`` (choreography or orchestration), ``SAGALAB_PARTICIPANT`` (its name), ``SAGALAB_DATA_DIR``
-(a folder of the run for its own store) and, for inventory, ``SAGALAB_STOCK`` (the run's stock, a JSON object
+(a folder of the run for its own store), ``SAGALAB_PARENT_PIPE=1`` (stdin is the runner's pipe: exit when
+it closes, so no participant outlives a runner that died) and, for inventory, ``SAGALAB_STOCK`` (the run's stock, a JSON object
 SKU -> quantity).
 """
 
@@ -88,7 +89,8 @@ class ParticipantProcess(ServiceProcess):
     def environment(self) -> dict[str, str]:
         s = self.settings
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": s.amqp_url, "SAGALAB_NAMESPACE": s.namespace,
-               "SAGALAB_MODE": s.mode, "SAGALAB_PARTICIPANT": s.service, "SAGALAB_DATA_DIR": str(s.data_dir)}  # fmt: skip
+               "SAGALAB_MODE": s.mode, "SAGALAB_PARTICIPANT": s.service, "SAGALAB_DATA_DIR": str(s.data_dir),
+               "SAGALAB_PARENT_PIPE": "1"}  # fmt: skip
         if s.service == "inventory":
             env["SAGALAB_STOCK"] = json.dumps(self.stock)
         return env
