@@ -1,0 +1,82 @@
+"""Bring your own participant: the example payment service (outside the package, protocol only) stands in for
+the built-in one in both modes, and the oracle judges it through the ledger query."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios import runner
+from scenarios.catalogue import SCENARIOS
+from scenarios.ledger import LedgerUnanswered, ProtocolLedger
+from shared.config import Mode
+from shared.transport.broker import Broker
+from shared.transport.topology import Binding, QueueSpec, Topology
+
+pytestmark = pytest.mark.broker
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "participants" / "payment" / "payment_service.py"
+MODES: tuple[Mode, ...] = ("choreography", "orchestration")
+
+
+def _example() -> dict[str, str]:
+    return {"payment": shlex.join([sys.executable, str(EXAMPLE)])}
+
+
+def _options(scenario: str, mode: Mode, amqp_url: str, namespace: str, out: Path, **extra: object) -> runner.RunOptions:
+    return runner.RunOptions(SCENARIOS[scenario], mode, amqp_url, out, namespace, **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scenario", ["out-of-stock", pytest.param("happy-path", marks=pytest.mark.slow)])
+async def test_the_example_payment_is_judged_like_the_built_in_one(
+    scenario: str, amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """In both modes the example payment ends the scenario as the built-in one does: consistent, as expected, with
+    the very same messages; the built-in run reads every participant through the ledger query (``--ledger
+    query``), so the query is checked against the built-in services too. (happy-path is marked slow: four runs
+    each, and out-of-stock already crosses every path but the shipment.)"""
+    for mode in MODES:
+        built_in = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path / f"{mode}-built-in",
+                                             ledger="query"))  # fmt: skip
+        yours = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path / f"{mode}-yours",
+                                          participants=_example()))  # fmt: skip
+        for result in (built_in, yours):
+            assert result.consistency.ok, (mode, result.consistency.violations)
+            assert result.expectation_met, (mode, result.expectation_failures)
+        assert yours.messages.by_type == built_in.messages.by_type, mode
+        assert yours.outcomes.values() and list(yours.outcomes.values()) == list(built_in.outcomes.values())
+        assert (tmp_path / f"{mode}-yours" / "data" / "payment-example.db").exists()  # its own store, not ours
+        assert not (tmp_path / f"{mode}-yours" / "data" / "payment.db").exists()
+
+
+async def test_the_oracle_reads_the_participants_ledger_not_its_messages(
+    amqp_url: str, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``EXAMPLE_DOUBLE_CHARGE=1`` the example sends the right messages but records every charge twice: only
+    its ledger says so, and the verdict flags the money rules."""
+    monkeypatch.setenv("EXAMPLE_DOUBLE_CHARGE", "1")
+    result = await runner.run(_options("happy-path", "orchestration", amqp_url, namespace, tmp_path,
+                                       participants=_example()))  # fmt: skip
+    rules = {v.rule for v in result.consistency.violations}
+    assert {"money.single-charge", "money.net"} <= rules, rules
+    assert not result.expectation_met and result.orders.inconsistent == 1
+    assert result.messages.by_type.get("PaymentCharged") == 1  # the messages alone look fine
+
+
+async def test_a_participant_that_does_not_answer_the_ledger_query_is_named(amqp_url: str, namespace: str) -> None:
+    """Nothing bound to ``payment.QueryLedger``: unanswered at once; a queue nobody consumes: unanswered after
+    the deadline. Either way the error names the participant, for the verdict to say."""
+    broker = await Broker.connect(amqp_url, Topology(namespace), "test")
+    ledger = ProtocolLedger(broker, timeout_s=0.5)
+    try:
+        with pytest.raises(LedgerUnanswered, match=r"payment did not answer the ledger query: nothing takes"):
+            await ledger.ask("payment", None)
+        await broker.declare_queue(QueueSpec("payment", (Binding("commands", "payment.QueryLedger"),)))
+        with pytest.raises(LedgerUnanswered, match=r"payment did not answer the ledger query within 0.5s"):
+            await ledger.ask("payment", ["o-1"])
+    finally:
+        await ledger.close()
+        await broker.close()
