@@ -80,3 +80,18 @@ async def test_a_participant_that_does_not_answer_the_ledger_query_is_named(amqp
     finally:
         await ledger.close()
         await broker.close()
+
+
+@pytest.mark.slow
+async def test_a_participant_silent_on_the_ledger_query_fails_the_run_saying_so(
+    amqp_url: str, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``EXAMPLE_SILENT_LEDGER=1``: the example answers the ping, so orders are placed and the saga ends, but
+    never reports its effects: the verdict names it instead of judging an empty ledger."""
+    monkeypatch.setenv("EXAMPLE_SILENT_LEDGER", "1")
+    result = await runner.run(_options("out-of-stock", "orchestration", amqp_url, namespace, tmp_path,
+                                       participants=_example()))  # fmt: skip
+    assert [(v.rule, v.detail) for v in result.consistency.violations] == [
+        ("ledger.unanswered", "payment did not answer the ledger query within 10s")
+    ]
+    assert not result.expectation_met

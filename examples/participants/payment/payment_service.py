@@ -14,6 +14,7 @@ Environment (set by ``sagalab run|compare --participant payment="python payment_
 Misbehaviour, to see the oracle catch it:
   EXAMPLE_DOUBLE_CHARGE=1  record every charge twice (the messages still look right)
   EXAMPLE_NEVER_REFUND=1   answer refunds without recording them
+  EXAMPLE_SILENT_LEDGER=1  answer the runner's ping, never a ledger query about orders
 """
 
 from __future__ import annotations
@@ -218,6 +219,9 @@ class PaymentService:
         """The ledger query: what this service charged and refunded for the orders asked about."""
         if not delivery.reply_to:
             await delivery.reject(requeue=False)
+            return
+        if query.get("order_ids") and os.environ.get("EXAMPLE_SILENT_LEDGER") == "1":
+            await delivery.ack()  # the misbehaviour: the oracle gets no answer about the orders
             return
         fields = self.store.ledger(list(query.get("order_ids") or []))
         report = {"type": "LedgerReport", "body": {
