@@ -33,10 +33,10 @@ from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, Usage
 from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from scenarios.attach import CannotAttach
-from scenarios.participants import CannotReplace
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
 from scenarios.fault_specs import read as read_fault
+from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (

@@ -67,7 +67,7 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[s
     records = coordinator_records(coordinator_db)
     statuses = {k: r.status for k, r in records.items()}
     verdict = Verdict()
-    for service, why in ledger.unanswered.items():  # its rules cannot be judged: never an "ok" by default
+    for why in ledger.unanswered.values():  # its rules cannot be judged: never an "ok" by default
         verdict.violations.append(Violation("", "ledger.unanswered", why))
     for order in orders:
         status = statuses.get(order.order_id, "absent")

@@ -3,12 +3,15 @@ the built-in one in both modes, and the oracle judges it through the ledger quer
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sagalab.cli import main
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
 from scenarios.ledger import LedgerUnanswered, ProtocolLedger
@@ -30,26 +33,34 @@ def _options(scenario: str, mode: Mode, amqp_url: str, namespace: str, out: Path
     return runner.RunOptions(SCENARIOS[scenario], mode, amqp_url, out, namespace, **extra)  # type: ignore[arg-type]
 
 
+def _compare(scenario: str, amqp_url: str, namespace: str, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    """``sagalab compare`` as a user types it (in this process), and the result JSON it wrote."""
+    code = main(["compare", scenario, "--amqp-url", amqp_url, "--namespace", namespace, "--out", str(out),
+                 "--json", str(out.with_suffix(".json")), *extra])  # fmt: skip
+    return code, json.loads(out.with_suffix(".json").read_text())
+
+
 @pytest.mark.parametrize("scenario", ["out-of-stock", pytest.param("happy-path", marks=pytest.mark.slow)])
-async def test_the_example_payment_is_judged_like_the_built_in_one(
+def test_the_example_payment_is_judged_like_the_built_in_one(
     scenario: str, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    """In both modes the example payment ends the scenario as the built-in one does: consistent, as expected, with
-    the very same messages; the built-in run reads every participant through the ledger query (``--ledger
-    query``), so the query is checked against the built-in services too. (happy-path is marked slow: four runs
-    each, and out-of-stock already crosses every path but the shipment.)"""
+    """``compare --participant payment=...``: in both modes the example payment ends the scenario as the built-in
+    one does: exit 0, consistent, as expected, with the very same messages. The built-in comparison reads every
+    participant through the ledger query (``--ledger query``), so the query is checked against the built-in
+    services too. (happy-path is marked slow: out-of-stock already crosses every payment path.)"""
+    code, built_in = _compare(scenario, amqp_url, namespace, tmp_path / "built-in", "--ledger", "query")
+    assert code == 0, built_in
+    code, yours = _compare(scenario, amqp_url, namespace, tmp_path / "yours", "--participant",
+                           f"payment={shlex.join([sys.executable, str(EXAMPLE)])}")  # fmt: skip
+    assert code == 0, yours
     for mode in MODES:
-        built_in = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path / f"{mode}-built-in",
-                                             ledger="query"))  # fmt: skip
-        yours = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path / f"{mode}-yours",
-                                          participants=_example()))  # fmt: skip
-        for result in (built_in, yours):
-            assert result.consistency.ok, (mode, result.consistency.violations)
-            assert result.expectation_met, (mode, result.expectation_failures)
-        assert yours.messages.by_type == built_in.messages.by_type, mode
-        assert yours.outcomes.values() and list(yours.outcomes.values()) == list(built_in.outcomes.values())
-        assert (tmp_path / f"{mode}-yours" / "data" / "payment-example.db").exists()  # its own store, not ours
-        assert not (tmp_path / f"{mode}-yours" / "data" / "payment.db").exists()
+        for result in (built_in[mode], yours[mode]):
+            assert result["consistency"] == {"ok": True, "violations": []}, (mode, result["consistency"])
+            assert result["expectation_met"], (mode, result["expectation_failures"])
+        assert yours[mode]["messages"]["by_type"] == built_in[mode]["messages"]["by_type"], mode
+        assert yours[mode]["orders"] == built_in[mode]["orders"], mode
+        data = tmp_path / "yours" / mode / "data"
+        assert (data / "payment-example.db").exists() and not (data / "payment.db").exists()  # its own store
 
 
 async def test_the_oracle_reads_the_participants_ledger_not_its_messages(

@@ -27,7 +27,7 @@ import signal
 import sqlite3
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS steps (order_id TEXT, step TEXT, message_id TEXT NOT 
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def log(event: str, **fields: Any) -> None:
