@@ -21,12 +21,12 @@ import shlex
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from pathlib import Path
 
 from scenarios.ledger import LedgerUnanswered, ProtocolLedger
 from scenarios.processes import Fleet, ServiceFailedToStart, ServiceProcess
 from scenarios.scenario import Need, Scenario
-from shared.config import Mode
+from shared.config import Mode, Settings
 from shared.runtime.handlers import DOMAIN_SERVICES
 
 EXTERNAL = "external"
@@ -75,16 +75,18 @@ def refuse_faults_on(scenario: Scenario, mode: Mode, replaced: Mapping[str, str]
                                     f"--participant {service}")  # fmt: skip
 
 
-@dataclass
 class ParticipantProcess(ServiceProcess):
     """The user's command in place of a built-in service: started, supervised and stopped like one, but
     ready once it answers the ledger query (it writes no ready file)."""
 
-    argv: list[str] = field(default_factory=list)
-    stock: dict[str, int] = field(default_factory=dict)
+    def __init__(self, settings: Settings, log_path: Path, command_line: str, stock: dict[str, int]) -> None:
+        super().__init__(settings, log_path)
+        self.command_line = command_line
+        """The user's command, split like a shell would (quotes work) and run without one."""
+        self.stock = stock
 
     def command(self) -> list[str]:
-        return list(self.argv)
+        return shlex.split(self.command_line)
 
     def environment(self) -> dict[str, str]:
         s = self.settings
@@ -99,14 +101,10 @@ class ParticipantProcess(ServiceProcess):
         try:
             await super().start()
         except OSError as exc:
-            raise ServiceFailedToStart(f"cannot start your {self.name} participant {self.argv}: {exc}") from None
+            raise ServiceFailedToStart(f"cannot start your {self.name} participant ({self.command_line}): {exc}") from None
 
     def is_ready(self) -> bool:
         return self.alive()  # answering the ledger query is what makes it ready (see ``wait_answering``)
-
-
-def participant_process(process: ServiceProcess, command: str, stock: dict[str, int]) -> ParticipantProcess:
-    return ParticipantProcess(process.settings, process.log_path, argv=shlex.split(command), stock=stock)
 
 
 async def wait_answering(ledger: ProtocolLedger, replaced: Mapping[str, str], fleet: Fleet,

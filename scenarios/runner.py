@@ -17,7 +17,7 @@ from scenarios.broker_control import BrokerControl
 from scenarios.injectors import RunInjector
 from scenarios.ledger import RULES_OF, Ledger, ProtocolLedger, StoreLedger, gather
 from scenarios.oracle import judge
-from scenarios.participants import EXTERNAL, participant_process, refuse_faults_on, wait_answering
+from scenarios.participants import EXTERNAL, ParticipantProcess, refuse_faults_on, wait_answering
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
@@ -177,6 +177,9 @@ def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
     scenario, mode = options.scenario, options.mode
     fleet = Fleet()
     for service in services(mode):
+        command = options.participants.get(service)
+        if command == EXTERNAL:
+            continue
         service_options = dict(scenario.service_options.get(service, {}))
         if service == "orchestrator":
             service_options |= options.service_options
@@ -185,13 +188,9 @@ def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
             data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
             faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
         )  # fmt: skip
-        process = ServiceProcess(settings, logs / f"{service}.log")
-        command = options.participants.get(service)
-        if command == EXTERNAL:
-            continue
-        if command is not None:
-            process = participant_process(process, command, scenario.stock_for(options.orders))
-        fleet.processes.append(process)
+        log_path = logs / f"{service}.log"
+        fleet.processes.append(ServiceProcess(settings, log_path) if command is None else
+                               ParticipantProcess(settings, log_path, command, scenario.stock_for(options.orders)))
     return fleet
 
 

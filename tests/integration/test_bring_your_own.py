@@ -3,7 +3,9 @@ the built-in one in both modes, and the oracle judges it through the ledger quer
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -77,6 +79,24 @@ async def test_the_oracle_reads_the_participants_ledger_not_its_messages(
     assert result.messages.by_type.get("PaymentCharged") == 1  # the messages alone look fine
 
 
+async def _answering(amqp_url: str, namespace: str, timeout_s: float = 30.0) -> None:
+    broker = await Broker.connect(amqp_url, Topology(namespace), "test")
+    ledger = ProtocolLedger(broker)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    try:
+        while True:
+            try:
+                await ledger.ask("payment", None, timeout_s=1.0)
+                return
+            except LedgerUnanswered:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.1)  # polling with a deadline: the participant is starting
+    finally:
+        await ledger.close()
+        await broker.close()
+
+
 async def test_a_participant_that_does_not_answer_the_ledger_query_is_named(amqp_url: str, namespace: str) -> None:
     """Nothing bound to ``payment.QueryLedger``: unanswered at once; a queue nobody consumes: unanswered after
     the deadline. Either way the error names the participant, for the verdict to say."""
@@ -106,3 +126,24 @@ async def test_a_participant_silent_on_the_ledger_query_fails_the_run_saying_so(
         ("ledger.unanswered", "payment did not answer the ledger query within 10s")
     ]
     assert not result.expectation_met
+
+
+async def test_a_participant_you_run_yourself_is_waited_for_and_judged(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """``--participant payment=external``: the runner starts no payment, waits until the one already running
+    answers the ledger query, judges it, and leaves it running."""
+    env = {**os.environ, "AMQP_URL": amqp_url, "SAGALAB_NAMESPACE": namespace, "SAGALAB_DATA_DIR": str(tmp_path),
+           "SAGALAB_PARENT_PIPE": "1"}  # fmt: skip
+    yours = await asyncio.create_subprocess_exec(sys.executable, str(EXAMPLE), env=env, stdin=asyncio.subprocess.PIPE)
+    try:
+        await _answering(amqp_url, namespace)  # serving before the run starts, as a participant you run would be
+        result = await runner.run(_options("out-of-stock", "orchestration", amqp_url, namespace, tmp_path / "run",
+                                           participants={"payment": "external"}))  # fmt: skip
+        assert result.consistency.ok and result.expectation_met, result.consistency.violations
+        assert result.messages.by_type["PaymentRefunded"] == 1
+        assert yours.returncode is None  # still serving: the run neither started nor stopped it
+    finally:
+        assert yours.stdin is not None
+        yours.stdin.close()  # SAGALAB_PARENT_PIPE: it stops when its parent's pipe closes
+        await asyncio.wait_for(yours.wait(), 30)

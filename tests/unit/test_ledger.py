@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from scenarios.catalogue import SCENARIOS
 from scenarios.ledger import Effects, LedgerUnanswered, StoreLedger, gather
 from scenarios.oracle import judge
-from scenarios.participants import CannotReplace, parse_participants, refuse_faults_on
+from scenarios.participants import CannotReplace, ParticipantProcess, parse_participants, refuse_faults_on
+from shared.config import Settings
 from shared.domain.contracts import LedgerReport, QueryLedger
 from shared.stores.business import ledger_report
 from shared.stores.read import read_only
@@ -161,3 +162,17 @@ def test_the_example_participants_speak_the_protocol_only() -> None:
     for path in sources:
         foreign = _imports(path) - set(sys.stdlib_module_names) - {"__future__", "aio_pika"}
         assert not foreign, f"{path.relative_to(ROOT)} imports {sorted(foreign)}"
+
+
+def test_a_started_participant_gets_the_documented_environment(tmp_path: Path) -> None:
+    """The variables docs/participant-protocol.md promises, and the command split without a shell."""
+    settings = Settings(service="inventory", mode="orchestration", amqp_url="amqp://u:p@h:5672/", namespace="ns-1",
+                        data_dir=tmp_path)  # fmt: skip
+    process = ParticipantProcess(settings, tmp_path / "inventory.log", "node 'my inventory.js' --fast", {"KB": 3})
+    assert process.command() == ["node", "my inventory.js", "--fast"]
+    env = process.environment()
+    assert {k: env[k] for k in ("AMQP_URL", "SAGALAB_NAMESPACE", "SAGALAB_MODE", "SAGALAB_PARTICIPANT",
+                                "SAGALAB_DATA_DIR", "SAGALAB_STOCK", "SAGALAB_PARENT_PIPE")} == {
+        "AMQP_URL": "amqp://u:p@h:5672/", "SAGALAB_NAMESPACE": "ns-1", "SAGALAB_MODE": "orchestration",
+        "SAGALAB_PARTICIPANT": "inventory", "SAGALAB_DATA_DIR": str(tmp_path), "SAGALAB_STOCK": '{"KB": 3}',
+        "SAGALAB_PARENT_PIPE": "1"}  # fmt: skip
