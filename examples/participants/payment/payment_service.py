@@ -126,11 +126,15 @@ class PaymentService:
         self.one_at_a_time = asyncio.Lock()  # one SQLite writer: handle deliveries in turn
 
     async def on_message(self, delivery: AbstractIncomingMessage) -> None:
-        async with self.one_at_a_time:
+        # process(): a handler that raises (a bug, a lost connection) requeues the delivery; the queue's
+        # delivery limit dead-letters it after 5 tries. The handlers ack or reject themselves when done.
+        async with self.one_at_a_time, delivery.process(requeue=True, ignore_processed=True):
             try:
                 body = json.loads(delivery.body)
                 if not isinstance(body, dict) or not delivery.type:
                     raise ValueError("not a JSON object with a type")
+                if delivery.type in STEP_OF_TYPE and not isinstance(body.get("order", body.get("order_id")), dict | str):
+                    raise ValueError(f"{delivery.type} without an order")
             except ValueError as exc:
                 log("dead-lettered", reason=str(exc))
                 await delivery.reject(requeue=False)
