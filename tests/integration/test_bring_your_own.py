@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,3 +149,24 @@ async def test_a_participant_you_run_yourself_is_waited_for_and_judged(
         assert yours.stdin is not None
         yours.stdin.close()  # SAGALAB_PARENT_PIPE: it stops when its parent's pipe closes
         await asyncio.wait_for(yours.wait(), 30)
+
+
+NODE_EXAMPLE = EXAMPLE.parents[1] / "payment-node"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                    reason="the JavaScript example needs Node 18+ and npm (apt-get install nodejs npm)")  # fmt: skip
+def test_the_javascript_example_is_judged_like_the_built_in_one(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """Another language, another store: the Node example passes out-of-stock in both modes, with the built-in
+    service's message counts (installs its one dependency with ``npm ci`` first)."""
+    if not (NODE_EXAMPLE / "node_modules" / "amqplib").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_EXAMPLE)], check=True, timeout=300)
+    code, yours = _compare("out-of-stock", amqp_url, namespace, tmp_path / "yours", "--participant",
+                           f"payment=node {NODE_EXAMPLE / 'payment.mjs'}")  # fmt: skip
+    assert code == 0, yours
+    expected = {"choreography": 5, "orchestration": 7}  # the built-in counts the Python example test measures
+    for mode in MODES:
+        assert yours[mode]["consistency"]["ok"] and yours[mode]["expectation_met"], yours[mode]
+        assert yours[mode]["messages"]["total"] == expected[mode]
+        assert (tmp_path / "yours" / mode / "data" / "payment-node-example.json").exists()

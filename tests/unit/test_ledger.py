@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,3 +177,12 @@ def test_a_started_participant_gets_the_documented_environment(tmp_path: Path) -
         "AMQP_URL": "amqp://u:p@h:5672/", "SAGALAB_NAMESPACE": "ns-1", "SAGALAB_MODE": "orchestration",
         "SAGALAB_PARTICIPANT": "inventory", "SAGALAB_DATA_DIR": str(tmp_path), "SAGALAB_STOCK": '{"KB": 3}',
         "SAGALAB_PARENT_PIPE": "1"}  # fmt: skip
+
+
+def test_the_javascript_example_imports_node_and_amqplib_only() -> None:
+    """The Node example's imports: Node's built-ins (``node:``) and its AMQP client, nothing else."""
+    source = (EXAMPLES / "payment-node" / "payment.mjs").read_text()
+    imported = set(re.findall(r"""^import .* from ["']([^"']+)["'];$""", source, re.MULTILINE))
+    assert "amqplib" in imported
+    assert {m for m in imported if not m.startswith("node:")} == {"amqplib"}
+    assert "require(" not in source
