@@ -65,14 +65,15 @@ def refuse_faults_on(scenario: Scenario, mode: Mode, replaced: Mapping[str, str]
     """A fault hook or an injector that must own a replaced service's process cannot strike the user's."""
     for service in replaced:
         if scenario.faults.get(mode, {}).get(service):
-            raise CannotReplace(f"{scenario.name} plants fault hooks in the built-in {service} service "
-                                f"({', '.join(scenario.faults[mode][service])}); they cannot reach a participant "
-                                f"you bring: run it without --participant {service}")  # fmt: skip
+            hooks = ", ".join(scenario.faults[mode][service])
+            raise CannotReplace(f"{scenario.name} in {mode}: the fault hook {hooks} lives inside the built-in {service} "
+                                f"service and cannot reach a participant you bring; drop that fault or "
+                                f"--participant {service}")  # fmt: skip
         for injector in scenario.injectors.get(mode, ()):
             if Need.PROCESSES in injector.needs and getattr(injector, "service", None) == service:
-                raise CannotReplace(f"{scenario.name} needs to {Need.PROCESSES.value} ({type(injector).__name__} "
-                                    f"{service}), and {service} is a participant you bring: run it without "
-                                    f"--participant {service}")  # fmt: skip
+                raise CannotReplace(f"{scenario.name} in {mode}: {type(injector).__name__} {service} needs the runner "
+                                    f"to {Need.PROCESSES.value}, and {service} is a participant you bring; drop that "
+                                    f"fault or --participant {service}")  # fmt: skip
 
 
 class ParticipantProcess(ServiceProcess):
