@@ -1,4 +1,11 @@
-"""The ``sagalab`` command line: scenarios, run, compare, serve, history, clean, dead-letters.
+"""The ``sagalab`` command line.
+
+Commands: ``scenarios`` (the catalogue), ``faults`` (every kind of fault), ``run`` (one scenario in one mode),
+``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
+against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
+(one execution of any definition), ``serve`` (one service as a long-lived process), ``schema`` (message schemas
+and AsyncAPI), ``users`` (a broker user per service), ``dead-letters`` (list, show, requeue), ``clean`` (remove a
+namespace).
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -30,6 +37,7 @@ from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
 from scenarios.fault_specs import read as read_fault
 from scenarios.files.load import ScenarioFileError
+from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
@@ -40,9 +48,10 @@ from shared.config import (
     default_amqp_url,
     default_namespace,
     namespace_problem,
+    sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerUnavailable
+from shared.transport.broker import BrokerUnavailable, UnknownTransport, transport_from_env
 
 
 def _namespace(value: str) -> str:
@@ -82,7 +91,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
-    p.add_argument("--out", type=Path, help="run folder: databases, logs, trace (default: .sagalab/runs/...)")
+    p.add_argument("--out", type=Path,
+                   help="run folder: databases, logs, trace (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME defaults "
+                        "to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
     p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
                    help="turn one defence off to watch what it prevents")  # fmt: skip
@@ -95,6 +106,13 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--own-users", action="store_true",
                    help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
                         "each message")  # fmt: skip
+    p.add_argument("--participant", action="append", default=[], metavar="SERVICE=COMMAND",
+                   help="bring your own participant: start COMMAND (any language, speaking docs/participant-"
+                        "protocol.md) instead of the built-in payment, inventory or shipping; SERVICE=external "
+                        "waits for one you run yourself. Repeatable")  # fmt: skip
+    p.add_argument("--ledger", choices=("store", "query"), default="store",
+                   help="how the oracle reads the built-in services' effects: their databases (default) or the "
+                        "protocol's ledger query; a participant you bring is always queried")  # fmt: skip
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
@@ -102,9 +120,20 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+class _Help(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already says it or there is none to say."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
-    sub = top.add_subparsers(dest="command", required=True)
+    top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.",
+                                  formatter_class=_Help)  # fmt: skip
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("scenarios", help="list the scenario catalogue; check scenario files; write a new one",
                        description="sagalab scenarios: list the catalogue. sagalab scenarios [check] FILE...: check "
                                    "scenario files without running them. sagalab scenarios new NAME [--out DIR]: "
@@ -114,13 +143,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
-    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--mode", required=True, choices=MODES, help="which way to run the saga")
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
-    p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
@@ -133,38 +162,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
-    p.add_argument("--mode", choices=(*MODES, "both"), default="both")
-    p.add_argument("--orders", type=int, default=200)
+    p.add_argument("--mode", choices=(*MODES, "both"), default="both", help="one mode, or each in turn")
+    p.add_argument("--orders", type=int, default=200, help="orders placed while the chaos lasts")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of chaos while the orders arrive")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--kills-per-service", type=int, default=3)
-    p.add_argument("--broker-restarts", type=int, default=1, help="needs rabbitmqctl (see README)")
-    p.add_argument("--duplicates", type=int, default=10)
+    p.add_argument("--seed", type=int, default=7, help="seed of the orders and of when each fault strikes")
+    p.add_argument("--kills-per-service", type=int, default=3, help="kill -9 and restarts of each service")
+    p.add_argument("--broker-restarts", type=int, default=1, help="stops and starts of the broker's app; needs rabbitmqctl (see README)")
+    p.add_argument("--duplicates", type=int, default=10, help="exact copies of saga messages (same message id)")
     p.add_argument("--fresh-duplicates", type=int, default=5,
                    help="copies published under a new message id, which only a business key recognises")
-    p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--poison", type=int, default=5, help="undecodable messages published onto saga queues")
     p.add_argument("--broken-compensations", type=int, default=1,
                    help="orders whose release fails for good: refunded anyway, parked naming the step")
     p.add_argument("--definition-changes", type=int, default=1,
                    help="orchestration: restarts of the orchestrator on an edited definition (states renamed)")
     p.add_argument("--forgeries", type=int, default=5,
                    help="forged copies of saga messages; each service then gets its own broker user (see README)")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
-    p.add_argument("--json", type=Path)
-    p.add_argument("--out", type=Path)
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
+    p.add_argument("--json", type=Path, help="write every mode's result JSON here")
+    p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
     _fault_option(p)
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
     bench_arguments(p)
     _common(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
-    p.add_argument("service")
-    p.add_argument("--mode", required=True, choices=MODES)
-    p.add_argument("--data-dir", type=Path, help="where its database lives (default: .sagalab/serve/<namespace>)")
+    p.add_argument("service", help="payment, inventory, shipping, or the mode's coordinator (orders, orchestrator)")
+    p.add_argument("--mode", required=True, choices=MODES, help="which way the saga runs")
+    p.add_argument("--data-dir", type=Path, help="where its database lives (default: $SAGALAB_HOME/serve/<namespace>)")
     p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="S",
                    help="keep trying to reach the broker for S seconds before giving up (containers)")  # fmt: skip
-    p.add_argument("--instance", type=int, default=0)
-    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[])
+    p.add_argument("--instance", type=int, default=0, help="which of several competing processes of the service")
+    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
+                   help="turn one defence off to watch what it prevents")  # fmt: skip
     p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
     p.add_argument("--definition", help="orchestrator: States Language definition")
     p.add_argument("--resources", help="orchestrator: resource map")
@@ -174,17 +204,17 @@ def parser() -> argparse.ArgumentParser:
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     _common(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
-    p.add_argument("definition", type=Path)
+    p.add_argument("definition", type=Path, help="a States Language definition (JSON)")
     p.add_argument("--input", default="{}", help="the execution input, as JSON (default: {})")
     p.add_argument("--resources", help="resource map: a JSON file or object binding Task resources to participants")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="standard (persisted) or express (in memory)")
     p.add_argument("--execution-id", help="default: a fresh one")
     p.add_argument("--timeout", type=float, help="seconds to wait (default: the definition's TimeoutSeconds + 5)")
     p.add_argument("--json", action="store_true", help="print the execution and its history as JSON")
     _common(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
     p.add_argument("order_id", nargs="?", help="default: the first order of the newest orchestration run")
-    p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
+    p.add_argument("--run", type=Path, help="run folder (default: search $SAGALAB_HOME/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
     p = sub.add_parser("schema", help="write the JSON Schema of every message and an AsyncAPI document per mode")
     p.add_argument("--out", type=Path, default=Path("docs"),
@@ -193,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", type=Path, help="a run or compare folder (default: the newest run)")
     p.add_argument("--order", help="the order to follow (default: the first compensated one, else the first)")
     p.add_argument("--html", type=Path, help="also write the HTML report of the folder, following this order")
+    for command in sub.choices.values():
+        command.formatter_class = _Help
     return top
 
 
@@ -208,8 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("aio_pika", "aiormq"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
+        transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, BadFaultSpec) as exc:
+    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except ScenarioFileError as exc:
@@ -291,7 +324,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
-        data_dir=args.data_dir or Path(".sagalab/serve") / args.namespace, unsafe=frozenset(args.unsafe),
+        data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
     if args.exit_with_parent:

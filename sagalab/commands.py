@@ -27,7 +27,7 @@ from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
 from sagalab.report.runs import newest_folder
-from sagalab.run_folders import RUNS_DIR, run_dir
+from sagalab.run_folders import run_dir, runs_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
 from scenarios import runner
@@ -40,9 +40,10 @@ from scenarios.fault_specs import KINDS, read_all, with_faults
 from scenarios.files.load import Problem, ScenarioFileError
 from scenarios.files.load import load as load_file
 from scenarios.files.template import starting_file
+from scenarios.participants import EXTERNAL, parse_participants, refuse_faults_on
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
-from shared.config import NAMESPACE_PATTERN, Mode
+from shared.config import NAMESPACE_PATTERN, Mode, sagalab_home
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
 from shared.stores.read import StoreSchemaError
 
@@ -139,6 +140,8 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
              run_token: str | None = None) -> runner.RunOptions:  # fmt: skip
     if args.orders is not None and args.orders < 1:
         raise UsageError("--orders must be at least 1")
+    if args.deadline is not None and not args.deadline > 0:  # also refuses nan
+        raise UsageError("--deadline must be a positive number of seconds")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
@@ -146,19 +149,24 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         _check_definition(args)
     extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
     namespace = args.namespace
+    participants = parse_participants(args.participant)
     if args.attach is not None:
         if args.own_users:
             raise UsageError("--own-users provisions the services a run starts; an attached stack brings its own")
+        if participants or args.ledger != "store":
+            raise UsageError("--participant and --ledger need a run that starts its services; an attached stack "
+                             "runs its own")  # fmt: skip
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=with_faults(scenario, read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
-        own_users=args.own_users, **extra,
+        own_users=args.own_users, participants=participants, ledger=args.ledger, **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
+    refuse_faults_on(options.scenario, mode, participants)
     return options
 
 
@@ -193,6 +201,8 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):
+        if EXTERNAL in parse_participants(args.participant).values():
+            token = secrets.token_hex(3)  # one store serves both modes: the same order ids would meet its barrier
         options = _options(args, scenario, mode, base / mode, run_token=token)
         with console.status(f"running {scenario.name} in {mode} mode…"):
             results[mode] = await runner.run(options)
@@ -218,7 +228,7 @@ def _history(args: argparse.Namespace, console: Console) -> int:
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
     else:
-        folders = sorted(RUNS_DIR.glob("**/data"), reverse=True)  # folder names start with the time
+        folders = sorted(runs_dir().glob("**/data"), reverse=True)  # folder names start with the time
     order_id = args.order_id
     if order_id is None:
         found = first_execution(folders)
@@ -272,7 +282,7 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
 
 
 def trace(args: argparse.Namespace, console: Console) -> int:
-    folder = args.folder or newest_folder(RUNS_DIR)
+    folder = args.folder or newest_folder(runs_dir())
     order_id = show(folder, args.order, console)
     if args.html:
         _write_html(folder, args.html, order_id, console)
@@ -351,7 +361,7 @@ async def users(args: argparse.Namespace, console: Console) -> int:
 
 async def clean(args: argparse.Namespace, console: Console) -> int:
     removed = await clean_namespace(args.amqp_url, args.namespace,
-                                    Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
+                                    Path("/nonexistent") if args.keep_data else sagalab_home() / "serve")  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "
                   f"exchange(s) and {removed['data folders']} service data folder(s)"
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,

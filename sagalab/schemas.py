@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.files.model import json_schema
-from shared.domain.contracts import MESSAGE_TYPES, Message
+from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES, Message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIR = Path("docs/schemas")
@@ -36,8 +36,9 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def rendered_schemas() -> dict[str, str]:
-    """Every message type's schema file, by file name."""
-    return {file_name(name): render(message_schema(cls)) for name, cls in MESSAGE_TYPES.items()}
+    """Every message type's schema file (the ledger query's too), by file name."""
+    types = MESSAGE_TYPES | LEDGER_TYPES
+    return {file_name(name): render(message_schema(cls)) for name, cls in types.items()}
 
 
 SCENARIO_FILE_SCHEMA = "scenario-file.schema.json"

@@ -54,7 +54,6 @@ class ServiceProcess:
 
     def command(self) -> list[str]:
         s = self.settings
-        # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
         cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
                "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance),
                EXIT_WITH_PARENT]  # fmt: skip
@@ -73,7 +72,7 @@ class ServiceProcess:
             self.settings = replace(self.settings, faults=tuple(f for f in self.settings.faults if persistent(f)))
         self.ready_path.unlink(missing_ok=True)
         out = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
+        env = self.environment()
         try:
             # stdin is a pipe we never write to: its end of file tells the child we are gone.
             self.process = await asyncio.create_subprocess_exec(
@@ -82,6 +81,14 @@ class ServiceProcess:
         finally:
             out.close()  # the child has its own copy of the descriptor
         self.starts += 1
+
+    def environment(self) -> dict[str, str]:
+        # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
+
+    def is_ready(self) -> bool:
+        """The service wrote its ready file (``sagalab serve`` does once it consumes)."""
+        return self.ready_path.exists()
 
     @property
     def pid(self) -> int | None:
@@ -114,6 +121,13 @@ class ServiceProcess:
         except TimeoutError:
             await self.kill()
 
+    def killed_by_fault(self) -> str | None:
+        """The scenario's crash fault that this process, dead of kill -9, ran with (None: it died of something
+        else)."""
+        if self.returncode != -signal.SIGKILL:
+            return None
+        return next((f for f in self.settings.faults if f.startswith("crash:")), None)
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -139,7 +153,7 @@ class Fleet:
         deadline = time.monotonic() + timeout_s
         while waiting:
             for p in list(waiting):
-                if p.ready_path.exists():
+                if p.is_ready():
                     waiting.remove(p)
                 elif not p.alive():
                     raise ServiceFailedToStart(f"{p.name} exited before it was ready:\n{p.log_tail()}")
@@ -166,7 +180,11 @@ class Fleet:
         while not stopping.is_set():
             for p in self.processes:
                 if p.process is not None and not p.alive() and not p.held and not stopping.is_set():
-                    log.warning("service died; restarting it", service=p.name, exit=p.returncode)
+                    if (fault := p.killed_by_fault()) is not None:
+                        log.warning("the scenario killed it on purpose; restarting it", service=p.name, fault=fault)
+                    else:
+                        log.warning("service died unexpectedly; restarting it (its log is in the run folder)",
+                                    service=p.name, exit=p.returncode)  # fmt: skip
                     p.held = True
                     try:
                         await self.restart(p)

@@ -23,6 +23,8 @@ def test_bad_usage_exits_2_with_a_message() -> None:
     assert zero.returncode == 2 and "--orders" in zero.stdout
     mode = sagalab("run", "happy-path", "--mode", "telepathy")
     assert mode.returncode == 2 and "invalid choice" in mode.stderr
+    deadline = sagalab("run", "happy-path", "--mode", "choreography", "--deadline", "0")
+    assert deadline.returncode == 2 and "--deadline must be a positive" in deadline.stdout
 
 
 def test_an_invalid_definition_exits_2_listing_every_problem(tmp_path: Path) -> None:
@@ -88,6 +90,25 @@ def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: st
     assert history.returncode == 0, history.stdout + history.stderr
     assert f"execution {order_id}" in history.stdout and "RefundPayment" in history.stdout
     assert sagalab("history", order_id, "--run", str(tmp_path / "run"), "--json").returncode == 0
+
+
+@pytest.mark.broker
+def test_a_run_stopped_at_its_deadline_while_a_saga_still_moves_is_not_settled(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """transient-failure in orchestration waits 1 s then 2 s before retrying the charge; stopped at a 1 s
+    deadline, the saga is still moving: the result says ``settled: false``, the order is stuck with its story,
+    and the run exits 1 (the scenario does not allow it)."""
+    out = sagalab("run", "transient-failure", "--mode", "orchestration", "--deadline", "1", "--json",
+                  str(tmp_path / "r.json"), "--amqp-url", amqp_url, "--namespace", namespace, "--out",
+                  str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["settled"] is False
+    assert "the run did not settle before its deadline" in result["expectation_failures"]
+    (order_id,) = result["outcomes"]
+    assert result["outcomes"][order_id] == "stuck" and result["stories"][order_id]["outcome"] == "stuck"
+    assert f"orchestration {order_id} stuck" in out.stdout
 
 
 def test_history_without_any_orchestration_run_says_what_to_do(tmp_path: Path) -> None:
