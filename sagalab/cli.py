@@ -1,7 +1,7 @@
 """The ``sagalab`` command line.
 
-Commands: ``scenarios`` (the catalogue), ``faults`` (every kind of fault), ``run`` (one scenario in one mode),
-``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
+Commands: ``scenarios`` (the catalogue; check or start scenario files), ``faults`` (every kind of fault), ``run``
+(one scenario, by name or file, in one mode), ``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
 against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
 (one execution of any definition), ``serve`` (one service as a long-lived process), ``schema`` (message schemas
 and AsyncAPI), ``users`` (a broker user per service), ``dead-letters`` (list, show, requeue), ``clean`` (remove a
