@@ -7,6 +7,8 @@ import difflib
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from scenarios.files.template import starting_file
 from scenarios.participants import EXTERNAL, parse_participants, refuse_faults_on
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
-from shared.config import NAMESPACE_PATTERN, Mode, sagalab_home
+from shared.config import MODES, NAMESPACE_PATTERN, Mode, sagalab_home
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
 from shared.stores.read import StoreSchemaError
 
@@ -180,11 +182,24 @@ def _check_definition(args: argparse.Namespace) -> None:
     load_machine(getattr(args, "definition", None), resources)
 
 
+@contextmanager
+def _kept_if_used(folder: Path) -> Iterator[Path]:
+    """A run folder that is removed again if the run fails before writing anything in it (no broker, say)."""
+    try:
+        yield folder
+    except BaseException:
+        with suppress(OSError):  # not empty: what the run left there helps explain the failure
+            folder.rmdir()
+        raise
+
+
 async def run_one(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args.scenario)
-    options = _options(args, scenario, args.mode, args.out or run_dir(scenario.name, args.mode, args.namespace))
-    with console.status(f"running {scenario.name} in {args.mode} mode…"):
-        result = await runner.run(options)
+    _options(args, scenario, args.mode, Path("not-created"))  # every option checked before anything is created
+    with _kept_if_used(args.out or run_dir(scenario.name, args.mode, args.namespace)) as folder:
+        options = _options(args, scenario, args.mode, folder)
+        with console.status(f"running {scenario.name} in {args.mode} mode…"):
+            result = await runner.run(options)
     render([result], console)
     console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
     if args.json:
@@ -196,8 +211,13 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
 
 async def compare(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args.scenario)
-    base = args.out or run_dir(scenario.name, "compare", args.namespace)
-    _check_definition(args)  # before choreography runs, not after
+    for mode in MODES:  # every option checked for both modes before anything is created or run
+        _options(args, scenario, mode, Path("not-created"))
+    with _kept_if_used(args.out or run_dir(scenario.name, "compare", args.namespace)) as base:
+        return await _compare(args, scenario, base, console)
+
+
+async def _compare(args: argparse.Namespace, scenario: Scenario, base: Path, console: Console) -> int:
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):

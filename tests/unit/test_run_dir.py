@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sagalab import run_folders
+from sagalab.cli import main
 from shared.config import Settings
 
 
@@ -29,3 +30,18 @@ def test_sagalab_home_says_where_everything_is_written(monkeypatch: pytest.Monke
     monkeypatch.setenv("SAGALAB_HOME", str(tmp_path / "home"))
     assert run_folders.run_dir("happy-path", "choreography").parent == tmp_path / "home" / "runs"
     assert Settings("payment", "choreography").data_dir == tmp_path / "home" / "data"
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "out-of-stok"], ["run", "happy-path", "--mode", "choreography", "--orders", "0"],
+    ["compare", "happy-path", "--deadline", "-5"],
+    ["run", "happy-path", "--mode", "choreography", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/"],
+    ["compare", "happy-path", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/"],
+])  # fmt: skip
+def test_a_refused_command_leaves_no_run_folder(argv: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:  # fmt: skip
+    """Bad usage (exit 2) is found before anything is created; a run that cannot reach the broker (exit 3)
+    removes the folder it made, so `sagalab history` never shows a broken run as the newest."""
+    monkeypatch.setenv("SAGALAB_HOME", str(tmp_path))
+    assert main(argv) in (2, 3)
+    assert not any((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else True
