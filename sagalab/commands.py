@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +194,18 @@ def _kept_if_used(folder: Path) -> Iterator[Path]:
         raise
 
 
+async def _run_showing_progress(options: runner.RunOptions, label: str, console: Console) -> RunResult:
+    """Run, with a status line that says the phase and, while sagas run, how many ended and the time left."""
+    with console.status(f"{label}: starting…") as status:
+        return await runner.run(replace(options, progress=lambda text: status.update(f"{label}: {escape(text)}")))
+
+
 async def run_one(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args.scenario)
     _options(args, scenario, args.mode, Path("not-created"))  # every option checked before anything is created
     with _kept_if_used(args.out or run_dir(scenario.name, args.mode, args.namespace)) as folder:
         options = _options(args, scenario, args.mode, folder)
-        with console.status(f"running {scenario.name} in {args.mode} mode…"):
-            result = await runner.run(options)
+        result = await _run_showing_progress(options, f"{scenario.name} · {args.mode}", console)
     render([result], console)
     console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
     if args.json:
@@ -224,8 +230,7 @@ async def _compare(args: argparse.Namespace, scenario: Scenario, base: Path, con
         if EXTERNAL in parse_participants(args.participant).values():
             token = secrets.token_hex(3)  # one store serves both modes: the same order ids would meet its barrier
         options = _options(args, scenario, mode, base / mode, run_token=token)
-        with console.status(f"running {scenario.name} in {mode} mode…"):
-            results[mode] = await runner.run(options)
+        results[mode] = await _run_showing_progress(options, f"{scenario.name} · {mode}", console)
     render(list(results.values()), console)
     console.print(f"run folder: {base.resolve()}", highlight=False, soft_wrap=True)
     both = CompareResult(scenario=scenario.name, **results)
@@ -338,8 +343,8 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
         options = runner.RunOptions(scenario=scenario, mode=mode, amqp_url=args.amqp_url, out_dir=(base / mode).resolve(),
                                     namespace=args.namespace, orders=args.orders, seed=args.seed,
                                     service_options={"workflow": args.workflow})  # fmt: skip
-        with console.status(f"chaos in {mode} mode: {args.orders} orders over {args.duration:.0f}s…"):
-            results.append(await runner.run(options))
+        results.append(await _run_showing_progress(options, f"chaos · {mode} · {args.duration:.0f} s of faults",
+                                                   console))  # fmt: skip
     render(results, console)
     for r in results:
         extra = r.extra

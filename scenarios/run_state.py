@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class RunOptions:
     participants.py)."""
     ledger: LedgerChoice = "store"
     """How the oracle reads the built-in services' effects: their files, or the ledger query (``query``)."""
+    progress: Callable[[str], None] | None = None
+    """Told what the run is doing (starting services, placing, settling with counts, judging), for a terminal."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""

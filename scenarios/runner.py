@@ -47,6 +47,8 @@ async def run(options: RunOptions) -> RunResult:
         BrokerControl.require(options.amqp_url)
     refuse_faults_on(scenario, mode, options.participants)
     run_started = time.monotonic()
+    say = options.progress or (lambda _: None)
+    say("connecting to the broker")
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
     ledger = ProtocolLedger(broker)
@@ -60,6 +62,7 @@ async def run(options: RunOptions) -> RunResult:
         credentials = await users.provision(admin, options.amqp_url, options.namespace,
                                             services(mode)) if admin is not None else {}  # fmt: skip
         fleet = _fleet(options, credentials)
+        say(f"starting {len(fleet.processes)} services")
         await fleet.start()
         await fleet.wait_ready()
         await wait_answering(ledger, options.participants, fleet)
@@ -71,8 +74,10 @@ async def run(options: RunOptions) -> RunResult:
         setup_s = time.monotonic() - run_started
         started = time.time()
         deadline = time.monotonic() + (options.deadline_s or scenario.deadline_s)
+        say(f"placing {len(current.orders)} orders")
         await place(current, scenario.place_interval_s)
         settled = await _settle(current, tasks[1:], deadline)
+        say("stopping the services and judging")
         duration = time.time() - started
         stopping.set()
         for task in tasks:
@@ -120,13 +125,19 @@ async def _settle(current: Run, injecting: list[asyncio.Task[None]], deadline: f
     """Settled means every saga reached an end after every fault was injected (a fault that strikes
     once everything is over would prove nothing)."""
     scenario = current.options.scenario
+    say = current.options.progress
+
+    def tell(ended: int, placed: int, left_s: float) -> None:
+        if say is not None:
+            say(f"settling: {ended} of {placed} orders ended, {left_s:.0f} s to the deadline")
+
     settled = await wait_settled(current.coordinator_db, current.placed_at, deadline - time.monotonic(),
-                                 scenario.attention_grace_s)  # fmt: skip
+                                 scenario.attention_grace_s, tell)  # fmt: skip
     pending = [t for t in injecting if not t.done()]
     if pending:
         await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0))
         settled = await wait_settled(current.coordinator_db, current.placed_at, max(deadline - time.monotonic(), 0.1),
-                                     scenario.attention_grace_s)  # fmt: skip
+                                     scenario.attention_grace_s, tell)  # fmt: skip
     return settled
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,7 +35,12 @@ def _statuses_now(path: Path) -> dict[str, str]:
         return {}
 
 
-async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, attention_grace_s: float = 0.0) -> bool:
+Progress = Callable[[int, int, float], None]
+"""Told at each poll: orders ended so far, orders in all, seconds left before the deadline."""
+
+
+async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, attention_grace_s: float = 0.0,
+                       progress: Progress | None = None) -> bool:  # fmt: skip
     """Poll until every order has a final status, or the deadline passes.
 
     An order parked as needing attention is final, but a scenario may give such orders a grace period
@@ -46,6 +51,8 @@ async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, 
     while time.monotonic() < end:
         current = _statuses_now(path)
         final = {o for o in ids if current.get(o) in FINAL_STATUSES}
+        if progress is not None:
+            progress(len(final), len(ids), end - time.monotonic())
         if final == ids:
             parked = any(current[o] == "needs-attention" for o in ids)
             if not parked:

@@ -44,3 +44,11 @@ async def test_a_parked_saga_still_in_its_grace_at_the_deadline_is_not_settled(t
 async def test_an_order_the_coordinator_never_recorded_is_not_settled(tmp_path: Path) -> None:
     path = _coordinator(tmp_path / "orders.db", {"a": "completed"})
     assert await wait_settled(path, ["a", "lost"], deadline_s=0.2) is False
+
+
+async def test_each_poll_tells_how_many_ended_and_the_time_left(tmp_path: Path) -> None:
+    """What `run` and `compare` show while sagas run: ended of placed, seconds to the deadline."""
+    path = _coordinator(tmp_path / "orders.db", {"a": "completed", "b": "pending", "c": "compensated"})
+    told: list[tuple[int, int, float]] = []
+    assert await wait_settled(path, ["a", "b", "c"], deadline_s=0.3, progress=lambda *p: told.append(p)) is False
+    assert told and all(ended == 2 and placed == 3 and 0 <= left <= 0.3 for ended, placed, left in told)
