@@ -1,4 +1,4 @@
-"""The ``sagalab`` command line: scenarios, run, compare, serve, history, clean, dead-letters.
+"""The ``sagalab`` command line: scenarios, run, compare, serve, watch, history, clean, dead-letters.
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -77,6 +77,11 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--own-users", action="store_true",
                    help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
                         "each message")  # fmt: skip
+    p.add_argument("--record-golden", action="store_true",
+                   help="write this run's transcript as the scenario's golden one (for the modes that ran) instead "
+                        "of comparing it; refused for a run that does not settle or meet its expectation")  # fmt: skip
+    p.add_argument("--golden", type=Path, metavar="FILE",
+                   help="the golden transcript file to compare with (or write), instead of the scenario's own")
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
@@ -127,6 +132,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
     p.add_argument("--json", type=Path)
     p.add_argument("--out", type=Path)
+    _common(p)
+    p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per change, instead of the table")
+    p.add_argument("--once", action="store_true",
+                   help="stop as soon as every saga seen so far has ended (after at least one)")  # fmt: skip
+    p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop when no message has come for this long")
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
     bench_arguments(p)
@@ -236,6 +247,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.clean(args, console))
         case "dead-letters":
             return asyncio.run(dead_letters(args, console))
+        case "watch":
+            return asyncio.run(commands.watch(args, console))
         case "users":
             return asyncio.run(commands.users(args, console))
         case "bench":

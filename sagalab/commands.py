@@ -21,6 +21,7 @@ from sagalab.asyncapi import write_documents
 from sagalab.bench.command import bench as run_bench
 from sagalab.clean import clean as clean_namespace
 from sagalab.compare import render
+from sagalab.golden_view import show_golden
 from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
@@ -28,7 +29,8 @@ from sagalab.report.runs import newest_folder
 from sagalab.run_folders import RUNS_DIR, run_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
-from scenarios import runner
+from sagalab.watch.command import watch as watch_namespace
+from scenarios import golden, runner
 from scenarios import users as service_users
 from scenarios.attach import refuse_faults
 from scenarios.broker_control import BrokerControl
@@ -77,10 +79,17 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
-        own_users=args.own_users, **extra,
+        own_users=args.own_users, golden_action="record" if args.record_golden else "check",
+        golden_file=args.golden.resolve() if args.golden else None, **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
+        if args.record_golden:
+            raise UsageError("--record-golden records a run the runner owns; run it without --attach")
+    try:
+        golden.load(options.golden_file or golden.golden_path(options.scenario))
+    except golden.GoldenFileError as exc:
+        raise UsageError(str(exc)) from None
     return options
 
 
@@ -99,6 +108,7 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
     with console.status(f"running {args.scenario} in {args.mode} mode…"):
         result = await runner.run(options)
     render([result], console)
+    show_golden(result, console)
     console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
     if args.json:
         args.json.write_text(result.model_dump_json(indent=2))
@@ -117,6 +127,8 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
         with console.status(f"running {args.scenario} in {mode} mode…"):
             results[mode] = await runner.run(options)
     render(list(results.values()), console)
+    for result in results.values():
+        show_golden(result, console)
     console.print(f"run folder: {base.resolve()}", highlight=False, soft_wrap=True)
     both = CompareResult(scenario=args.scenario, **results)
     (base / "compare.json").write_text(both.model_dump_json(indent=2))
@@ -277,3 +289,7 @@ async def clean(args: argparse.Namespace, console: Console) -> int:
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,
                   soft_wrap=True)  # fmt: skip
     return EXIT_OK
+
+
+async def watch(args: argparse.Namespace, console: Console) -> int:
+    return await watch_namespace(args, console)

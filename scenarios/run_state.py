@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from orchestration.bootstrap import default_definition_path
 from scenarios.broker_control import BrokerControl
@@ -48,6 +49,10 @@ class RunOptions:
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""
+    golden_action: Literal["check", "record"] = "check"
+    """Compare the run's transcript with the scenario's golden one, or write it there (scenarios/golden.py)."""
+    golden_file: Path | None = None
+    """A golden file to use instead of the scenario's own."""
 
 
 @dataclass
