@@ -11,9 +11,10 @@ same command), ``on a timer`` (sent with no message as its cause: a retry's back
 ``poison``, ``out of bounds``, and a dead-lettered copy as its own line under the message, with its reason.
 
 Where an orchestrator's command names no cause (its timer sent it), it hangs under the last message the
-orchestrator sent for the order; a retry or copy hangs beside its first occurrence, and
-answers go to the latest attempt before them. Orchestration adds each execution's history event types (with the
-state's name or the error), which the interpreter records in order.
+orchestrator sent for the order; a retry or copy hangs beside its first occurrence, and answers go to the latest
+attempt before them. A copy takes no answers (they hang under its original): whether an answer comes before or
+after an injected copy is a race. Orchestration adds each execution's history event types (with the state's
+name or the error), which the interpreter records in order.
 """
 
 from __future__ import annotations
