@@ -14,6 +14,9 @@ from sagalab.watch.fold import Fold, Saga
 
 STATUS_STYLES = {"placed": "dim", "running": "cyan", "compensating": "yellow", "completed": "green",
                  "compensated": "blue", "parked": "bold red"}  # fmt: skip
+SHORT = {"ChargePayment": "charge", "ReserveStock": "reserve", "ScheduleShipment": "ship"}
+"""Steps as the done and undone columns name them, to fit a terminal."""
+MODES = {"choreography": "chor", "orchestration": "orch"}
 ENDED_SHOWN = 10
 """How many sagas that ended stay on screen below those in flight."""
 
@@ -55,5 +58,5 @@ def _row(saga: Saga, now: float) -> list[str | Text]:
         extra.append(f"{saga.dead_lettered} dead-lettered")
     last = (saga.last or "") + (f"  ({', '.join(extra)})" if extra else "")
     idle = "" if saga.finished else f"{max(now - saga.updated_at, 0):.1f}s"
-    return [saga.order_id, saga.mode or "?", status, saga.step or "", waiting, ", ".join(saga.done),
-            ", ".join(saga.undone), last, idle]
+    done, undone = (" ".join(SHORT.get(s, s) for s in steps) for steps in (saga.done, saga.undone))
+    return [saga.order_id, MODES.get(saga.mode or "", "?"), status, saga.step or "", waiting, done, undone, last, idle]
