@@ -16,6 +16,7 @@ from orchestration.executions import Workflow, executions_for
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
+from shared.config import sagalab_home
 from shared.runtime.host import ServiceHost
 from shared.stores.sqlite import Database, OutboxRow
 from shared.transport.broker import Broker
@@ -38,7 +39,7 @@ async def execute(
     workflow: Workflow = "standard",
     execution_id: str | None = None,
     timeout_s: float | None = None,
-    data_dir: Path = Path(".sagalab/executions"),
+    data_dir: Path | None = None,
 ) -> Outcome:
     """Start the execution, drive it with an in-process orchestrator on a private reply queue, and wait
     until it finishes (or the timeout passes, when the execution is returned still RUNNING)."""
@@ -47,7 +48,7 @@ async def execute(
     reply_key = f"execute.{execution_id}"
     replies = QueueSpec("execute", (Binding("replies", reply_key),), suffix=execution_id, durable=False)
     broker = await Broker.connect(amqp_url, Topology(namespace), "execute")
-    db = Database(data_dir / f"{execution_id}.db", ORCHESTRATOR_SCHEMA)
+    db = Database((data_dir or sagalab_home() / "executions") / f"{execution_id}.db", ORCHESTRATOR_SCHEMA)
     orchestrator = Orchestrator(loaded, resources, db, executions_for(workflow), reply_key=reply_key)
     host = ServiceHost("execute", db, broker, orchestrator_subscriptions(orchestrator, replies)[1:])
     orchestrator.host = host

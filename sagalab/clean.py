@@ -25,7 +25,7 @@ from orchestration.bootstrap import replies_for
 from sagalab.bench.relay import CHAINS
 from scenarios import users
 from scenarios.topologies import queue_specs
-from shared.config import MODES
+from shared.config import MODES, sagalab_home
 from shared.transport.broker import Broker
 from shared.transport.topology import EXCHANGE_KINDS, QueueSpec, Topology
 
@@ -101,7 +101,7 @@ async def remove_users(amqp_url: str, namespace: str) -> int:
     return len(await users.remove(admin, namespace)) if admin is not None else 0
 
 
-async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/serve")) -> dict[str, int]:
+async def clean(amqp_url: str, namespace: str, data_root: Path | None = None) -> dict[str, int]:
     """Delete the namespace's queues and exchanges and its ``serve`` data; returns what was removed."""
     topology = Topology(namespace)
     extra_queues, extra_exchanges = listed_by_management(amqp_url, namespace)
@@ -114,7 +114,7 @@ async def clean(amqp_url: str, namespace: str, data_root: Path = Path(".sagalab/
         await broker.close()
     removed = {"queues": len(deleted_queues), "exchanges": len(deleted_exchanges), "data folders": 0,
                "users": await remove_users(amqp_url, namespace)}  # fmt: skip
-    folder = data_root / namespace
+    folder = (data_root or sagalab_home() / "serve") / namespace
     if folder.is_dir():
         shutil.rmtree(folder)
         removed["data folders"] = 1

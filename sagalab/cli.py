@@ -1,4 +1,11 @@
-"""The ``sagalab`` command line: scenarios, run, compare, serve, watch, history, clean, dead-letters.
+"""The ``sagalab`` command line.
+
+Commands: ``scenarios`` (the catalogue), ``faults`` (every kind of fault), ``run`` (one scenario in one mode),
+``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
+against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
+(one execution of any definition), ``serve`` (one service as a long-lived process), ``watch`` (the sagas in
+flight in a namespace, live), ``schema`` (message schemas and AsyncAPI), ``users`` (a broker user per service),
+``dead-letters`` (list, show, requeue), ``clean`` (remove a namespace).
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -27,6 +34,8 @@ from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
+from scenarios.fault_specs import BadFaultSpec
+from scenarios.fault_specs import read as read_fault
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
@@ -37,9 +46,10 @@ from shared.config import (
     default_amqp_url,
     default_namespace,
     namespace_problem,
+    sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerUnavailable
+from shared.transport.broker import BrokerUnavailable, UnknownTransport, transport_from_env
 
 
 def _namespace(value: str) -> str:
@@ -50,6 +60,21 @@ def _namespace(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} would share {shared} with the namespace it is nested in, and "
                                          "cleaning either would delete it; choose another name")  # fmt: skip
     return value
+
+
+def _fault(value: str) -> str:
+    """A fault spec, read here so a bad one is a usage error naming what is wrong (status 2)."""
+    try:
+        read_fault(value)
+    except BadFaultSpec as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _fault_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fault", action="append", type=_fault, default=[], metavar="[MODE/]TARGET:KIND[:ARGS][@WHEN]",
+                   help="add a fault to the scenario's own (repeatable), e.g. payment:crash:after-commit:ChargePayment "
+                        "or broker:restart@PaymentCharged#5; `sagalab faults` lists every kind")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -64,7 +89,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
-    p.add_argument("--out", type=Path, help="run folder: databases, logs, trace (default: .sagalab/runs/...)")
+    p.add_argument("--out", type=Path,
+                   help="run folder: databases, logs, trace (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME defaults "
+                        "to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
     p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
                    help="turn one defence off to watch what it prevents")  # fmt: skip
@@ -85,22 +112,35 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
+    _fault_option(p)
     _common(p)
 
 
+class _Help(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already says it or there is none to say."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
-    sub = top.add_subparsers(dest="command", required=True)
+    top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.",
+                                  formatter_class=_Help)  # fmt: skip
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("scenarios", help="list the scenario catalogue and what each teaches")
+    sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
-    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--mode", required=True, choices=MODES, help="which way to run the saga")
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
     _run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
-    p.add_argument("--keep-data", action="store_true", help="leave .sagalab/serve/<namespace> alone")
+    p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
@@ -113,25 +153,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
-    p.add_argument("--mode", choices=(*MODES, "both"), default="both")
-    p.add_argument("--orders", type=int, default=200)
+    p.add_argument("--mode", choices=(*MODES, "both"), default="both", help="one mode, or each in turn")
+    p.add_argument("--orders", type=int, default=200, help="orders placed while the chaos lasts")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of chaos while the orders arrive")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--kills-per-service", type=int, default=3)
-    p.add_argument("--broker-restarts", type=int, default=1, help="needs rabbitmqctl (see README)")
-    p.add_argument("--duplicates", type=int, default=10)
+    p.add_argument("--seed", type=int, default=7, help="seed of the orders and of when each fault strikes")
+    p.add_argument("--kills-per-service", type=int, default=3, help="kill -9 and restarts of each service")
+    p.add_argument("--broker-restarts", type=int, default=1, help="stops and starts of the broker's app; needs rabbitmqctl (see README)")
+    p.add_argument("--duplicates", type=int, default=10, help="exact copies of saga messages (same message id)")
     p.add_argument("--fresh-duplicates", type=int, default=5,
                    help="copies published under a new message id, which only a business key recognises")
-    p.add_argument("--poison", type=int, default=5)
+    p.add_argument("--poison", type=int, default=5, help="undecodable messages published onto saga queues")
     p.add_argument("--broken-compensations", type=int, default=1,
                    help="orders whose release fails for good: refunded anyway, parked naming the step")
     p.add_argument("--definition-changes", type=int, default=1,
                    help="orchestration: restarts of the orchestrator on an edited definition (states renamed)")
     p.add_argument("--forgeries", type=int, default=5,
                    help="forged copies of saga messages; each service then gets its own broker user (see README)")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
-    p.add_argument("--json", type=Path)
-    p.add_argument("--out", type=Path)
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
+    p.add_argument("--json", type=Path, help="write every mode's result JSON here")
+    p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
+    _fault_option(p)
     _common(p)
     p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
     p.add_argument("--json", action="store_true", help="one JSON object per line per change, instead of the table")
@@ -143,13 +184,14 @@ def parser() -> argparse.ArgumentParser:
     bench_arguments(p)
     _common(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
-    p.add_argument("service")
-    p.add_argument("--mode", required=True, choices=MODES)
-    p.add_argument("--data-dir", type=Path, help="where its database lives (default: .sagalab/serve/<namespace>)")
+    p.add_argument("service", help="payment, inventory, shipping, or the mode's coordinator (orders, orchestrator)")
+    p.add_argument("--mode", required=True, choices=MODES, help="which way the saga runs")
+    p.add_argument("--data-dir", type=Path, help="where its database lives (default: $SAGALAB_HOME/serve/<namespace>)")
     p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="S",
                    help="keep trying to reach the broker for S seconds before giving up (containers)")  # fmt: skip
-    p.add_argument("--instance", type=int, default=0)
-    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[])
+    p.add_argument("--instance", type=int, default=0, help="which of several competing processes of the service")
+    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
+                   help="turn one defence off to watch what it prevents")  # fmt: skip
     p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
     p.add_argument("--definition", help="orchestrator: States Language definition")
     p.add_argument("--resources", help="orchestrator: resource map")
@@ -159,17 +201,17 @@ def parser() -> argparse.ArgumentParser:
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     _common(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
-    p.add_argument("definition", type=Path)
+    p.add_argument("definition", type=Path, help="a States Language definition (JSON)")
     p.add_argument("--input", default="{}", help="the execution input, as JSON (default: {})")
     p.add_argument("--resources", help="resource map: a JSON file or object binding Task resources to participants")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard")
+    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="standard (persisted) or express (in memory)")
     p.add_argument("--execution-id", help="default: a fresh one")
     p.add_argument("--timeout", type=float, help="seconds to wait (default: the definition's TimeoutSeconds + 5)")
     p.add_argument("--json", action="store_true", help="print the execution and its history as JSON")
     _common(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
     p.add_argument("order_id", nargs="?", help="default: the first order of the newest orchestration run")
-    p.add_argument("--run", type=Path, help="run folder (default: search .sagalab/runs, newest first)")
+    p.add_argument("--run", type=Path, help="run folder (default: search $SAGALAB_HOME/runs, newest first)")
     p.add_argument("--json", action="store_true", help="print the raw GetExecutionHistory-shaped JSON")
     p = sub.add_parser("schema", help="write the JSON Schema of every message and an AsyncAPI document per mode")
     p.add_argument("--out", type=Path, default=Path("docs"),
@@ -178,6 +220,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", type=Path, help="a run or compare folder (default: the newest run)")
     p.add_argument("--order", help="the order to follow (default: the first compensated one, else the first)")
     p.add_argument("--html", type=Path, help="also write the HTML report of the folder, following this order")
+    for command in sub.choices.values():
+        command.formatter_class = _Help
     return top
 
 
@@ -193,8 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("aio_pika", "aiormq"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
+        transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach) as exc:
+    except (UsageError, CannotAttach, BadFaultSpec, UnknownTransport) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except DefinitionError as exc:
@@ -229,6 +274,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     match args.command:
         case "scenarios":
             return commands.list_scenarios(console)
+        case "faults":
+            return commands.list_faults(console)
         case "run":
             return asyncio.run(commands.run_one(args, console))
         case "compare":
@@ -271,7 +318,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
-        data_dir=args.data_dir or Path(".sagalab/serve") / args.namespace, unsafe=frozenset(args.unsafe),
+        data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
     if args.exit_with_parent:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from orchestration.bootstrap import load_machine
 from orchestration.execute import execute as run_execution
@@ -26,7 +27,7 @@ from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
 from sagalab.report.runs import newest_folder
-from sagalab.run_folders import RUNS_DIR, run_dir
+from sagalab.run_folders import run_dir, runs_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
 from sagalab.watch.command import watch as watch_namespace
@@ -36,9 +37,10 @@ from scenarios.attach import refuse_faults
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
+from scenarios.fault_specs import KINDS, read_all, with_faults
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
-from shared.config import Mode
+from shared.config import Mode, sagalab_home
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
 from shared.stores.read import StoreSchemaError
 
@@ -54,6 +56,18 @@ def list_scenarios(console: Console) -> int:
     return EXIT_OK
 
 
+def list_faults(console: Console) -> int:
+    """Every kind of fault ``--fault`` and scenario files take, with what it provokes and what absorbs it."""
+    table = Table(title="sagalab faults: [MODE/]TARGET:KIND[:ARGS][@TYPE[#N][+SECONDS]]", header_style="bold")
+    table.add_column("kind")
+    table.add_column("form")
+    table.add_column("provokes / absorbed by")
+    for kind in KINDS.values():
+        table.add_row(kind.name, Text(kind.form), f"{escape(kind.provokes)}\n[dim]absorbed by: {escape(kind.absorbed_by)}[/]")
+    console.print(table, emoji=False)
+    return EXIT_OK
+
+
 def _scenario(name: str) -> Scenario:
     if name not in SCENARIOS:
         raise UsageError(f"unknown scenario {name!r}; `sagalab scenarios` lists: {', '.join(SCENARIOS)}")
@@ -63,6 +77,8 @@ def _scenario(name: str) -> Scenario:
 def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str | None = None) -> runner.RunOptions:
     if args.orders is not None and args.orders < 1:
         raise UsageError("--orders must be at least 1")
+    if args.deadline is not None and not args.deadline > 0:  # also refuses nan
+        raise UsageError("--deadline must be a positive number of seconds")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
@@ -76,7 +92,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
-        scenario=_scenario(args.scenario), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
+        scenario=with_faults(_scenario(args.scenario), read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, golden_action="record" if args.record_golden else "check",
@@ -150,7 +166,7 @@ def _history(args: argparse.Namespace, console: Console) -> int:
     if args.run:  # a run folder, a compare folder, its data folder or the database itself
         folders = [args.run / "data", args.run / "orchestration" / "data", args.run]
     else:
-        folders = sorted(RUNS_DIR.glob("**/data"), reverse=True)  # folder names start with the time
+        folders = sorted(runs_dir().glob("**/data"), reverse=True)  # folder names start with the time
     order_id = args.order_id
     if order_id is None:
         found = first_execution(folders)
@@ -204,7 +220,7 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
 
 
 def trace(args: argparse.Namespace, console: Console) -> int:
-    folder = args.folder or newest_folder(RUNS_DIR)
+    folder = args.folder or newest_folder(runs_dir())
     order_id = show(folder, args.order, console)
     if args.html:
         _write_html(folder, args.html, order_id, console)
@@ -232,7 +248,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
                      seed=args.seed)  # fmt: skip
     if plan.broker_restarts:
         BrokerControl.require(args.amqp_url)
-    scenario = chaos_scenario(args.orders, plan, order_seed=args.seed)
+    scenario = with_faults(chaos_scenario(args.orders, plan, order_seed=args.seed), read_all(args.fault))
     modes: list[Mode] = ["choreography", "orchestration"] if args.mode == "both" else [args.mode]
     base = args.out or run_dir("chaos", args.mode, args.namespace)
     results = []
@@ -283,7 +299,7 @@ async def users(args: argparse.Namespace, console: Console) -> int:
 
 async def clean(args: argparse.Namespace, console: Console) -> int:
     removed = await clean_namespace(args.amqp_url, args.namespace,
-                                    Path("/nonexistent") if args.keep_data else Path(".sagalab/serve"))  # fmt: skip
+                                    Path("/nonexistent") if args.keep_data else sagalab_home() / "serve")  # fmt: skip
     console.print(f"namespace {args.namespace}: deleted {removed['queues']} queue(s), {removed['exchanges']} "
                   f"exchange(s) and {removed['data folders']} service data folder(s)"
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,

@@ -5,8 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from scenarios.result import RunResult
+from scenarios.result import Defences, RunResult
 from shared.domain.contracts import SAGA_ORDER
+
+STORY_LINES = 10
+"""How many orders' stories a terminal shows per mode before it says how many more there are."""
+VIOLATION_LINES = 10
+"""How many orders' violations a terminal shows per mode before it says how many more there are."""
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -40,20 +45,52 @@ def render(results: list[RunResult], console: Console) -> None:
     row("per order", *(f"{r.messages.per_order:g}" for r in results))
     row("dead-lettered", *(str(r.messages.dead_lettered) for r in results))
     table.add_section()
+    used = [(key, label) for key, label in Defences.ROWS if any(getattr(r.defences, key) for r in results)]
+    row("[bold]defences[/]" if used else "defences: none used", *("" for _ in results))
+    for key, label in used:  # only what some mode used: the work each defence did, side by side
+        row(f"  {label}", *(str(getattr(r.defences, key) or "·") for r in results))
+    table.add_section()
     row("latency p50", *(_fmt(r.latency_ms.p50, " ms") for r in results))
     row("latency p95", *(_fmt(r.latency_ms.p95, " ms") for r in results))
-    row("wall time", *(f"{r.duration_s:.2f} s" for r in results))
+    row("saga span", *(f"{r.duration_s:.2f} s" for r in results))
+    row("set-up / whole run", *(f"{r.setup_s:.1f} s / {r.run_s:.1f} s" for r in results))
     row("settled", *("yes" if r.settled else "[red]no[/]" for r in results))
     row("expectation", *("[green]met[/]" if r.expectation_met else "[red]not met[/]" for r in results))
     console.print(table)
     for r in results:
         for failure in r.expectation_failures:
-            console.print(f"[red]{r.mode}: {failure}[/]")
-        for v in r.consistency.violations[:10]:
-            console.print(f"[red]{r.mode}: {v.rule} {v.order_id} {v.detail}[/]")
+            console.print(f"{r.mode}: {failure}", style="red", markup=False, highlight=False, soft_wrap=True)
+        for line in violation_lines(r)[:VIOLATION_LINES]:
+            console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
         for rejected in r.rejected_orders[:10]:
             console.print(f"{r.mode}: rejected {rejected.order_id}: {rejected.reason}", style="yellow", markup=False,
                           highlight=False, soft_wrap=True)  # fmt: skip
+    render_stories(results, console)
+
+
+def violation_lines(result: RunResult) -> list[str]:
+    """One line per order (or per SKU, for stock rules) with every rule it broke: ``MODE violation ORDER rule:
+    detail; rule: detail``, unwrapped and unstyled, so it can be grepped and pasted."""
+    by_order: dict[str, list[str]] = {}
+    for v in result.consistency.violations:
+        by_order.setdefault(v.order_id or "(stock)", []).append(f"{v.rule}: {v.detail}")
+    lines = [f"{result.mode} violation {order}: {'; '.join(causes)}" for order, causes in by_order.items()]
+    if len(lines) > VIOLATION_LINES:
+        lines[VIOLATION_LINES - 1:] = [f"{result.mode} ... and {len(lines) - VIOLATION_LINES + 1} more orders with "
+                                       "violations (every one is in the result JSON)"]  # fmt: skip
+    return lines
+
+
+def render_stories(results: list[RunResult], console: Console, limit: int = STORY_LINES) -> None:
+    """One line per order with a story, per mode (the first ``limit``, then how many more): grep-friendly,
+    ``MODE ORDER_ID story``, printed as it is (no markup read from a participant's error)."""
+    for r in results:
+        stories = list(r.stories.items())
+        for order_id, story in stories[:limit]:
+            console.print(f"{r.mode} {order_id} {story.line()}", markup=False, highlight=False, soft_wrap=True)
+        if len(stories) > limit:
+            console.print(f"{r.mode} ... and {len(stories) - limit} more (every story is in the result JSON)",
+                          markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _bad(n: int) -> str:

@@ -1,4 +1,5 @@
-"""Where runs keep their databases, logs and traces: a new folder per run under ``.sagalab/runs``."""
+"""Where runs keep their databases, logs and traces: a new folder per run under ``$SAGALAB_HOME/runs``
+(``.sagalab/runs`` in the current directory when ``SAGALAB_HOME`` is unset)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import time
 from pathlib import Path
 
 from sagalab.exits import UsageError
+from shared.config import sagalab_home
 
-RUNS_DIR = Path(".sagalab/runs")
+
+def runs_dir() -> Path:
+    """Every run's folder lives here."""
+    return sagalab_home() / "runs"
 
 
 def run_dir(scenario: str, label: str, namespace: str = "") -> Path:
@@ -15,12 +20,13 @@ def run_dir(scenario: str, label: str, namespace: str = "") -> Path:
     folder never collide), the scenario and the label, with ``-2``, ``-3``... when a run of the same name
     started in the same second."""
     name = "-".join(p for p in (time.strftime("%Y%m%d-%H%M%S"), namespace, scenario, label) if p)
-    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    runs = runs_dir()
+    runs.mkdir(parents=True, exist_ok=True)
     for n in range(1, 1000):
-        folder = RUNS_DIR / (name if n == 1 else f"{name}-{n}")
+        folder = runs / (name if n == 1 else f"{name}-{n}")
         try:
             folder.mkdir()
             return folder
         except FileExistsError:
             continue
-    raise UsageError(f"too many runs named {name} in {RUNS_DIR}")
+    raise UsageError(f"too many runs named {name} in {runs}")

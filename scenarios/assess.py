@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
 from typing import cast
 
 from orchestration.histories import find_history
 from scenarios import golden
 from scenarios.checks import Judged, unexplained
-from scenarios.oracle import Verdict
+from scenarios.defences import defences, histories, refusals_of
+from scenarios.oracle import Verdict, coordinator_records
 from scenarios.result import (
     Consistency,
     Latency,
@@ -23,37 +21,12 @@ from scenarios.result import (
 )
 from scenarios.run_state import Run, RunOptions
 from scenarios.scenario import Scenario
+from scenarios.service_logs import read_logs
 from scenarios.settle import alerts, settled_at
+from scenarios.story import tell
 from scenarios.topologies import services
 from shared.config import Mode
 from shared.domain.contracts import Order
-from shared.stores.read import read_only
-from shared.stores.sqlite import ServiceView
-
-
-def log_counts(logs: Path) -> dict[str, int]:
-    """Redeliveries the broker made and duplicates the inboxes dropped, read from the services' logs."""
-    counts: Counter[str] = Counter()
-    for path in logs.glob("*.log"):
-        for line in path.read_text(errors="replace").splitlines():
-            if '"handled"' not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            counts["redelivered"] += bool(entry.get("redelivered"))
-            counts["duplicates dropped"] += bool(entry.get("duplicate"))
-    return dict(counts)
-
-
-def refusals(databases: Iterable[Path], order_ids: set[str]) -> dict[str, int]:
-    """Messages the services refused or ignored for this run's orders (each service's ``refusals`` table)."""
-    counts: Counter[str] = Counter()
-    for path in databases:
-        with read_only(path) as db:
-            counts.update(r.kind for r in ServiceView(db).refusals() if r.order_id in order_ids)
-    return dict(counts)
 
 
 def workflow_of(opts: RunOptions) -> str:
@@ -68,7 +41,13 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     latencies = [(done_at[o] - run.placed_at[o]) * 1000 for o in run.placed_at if o in done_at]
     by_type = run.trace.by_type()
     total = sum(by_type.values())
-    refused = refusals([run.data_dir / f"{s}.db" for s in services(opts.mode)], {o.order_id for o in orders})
+    order_ids = {o.order_id for o in orders}
+    refused_all = refusals_of([run.data_dir / f"{s}.db" for s in services(opts.mode)], order_ids)
+    refused = Counter(r.kind for r in refused_all)
+    logs = read_logs(opts.out_dir / "logs")
+    executions = histories(run.data_dir, sorted(order_ids)) if opts.mode == "orchestration" else {}
+    parked = {o: r.detail or "a compensation failed" for o, r in coordinator_records(run.coordinator_db).items()
+              if o in order_ids and r.status == "needs-attention"}  # fmt: skip
     rejected = [RejectedOrder(order_id=r.order_id, reason=r.reason) for r in run.rejected]
     result = RunResult(
         scenario=opts.scenario.name, mode=opts.mode, seed=opts.seed,
@@ -85,12 +64,14 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         rejected_orders=rejected,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
-            **log_counts(opts.out_dir / "logs"),
+            **logs.counts(),
             "alerts": alerts(run.coordinator_db) if opts.mode == "choreography" else [],
             "dead_lettered_broken_on_purpose": _dead_letters_of(run),
             "unsafe": sorted(opts.unsafe), "workflow": workflow_of(opts)
             if opts.mode == "orchestration" else None,
         },
+        defences=defences(refused_all, logs, executions, run.trace),
+        stories=tell(verdict.outcomes, run.trace.records, logs.attempts, parked, executions),
     )  # fmt: skip
     if opts.include_history and opts.mode == "orchestration":
         result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}

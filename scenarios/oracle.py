@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.domain.contracts import Order
+from shared.domain.contracts import Order, money
 from shared.stores.business import PaymentLedgerView, ShipmentsView, StockView
 from shared.stores.orders import FINAL_STATUSES, OrderRecord, OrdersView
 from shared.stores.read import read_only
@@ -126,19 +126,19 @@ def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violat
     net = sum(charges) - sum(refunds)
     found: list[tuple[str, str]] = []
     if len(charges) > 1:
-        found.append(("money.single-charge", f"charged {len(charges)} times: {charges}"))
+        found.append(("money.single-charge", f"charged {len(charges)} times: {', '.join(money(c) for c in charges)}"))
     if sum(refunds) > sum(charges):
-        found.append(("money.refund-exceeds-charge", f"refunded {sum(refunds)} of {sum(charges)} charged"))
+        found.append(("money.refund-exceeds-charge", f"refunded {money(sum(refunds))} of {money(sum(charges))} charged"))
     if status == "completed":
         if net != order.amount_cents:
-            found.append(("money.net", f"completed but net charged {net}, order total {order.amount_cents}"))
+            found.append(("money.net", f"completed but net charged {money(net)}, order total {money(order.amount_cents)}"))
         if not reserved:
             found.append(("stock.missing", "completed without a stock reservation"))
         if not shipped:
             found.append(("shipping.missing", "completed without a shipment"))
     elif status in FINAL_STATUSES:
         if net != 0:
-            found.append(("money.net", f"{status} but net charged {net}"))
+            found.append(("money.net", f"{status} but net charged {money(net)}"))
         if reserved:
             found.append(("stock.left-behind", f"{status} but {reservation[1]} x {reservation[0]} still reserved"))  # type: ignore[index]
         if shipped:

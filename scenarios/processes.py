@@ -114,6 +114,13 @@ class ServiceProcess:
         except TimeoutError:
             await self.kill()
 
+    def killed_by_fault(self) -> str | None:
+        """The scenario's crash fault that this process, dead of kill -9, ran with (None: it died of something
+        else)."""
+        if self.returncode != -signal.SIGKILL:
+            return None
+        return next((f for f in self.settings.faults if f.startswith("crash:")), None)
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -166,7 +173,11 @@ class Fleet:
         while not stopping.is_set():
             for p in self.processes:
                 if p.process is not None and not p.alive() and not p.held and not stopping.is_set():
-                    log.warning("service died; restarting it", service=p.name, exit=p.returncode)
+                    if (fault := p.killed_by_fault()) is not None:
+                        log.warning("the scenario killed it on purpose; restarting it", service=p.name, fault=fault)
+                    else:
+                        log.warning("service died unexpectedly; restarting it (its log is in the run folder)",
+                                    service=p.name, exit=p.returncode)  # fmt: skip
                     p.held = True
                     try:
                         await self.restart(p)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import statistics
-from typing import Any
+from collections import Counter
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -78,6 +80,121 @@ class GoldenCheck(BaseModel):
     """The unified diff, golden first, when it did not match."""
 
 
+CompensationResult = Literal["done", "needless", "failed", "unanswered"]
+
+
+class Compensation(BaseModel):
+    """One compensation of an order, as its last answer tells it."""
+
+    step: str
+    result: CompensationResult
+    """``needless``: the step it undoes had not happened (nothing charged, reserved or booked; a tombstone
+    was left so a late forward step is refused). ``unanswered``: commanded, never answered in the run."""
+    detail: str = ""
+
+
+FAILURE_WORDS = {"PaymentDeclined": "declined", "OutOfStock": "out of stock", "ShipmentFailed": "shipping failed",
+                 "States.Timeout": "timed out"}  # fmt: skip
+"""A failure's name as a reader of the order list would say it."""
+
+
+class OrderStory(BaseModel):
+    """Why one order ended as it did: the step that failed and with which participant error, the attempts
+    and retry delays, each compensation, why it was parked, how long it was inconsistent."""
+
+    outcome: str
+    failed_step: str | None = None
+    error: str | None = None
+    """The participant's error: the failure event and its reason (``OutOfStock: 0 of KEYBOARD left...``), or a
+    task's error and cause (``States.Timeout: ...``)."""
+    attempts: dict[str, int] = Field(default_factory=dict)
+    """Steps tried more than once, with how many times (a step missing here ran once)."""
+    retry_delays_s: dict[str, list[float]] = Field(default_factory=dict)
+    """Per retried step, the wait before each retry: the orchestrator's Retry backoff, or between
+    choreography's redeliveries."""
+    retry_errors: dict[str, list[str]] = Field(default_factory=dict)
+    """Per retried step, the error each failed attempt ended with (the task's error, or what the handler raised)."""
+    compensations: list[Compensation] = Field(default_factory=list)
+    parked_reason: str | None = None
+    dead_letters: list[str] = Field(default_factory=list)
+    """``type: reason`` of each of the order's messages dead-lettered."""
+    inconsistent_for_s: float | None = None
+    """From the order's first local effect (a charge) to its last answer (the refund that undid it, the
+    shipment that completed it); None when nothing took effect. For an order that never settled, until the
+    last message the run saw of it."""
+
+    def why(self) -> str:
+        """Why it ended so, in a few words: ``declined``, ``out of stock``, ``shipping failed``, ``parked``..."""
+        if self.parked_reason:
+            return "parked"
+        error = (self.error or "").split(":", 1)[0]
+        if error in FAILURE_WORDS:
+            return FAILURE_WORDS[error]
+        return f"{self.failed_step} failed" if self.failed_step else ""
+
+    def line(self) -> str:
+        """The story in one line, for a terminal or a grep."""
+        parts = [self.outcome]
+        if self.failed_step:
+            parts.append(f"{self.failed_step} failed" + (f" ({self.error})" if self.error else ""))
+        elif self.error:
+            parts.append(self.error)
+        if self.attempts:
+            parts.append("attempts " + ", ".join(f"{step} x{n}{self._failed_tries(step)}"
+                                                 for step, n in self.attempts.items()))  # fmt: skip
+        if self.retry_delays_s:
+            parts.append("retry delays " + ", ".join(
+                f"{step} {'/'.join(f'{d:g}' for d in delays)} s" for step, delays in self.retry_delays_s.items()))
+        if self.compensations:
+            parts.append("compensations " + ", ".join(f"{c.step} {c.result}" for c in self.compensations))
+        if self.parked_reason:
+            parts.append(f"parked: {self.parked_reason}")
+        if self.dead_letters:
+            parts.append("dead-lettered " + ", ".join(self.dead_letters))
+        if self.inconsistent_for_s is not None:
+            parts.append(f"inconsistent for {self.inconsistent_for_s:g} s")
+        return " ".join("; ".join(parts).split())  # one line, whatever a participant's error holds
+
+
+    def _failed_tries(self, step: str) -> str:
+        """`` (failed: HandlerBug x5)``: the kinds of error the step's failed tries ended with, counted."""
+        kinds = Counter(re.split(r"[(:]", e, maxsplit=1)[0].strip() for e in self.retry_errors.get(step, []))
+        return f" (failed: {', '.join(f'{k} x{n}' if n > 1 else k for k, n in kinds.items())})" if kinds else ""
+
+
+class Defences(BaseModel):
+    """The work each defence did in a run: what a comparison of the modes sets side by side."""
+
+    duplicates_dropped: int = 0
+    """Deliveries the inbox recognised by their message id: no second effect (the stored answer again)."""
+    business_key_answers: int = 0
+    """The same step again under a new message id, answered with its first outcome (order, step key)."""
+    barrier_refusals: int = 0
+    """Forward steps refused because their compensation (or a tombstone) was already recorded."""
+    strays_ignored: int = 0
+    """Replies no task was waiting for (late, duplicate or unknown), dropped by the orchestrator."""
+    redeliveries: int = 0
+    """Deliveries the broker marked redelivered: a requeue after a failed handler, a crash, a lost channel."""
+    retries: int = 0
+    """Tasks the orchestrator scheduled again (Retry with backoff, or a re-send after a timeout)."""
+    task_timeouts: int = 0
+    """Tasks the orchestrator gave up waiting for (``States.Timeout``)."""
+    dead_letters: int = 0
+    dead_letters_by_reason: dict[str, int] = Field(default_factory=dict)
+
+    ROWS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("duplicates_dropped", "duplicates dropped (inbox)"),
+        ("business_key_answers", "answered again (business key)"),
+        ("barrier_refusals", "refused (barrier)"),
+        ("strays_ignored", "strays ignored"),
+        ("redeliveries", "redeliveries"),
+        ("retries", "retries (orchestrator)"),
+        ("task_timeouts", "task timeouts"),
+        ("dead_letters", "dead letters"),
+    )
+    """Each count and how a table labels it, in the order tables list them."""
+
+
 class RunResult(BaseModel):
     scenario: str
     mode: str
@@ -87,6 +204,7 @@ class RunResult(BaseModel):
     messages: MessageCounts
     latency_ms: Latency
     duration_s: float
+    """The saga span: from the first order placed to the last saga settled (the figure to compare across modes)."""
     settled: bool
     expectation_met: bool
     expectation_failures: list[str] = Field(default_factory=list)
@@ -100,6 +218,17 @@ class RunResult(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     golden: GoldenCheck | None = None
     """The golden transcript's verdict (None only for results written before goldens existed)."""
+
+
+    setup_s: float = 0.0
+    """Before the first order: connecting, resetting the namespace, starting the services and waiting until ready."""
+    run_s: float = 0.0
+    """The whole run as the user waited for it: set-up, the sagas, stopping the services and judging."""
+    defences: Defences = Field(default_factory=Defences)
+    """What each defence did in this run (counts)."""
+    stories: dict[str, OrderStory] = Field(default_factory=dict)
+    """Per order with something to tell (failed, compensated, parked, retried, dead-lettered): its story. An
+    order that completed on the first try of every step has none."""
 
 
 class CompareResult(BaseModel):

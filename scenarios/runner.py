@@ -42,6 +42,7 @@ async def run(options: RunOptions) -> RunResult:
     admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
     if Need.BROKER_CONTROL in scenario.needs(mode):
         BrokerControl.require(options.amqp_url)
+    run_started = time.monotonic()
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
     stopping = asyncio.Event()
@@ -61,6 +62,7 @@ async def run(options: RunOptions) -> RunResult:
                       rejected=admission.rejected, credentials=credentials)  # fmt: skip
         tasks = [asyncio.create_task(fleet.supervise(stopping))]
         tasks += [asyncio.create_task(_injecting(i, current)) for i in injectors]
+        setup_s = time.monotonic() - run_started
         started = time.time()
         deadline = time.monotonic() + (options.deadline_s or scenario.deadline_s)
         await place(current, scenario.place_interval_s)
@@ -77,6 +79,7 @@ async def run(options: RunOptions) -> RunResult:
         await drain_tap(broker, trace)
         trace.save(options.out_dir / "trace.jsonl")
         result = assess(current, judge(current.data_dir, current.coordinator_db, current.orders), settled, duration)
+        result.setup_s, result.run_s = round(setup_s, 2), round(time.monotonic() - run_started, 2)
         (options.out_dir / "result.json").write_text(result.model_dump_json(indent=2))
         return result
     finally:

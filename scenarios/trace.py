@@ -37,6 +37,21 @@ class TraceRecord:
     dead_letter_reason: str | None
     """sagalab's own error type (``x-sagalab-error``: ``WrongPublisher``...) or the broker's ``x-death`` reason."""
     user_id: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    """The few business fields the order's failure story reads (``STORY_FACTS``): a failure's reason, a
+    task's error and cause, what a compensation undid (0 or false: it had nothing to undo)."""
+
+
+STORY_FACTS = ("reason", "error", "cause", "amount_cents", "quantity", "was_scheduled")
+_FACT_CHARS = 300
+
+
+def story_facts(body: object) -> dict[str, Any]:
+    """The ``STORY_FACTS`` a message body carries, strings cut to a few hundred characters."""
+    if not isinstance(body, dict):
+        return {}
+    facts = {k: body[k] for k in STORY_FACTS if isinstance(body.get(k), (str, int, bool))}
+    return {k: v[:_FACT_CHARS] if isinstance(v, str) else v for k, v in facts.items()}
 
 
 @dataclass
@@ -95,9 +110,10 @@ class Trace:
                     waiter[2].set_result(seen)
         dead = seen.exchange == self.topology.dead_letter_exchange
         try:
-            causation = json.loads(seen.body).get("causation_id")
-        except (ValueError, AttributeError):
-            causation = None
+            body = json.loads(seen.body)
+        except ValueError:
+            body = None
+        causation = body.get("causation_id") if isinstance(body, dict) else None
         self.records.append(TraceRecord(
             t=published / 1e6 if (published := seen.headers.get("x-published-us")) else seen.received_at,
             type=seen.type or "?", sender=seen.sender or "?",
@@ -107,7 +123,7 @@ class Trace:
             causation_id=causation, state=seen.headers.get("x-state"),
             attempt=seen.headers.get("x-attempt"), dead_lettered=dead,
             dead_letter_reason=reason_of(seen.headers) if dead else None,
-            user_id=seen.user_id or seen.headers.get("x-sagalab-user-id") or None,
+            user_id=seen.user_id or seen.headers.get("x-sagalab-user-id") or None, facts=story_facts(body),
         ))  # fmt: skip
         for waiter in [w for w in self._record_waiters if w[0](self.records[-1])]:
             self._record_waiters.remove(waiter)

@@ -49,6 +49,12 @@ def default_namespace() -> str:
     return f"sagalab-{user}" if user else "sagalab"
 
 
+def sagalab_home() -> Path:
+    """Where sagalab keeps what it writes (runs, service databases, executions): ``$SAGALAB_HOME``, else
+    ``.sagalab`` in the current directory."""
+    return Path(os.environ.get("SAGALAB_HOME") or ".sagalab")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What one service process needs to know to run."""
@@ -57,7 +63,7 @@ class Settings:
     mode: Mode
     amqp_url: str = field(default_factory=default_amqp_url)
     namespace: str = field(default_factory=default_namespace)
-    data_dir: Path = Path(".sagalab/data")
+    data_dir: Path = field(default_factory=lambda: sagalab_home() / "data")
     unsafe: frozenset[str] = frozenset()
     faults: tuple[str, ...] = ()
     instance: int = 0

@@ -73,17 +73,19 @@ def expected_outcome(order: Order) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``sagalab bench`` (the common ones, broker URL and namespace, are added by the CLI)."""
-    p.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    p.add_argument("--mode", choices=(*MODES, "both"), default="both", help="one mode, or each in turn")
     p.add_argument("--orders", type=int, default=2000, help="orders per run (default: 2000)")
     p.add_argument("--concurrency", type=int, default=100, help="orders kept in flight (default: 100)")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of orders that go out of stock (0..1)")
     p.add_argument("--instances", type=int, default=1, help="competing processes per service and per relay")
     p.add_argument("--repeat", type=int, default=1,
                    help="measure each mode and its raw chain this many times, alternating; report median ratios")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help="seed of the orders and their failures")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
     p.add_argument("--json", type=Path, help="write the figures as JSON here")
-    p.add_argument("--out", type=Path, help="folder for the runs' databases and logs (default: .sagalab/runs/...)")
+    p.add_argument("--out", type=Path,
+                   help="folder for the runs' databases and logs (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME "
+                        "defaults to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds each run may take (default: 120 + 0.05 per order)")
 
 

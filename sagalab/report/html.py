@@ -1,6 +1,7 @@
 """The report page: one self-contained HTML file, each mode of a run in a column, row by row.
 
-Rows: verdict, outcome table, oracle violations, messages by type, the chosen order's sequence diagram,
+Rows: verdict, outcome table, oracle violations, the defences' counts, each order's story (anchored, the
+order list links to it), messages by type, the chosen order's sequence diagram,
 and the orchestration's state graph or the choreography's event graph. Styles are inline and there is
 no script, no font, no image and no link to fetch: the file opens offline, and its Content-Security-Policy
 forbids loading anything at all.
@@ -16,8 +17,12 @@ from orchestration.asl import DefinitionError, load_definition
 from sagalab.report import charts, event_graph, sequence, state_graph
 from sagalab.report.runs import RunView, choose_order, load_folder, load_history, summarise
 from sagalab.report.style import CSS
+from scenarios.result import Defences, OrderStory
 from scenarios.topologies import services
 from shared.config import MODES
+
+STORY_LIMIT = 200
+"""Stories listed per mode; the rest are in result.json."""
 
 OUTCOME_CLASS = {"completed": "good", "compensated": "undone", "inconsistent": "bad", "stuck": "warn", "rejected": "warn"}
 
@@ -42,6 +47,8 @@ def render_page(runs: list[RunView], order_id: str, source: Path | None = None) 
         _row(runs, "mode", _mode_head),
         _row(runs, "outcomes", _outcomes),
         _row(runs, "verdict", _verdict),
+        _row(runs, "defences", _defences),
+        _row(runs, "stories", _stories),
         _row(runs, "chart", lambda run: _chart(run, runs)),
         _row(runs, "sequence", lambda run: _sequence(run, order_id)),
         _row(runs, "graph", lambda run: _graph(run, order_id)),
@@ -88,7 +95,8 @@ def _outcomes(run: RunView) -> str:
         ("settled", "yes" if r.settled else "no", "" if r.settled else "warn"),
         ("latency p50", _ms(lat.p50), ""),
         ("latency p95", _ms(lat.p95), ""),
-        ("wall time", f"{r.duration_s:.2f} s", ""),
+        ("saga span", f"{r.duration_s:.2f} s", ""),
+        ("set-up / whole run", f"{r.setup_s:.1f} s / {r.run_s:.1f} s", ""),
     ]
     body = "".join(f'<div class="tile {c}"><span>{k}</span><b>{escape(str(v))}</b></div>' for k, v, c in tiles)
     return f'<h3>Outcome</h3><div class="tiles">{body}</div>'
@@ -113,6 +121,55 @@ def _verdict(run: RunView) -> str:
     for failure in r.expectation_failures:
         parts.append(f'<p class="bad-line">✗ {escape(failure)}</p>')
     return "".join(parts)
+
+
+def _defences(run: RunView) -> str:
+    d = run.result.defences
+    rows = "".join(f"<tr><td>{escape(label)}</td><td>{getattr(d, key)}</td></tr>" for key, label in Defences.ROWS)
+    reasons = ", ".join(f"{escape(k)} {n}" for k, n in d.dead_letters_by_reason.items())
+    note = f'<p class="meta">dead letters by reason: {reasons}</p>' if reasons else ""
+    return f'<h3>Defences</h3><table class="defences">{rows}</table>{note}'
+
+
+def _stories(run: RunView) -> str:
+    """Each order with something to tell, with an anchor the order list links to."""
+    stories = list(run.result.stories.items())
+    if not stories:
+        return '<h3>Order stories</h3><p class="meta">every order completed at the first try of every step</p>'
+    items = []
+    for order_id, story in stories[:STORY_LIMIT]:
+        facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in _story_facts(story))
+        items.append(f'<li id="{story_anchor(run.mode, order_id)}"><code class="order">{escape(order_id)}</code> '
+                     f'<span class="outcome {OUTCOME_CLASS.get(story.outcome, "")}">{escape(story.outcome)}</span>'
+                     f"<dl>{facts}</dl></li>")  # fmt: skip
+    more = len(stories) - STORY_LIMIT
+    tail = f'<p class="meta">and {more} more (every story is in result.json)</p>' if more > 0 else ""
+    return f'<h3>Order stories</h3><ul class="stories">{"".join(items)}</ul>{tail}'
+
+
+def story_anchor(mode: str, order_id: str) -> str:
+    return escape(f"story-{mode}-{order_id}", quote=True)
+
+
+def _story_facts(story: OrderStory) -> list[tuple[str, str]]:
+    facts = []
+    if story.failed_step:
+        facts.append(("failed step", story.failed_step))
+    if story.error:
+        facts.append(("participant error", story.error))
+    for step, n in story.attempts.items():
+        delays = story.retry_delays_s.get(step, [])
+        waited = f", waiting {' / '.join(f'{d:g}' for d in delays)} s" if delays else ""
+        facts.append(("attempts", f"{step} x{n}{waited}"))
+    for c in story.compensations:
+        facts.append(("compensation", f"{c.step}: {c.result}" + (f" ({c.detail})" if c.detail else "")))
+    if story.parked_reason:
+        facts.append(("parked", story.parked_reason))
+    for dead in story.dead_letters:
+        facts.append(("dead-lettered", dead))
+    if story.inconsistent_for_s is not None:
+        facts.append(("inconsistent for", f"{story.inconsistent_for_s:g} s"))
+    return facts
 
 
 def _chart(run: RunView, runs: list[RunView]) -> str:
@@ -168,15 +225,32 @@ def _order_table(runs: list[RunView], chosen: str) -> str:
     for run in runs:
         ids += [i for i in run.order_ids() if i not in ids]
     head = "".join(f"<th>{escape(run.mode)}</th>" for run in runs)
+    told = {run.mode: set(list(run.result.stories)[:STORY_LIMIT]) for run in runs}
     body = []
     for i in ids:
-        cells = "".join(f'<td class="outcome {OUTCOME_CLASS.get(run.outcome(i), "")}">{escape(run.outcome(i))}</td>'
-                        for run in runs)  # fmt: skip
+        cells = "".join(f'<td class="outcome {OUTCOME_CLASS.get(run.outcome(i), "")}">'
+                        f"{_outcome_link(run, i, i in told[run.mode])}</td>" for run in runs)  # fmt: skip
         mark = ' class="chosen"' if i == chosen else ""
-        body.append(f"<tr{mark}><td><code>{escape(i)}</code></td>{cells}</tr>")
+        body.append(f'<tr id="{order_anchor(i)}"{mark}><td><a href="#{order_anchor(i)}"><code>{escape(i)}</code></a>'
+                    f"</td>{cells}</tr>")  # fmt: skip
     opened = " open" if len(ids) <= 12 else ""
     return (f"<details class=\"orders\"{opened}><summary>Every order ({len(ids)})</summary>"
             f'<table><tr><th>order</th>{head}</tr>{"".join(body)}</table></details>')  # fmt: skip
+
+
+def order_anchor(order_id: str) -> str:
+    return escape(f"order-{order_id}", quote=True)
+
+
+def _outcome_link(run: RunView, order_id: str, told: bool) -> str:
+    """The order's outcome and why (declined, out of stock, shipping failed, parked), linking to its story when
+    the page tells it."""
+    story = run.result.stories.get(order_id)
+    why = story.why() if story is not None else ""
+    outcome = escape(run.outcome(order_id) + (f" ({why})" if why else ""))
+    if not told:
+        return outcome
+    return f'<a href="#{story_anchor(run.mode, order_id)}">{outcome}</a>'
 
 
 def _footer() -> str:

@@ -86,6 +86,7 @@ def record_from(raw: dict[str, Any]) -> TraceRecord:
     values["receivers"] = list(values["receivers"] or [])
     values["dead_lettered"] = bool(values["dead_lettered"])
     values["t"] = float(values["t"] or 0.0)
+    values["facts"] = dict(values["facts"] or {})
     return TraceRecord(**values)
 
 

@@ -60,6 +60,14 @@ details.orders summary { cursor: pointer; font-weight: 600; }
 details.orders table { margin-top: 8px; }
 details.orders th, details.orders td { text-align: left; padding: 2px 18px 2px 0; }
 details.orders tr.chosen td { background: #fff7d6; }
+table.defences td { padding: 1px 14px 1px 0; }
+table.defences td:last-child { text-align: right; font-variant-numeric: tabular-nums; }
+ul.stories { list-style: none; padding: 0; margin: 0; max-height: 480px; overflow: auto; }
+ul.stories li { padding: 6px 0; border-bottom: 1px solid var(--line); }
+ul.stories li:target { background: #fff7d6; }
+ul.stories dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 4px 0 0; font-size: 13px; }
+ul.stories dt { color: var(--muted); }
+ul.stories dd { margin: 0; overflow-wrap: anywhere; }
 footer { margin-top: 14px; color: var(--muted); font-size: 12.5px; max-width: 1100px; }
 """.replace("FONT", FONT)
     + "".join(f".k-{kind} {{ color: {colour}; }}\n" for kind, colour in KIND_COLOURS.items())

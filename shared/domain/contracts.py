@@ -28,6 +28,15 @@ MAX_AMOUNT_CENTS = 10**12
 """Ten billion in currency units: far above any card, far below SQLite's 64-bit integers, even summed."""
 MAX_QUANTITY = 10_000
 
+CURRENCY = "EUR"
+"""Every amount is in cents of this currency (the shop sells in one)."""
+
+
+def money(cents: int) -> str:
+    """An amount as people read it: ``49.99 EUR``, not ``4999``."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d} {CURRENCY}"
+
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
 """Ids and names: 1 to 128 printable ASCII characters, no spaces or control characters."""
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]

@@ -83,4 +83,5 @@ class HandlerFailures:
                     rows = [OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)]
         await delivery.dead_letter("HandlerFailed", reason)
         await self.relay.send(rows)
-        log.info("handled", failed=type(exc).__name__, gave_up=True, sent=[r.message.type for r in rows])
+        log.info("handled", failed=type(exc).__name__, gave_up=True, redelivered=delivery.redelivered,
+                 delivery_count=delivery.delivery_count, sent=[r.message.type for r in rows])  # fmt: skip

@@ -32,6 +32,9 @@ from shared.transport.wire import Outgoing, UndecodableMessage, answered_again, 
 log = structlog.get_logger()
 
 
+ALREADY_DONE = "already done for order"
+"""How the business key's answer reads in the ``refusals`` table (the run's result counts it apart)."""
+
 Verdict = Literal["handled", "duplicate", "refused", "answered-again", "reused"]
 
 
@@ -264,7 +267,7 @@ class ServiceHost:
         first = Database.claim_step(tx.conn, consumer, message.correlation_id, step.name, message.message_id)
         if first is None or "no-business-key" in self.unsafe:
             return "handled", route.handle(message, tx)
-        tx.ignored(f"{step.name} already done for order {message.correlation_id} by message {first}")
+        tx.ignored(f"{step.name} {ALREADY_DONE} {message.correlation_id} by message {first}")
         if not tx.reply_to:
             return "answered-again", []  # an event: nobody awaits an answer, and the first one went out
         return "answered-again", [answered_again(row.message, message, tx.reply_to) for row in self.db.staged_for(first)]

@@ -82,6 +82,7 @@ def refusal_counts(conn: sqlite3.Connection) -> dict[str, int]:
 class Refusal:
     kind: RefusalKind
     order_id: str
+    reason: str = ""
 
 
 class ServiceView:
@@ -91,7 +92,7 @@ class ServiceView:
         self.db = db
 
     def refusals(self) -> list[Refusal]:
-        return [Refusal(*r) for r in self.db.rows("SELECT kind, order_id FROM refusals")]
+        return [Refusal(*r) for r in self.db.rows("SELECT kind, order_id, reason FROM refusals")]
 
     def staged_by_type(self) -> dict[str, int]:
         """How many messages of each type the outbox staged."""

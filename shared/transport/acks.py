@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import deque
+from typing import Protocol
 
 import aiormq
 import structlog
@@ -26,10 +27,23 @@ import structlog
 log = structlog.get_logger()
 
 
+class Settles(Protocol):
+    """Where the frames go: an aiormq channel (the fast transport), or the plain transport's settler, which
+    sends each through aio-pika's ``IncomingMessage`` of that tag."""
+
+    @property
+    def is_closed(self) -> bool: ...
+
+    async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None: ...
+
+    async def basic_nack(self, delivery_tag: int, multiple: bool = False, requeue: bool = True,
+                         wait: bool = True) -> None: ...  # fmt: skip
+
+
 class BatchedAcks:
     """The settlements of one consuming channel (delivery tags are per channel)."""
 
-    def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
+    def __init__(self, channel: Settles) -> None:
         self.channel = channel
         self._delivered: list[int] = []  # heap of tags whose settling frame is not written yet
         self._acked: set[int] = set()  # acked, waiting for this turn's run

@@ -5,6 +5,7 @@ holds the connection and the topology and is all the service host sees."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -33,11 +34,24 @@ from shared.transport.wire import ExchangeKind, Outgoing
 log = structlog.get_logger()
 
 
+def safe_url(url: str) -> str:
+    """The URL with its password masked, fit for a message."""
+    return str(URL(url).with_password("***")) if URL(url).password else url
+
+
+def why_not_connected(exc: BaseException, waited_s: float) -> str:
+    """What went wrong, in words (an exception's own text can be empty: a timeout has none)."""
+    if isinstance(exc, TimeoutError):
+        return (f"timed out after {waited_s:.0f} s waiting for the AMQP handshake: the port accepts connections but "
+                "nothing there speaks AMQP (a broker out of file handles, or another program)")
+    return str(exc) or type(exc).__name__
+
+
 class BrokerUnavailable(Exception):
     """RabbitMQ cannot be reached; the message says how to get one."""
 
     def __init__(self, url: str, reason: object) -> None:
-        safe = str(URL(url).with_password("***")) if URL(url).password else url
+        safe = safe_url(url)
         super().__init__(
             f"cannot reach RabbitMQ at {safe} ({reason}).\n"
             "Start one with `rabbitmq-server -detached` (Debian package rabbitmq-server) or "
@@ -54,11 +68,16 @@ TRANSPORTS: dict[str, type[Transport]] = {"plain": PlainTransport, "fast": FastT
 """``plain`` is the default; ``SAGALAB_TRANSPORT=fast`` opts every process of a run into the fast one."""
 
 
+class UnknownTransport(ValueError):
+    """``SAGALAB_TRANSPORT`` names no transport."""
+
+
 def transport_from_env() -> Transport:
     """The transport ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
     name = os.environ.get("SAGALAB_TRANSPORT") or "plain"
     if name not in TRANSPORTS:
-        raise ValueError(f"SAGALAB_TRANSPORT={name!r}: one of {', '.join(TRANSPORTS)}")
+        raise UnknownTransport(f"SAGALAB_TRANSPORT={name!r} names no transport; use one of {', '.join(TRANSPORTS)} "
+                               "(or leave it unset for plain)")  # fmt: skip
     return TRANSPORTS[name]()
 
 
@@ -83,12 +102,17 @@ class Broker:
         """Connect, open the confirming publish channel and (unless ``declare`` is false) declare the exchanges.
         ``transport`` defaults to the one ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
         transport = transport or transport_from_env()  # a wrong name fails before anything connects
+        slow = asyncio.get_running_loop().call_later(
+            2.0, lambda: log.warning("still connecting to RabbitMQ", url=safe_url(url), timeout_s=timeout))
+        started = time.monotonic()
         try:
             connection = await aio_pika.connect_robust(
                 url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
             )
         except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
-            raise BrokerUnavailable(url, exc or type(exc).__name__) from None
+            raise BrokerUnavailable(url, why_not_connected(exc, time.monotonic() - started)) from None
+        finally:
+            slow.cancel()
         broker = cls(connection, topology, sender, transport)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         if declare:

@@ -23,6 +23,8 @@ def test_bad_usage_exits_2_with_a_message() -> None:
     assert zero.returncode == 2 and "--orders" in zero.stdout
     mode = sagalab("run", "happy-path", "--mode", "telepathy")
     assert mode.returncode == 2 and "invalid choice" in mode.stderr
+    deadline = sagalab("run", "happy-path", "--mode", "choreography", "--deadline", "0")
+    assert deadline.returncode == 2 and "--deadline must be a positive" in deadline.stdout
 
 
 def test_an_invalid_definition_exits_2_listing_every_problem(tmp_path: Path) -> None:
@@ -90,6 +92,47 @@ def test_compare_out_of_stock_writes_the_fixed_json(amqp_url: str, namespace: st
     assert sagalab("history", order_id, "--run", str(tmp_path / "run"), "--json").returncode == 0
 
 
+@pytest.mark.broker
+def test_a_run_stopped_at_its_deadline_while_a_saga_still_moves_is_not_settled(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """transient-failure in orchestration waits 1 s then 2 s before retrying the charge; stopped at a 1 s
+    deadline, the saga is still moving: the result says ``settled: false``, the order is stuck with its story,
+    and the run exits 1 (the scenario does not allow it)."""
+    out = sagalab("run", "transient-failure", "--mode", "orchestration", "--deadline", "1", "--json",
+                  str(tmp_path / "r.json"), "--amqp-url", amqp_url, "--namespace", namespace, "--out",
+                  str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["settled"] is False
+    assert "the run did not settle before its deadline" in result["expectation_failures"]
+    (order_id,) = result["outcomes"]
+    assert result["outcomes"][order_id] == "stuck" and result["stories"][order_id]["outcome"] == "stuck"
+    assert f"orchestration {order_id} stuck" in out.stdout
+
+
 def test_history_without_any_orchestration_run_says_what_to_do(tmp_path: Path) -> None:
     out = sagalab("history", cwd=tmp_path)
     assert out.returncode == 2 and "run a scenario in orchestration mode first" in out.stdout.replace("\n", " ")
+
+
+@pytest.mark.broker
+def test_faults_from_the_command_line_strike_the_named_modes(amqp_url: str, namespace: str, tmp_path: Path) -> None:
+    """`compare --fault`: a duplicate the lab publishes in both modes and a crash in one mode only, added to the
+    scenario's own faults; both modes end consistent (inbox, ack after commit) and the result says what struck."""
+    out = sagalab("compare", "out-of-stock", "--fault", "lab:duplicate:PaymentCharged",
+                  "--fault", "choreography/payment:crash:after-commit:OutOfStock", "--json", str(tmp_path / "out.json"),
+                  "--amqp-url", amqp_url, "--namespace", namespace, "--out", str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads((tmp_path / "out.json").read_text())
+    for mode in ("choreography", "orchestration"):
+        r = data[mode]
+        assert r["consistency"]["ok"] and r["orders"]["compensated"] == 1, r
+        assert r["extra"]["faults_injected"] == {"duplicate PaymentCharged": 1}
+        assert r["messages"]["by_type"]["PaymentCharged"] == 2
+    assert data["choreography"]["extra"]["restarts"] == {"payment": 1}
+    assert not data["orchestration"]["extra"].get("restarts")
+    listed = sagalab("faults")
+    assert listed.returncode == 0 and all(kind in listed.stdout for kind in ("crash", "duplicate", "restart"))
+    bad = sagalab("compare", "out-of-stock", "--fault", "paymnt:crash:after-commit:X")
+    assert bad.returncode == 2 and "did you mean 'payment'" in bad.stderr

@@ -35,6 +35,15 @@ ONE_ORDER: dict[tuple[str, str], dict[str, int]] = {
 }  # fmt: skip
 
 
+# The one order's story per core scenario (both modes tell the same one): failed step, error, compensations.
+STORY: dict[str, tuple[str | None, str | None, list[tuple[str, str]]]] = {
+    "out-of-stock": ("ReserveStock", "OutOfStock: 0 of KEYBOARD left, 1 wanted", [("RefundPayment", "done")]),
+    "payment-declined": ("ChargePayment", "PaymentDeclined: card declined by the issuer", []),
+    "shipping-failure": ("ScheduleShipment", "ShipmentFailed: no carrier delivers to Atlantis",
+                         [("ReleaseStock", "done"), ("RefundPayment", "done")]),
+}  # fmt: skip
+
+
 def _options(scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path, **kw: object) -> runner.RunOptions:
     return runner.RunOptions(SCENARIOS[scenario], mode, amqp_url, tmp_path / mode, namespace, **kw)  # type: ignore[arg-type]
 
@@ -54,6 +63,12 @@ async def test_one_order_ends_as_expected_with_the_exact_message_count(
     assert result.messages.total == sum(ONE_ORDER[(scenario, mode)].values())
     assert result.messages.dead_lettered == 0
     assert (tmp_path / mode / "trace.jsonl").exists()
+    if scenario not in STORY:  # a first-try completed order has no story to tell
+        assert result.stories == {}
+    else:
+        (story,) = result.stories.values()
+        told = (story.failed_step, story.error, [(c.step, c.result) for c in story.compensations])
+        assert told == STORY[scenario], story
 
 
 @pytest.mark.parametrize("mode", ["choreography", "orchestration"])

@@ -9,6 +9,7 @@ import aiormq
 from structlog.testing import capture_logs
 
 from shared.transport.acks import BatchedAcks
+from shared.transport.plain import IncomingSettler
 
 
 @types.coroutine
@@ -115,3 +116,41 @@ async def test_a_settlement_the_channel_refuses_is_logged_not_swallowed() -> Non
         await acker.drain()
     failed = [(e["frame"], e["delivery_tag"]) for e in logs if e["log_level"] == "warning"]
     assert sorted(failed) == [("ack", 1), ("nack", 2)]
+
+
+class FakeIncoming:
+    """An aio-pika ``IncomingMessage`` as the plain transport settles it."""
+
+    def __init__(self, tag: int, log: list[tuple[str, int, bool]]) -> None:
+        self.delivery_tag = tag
+        self._log = log
+
+    async def ack(self, multiple: bool = False) -> None:
+        self._log.append(("ack", self.delivery_tag, multiple))
+
+    async def nack(self, requeue: bool = True) -> None:
+        self._log.append(("nack", self.delivery_tag, requeue))
+
+    async def reject(self, requeue: bool = False) -> None:
+        self._log.append(("reject", self.delivery_tag, requeue))
+
+
+class FakeAiormqChannel:
+    is_closed = False
+
+
+async def test_the_plain_transport_sends_a_run_of_acks_through_the_last_message_of_the_run() -> None:
+    """Plain transport: the batched frames go out through aio-pika's own ``IncomingMessage`` methods (one
+    ``ack(multiple=True)`` for a settled run, ``reject`` to dead-letter), and forget what they settled."""
+    sent: list[tuple[str, int, bool]] = []
+    settler = IncomingSettler(FakeAiormqChannel())  # type: ignore[arg-type]
+    acker = BatchedAcks(settler)
+    for tag in (1, 2, 3, 4):
+        settler.received(tag, FakeIncoming(tag, sent))  # type: ignore[arg-type]
+        acker.received(tag)
+    await acker.nack(4, requeue=False)
+    for tag in (1, 2, 3):
+        acker.ack(tag)
+    await _settle(acker)
+    assert sent == [("reject", 4, False), ("ack", 3, True)]
+    assert settler._messages == {}

@@ -47,3 +47,10 @@ def test_every_imported_library_is_declared() -> None:
         if not names & _declared():
             undeclared[module] = str(where)
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_license_is_an_spdx_expression() -> None:
+    """A table (``{text = ...}``) makes setuptools print a deprecation warning on every install (PEP 639)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert isinstance(project["project"]["license"], str)
+    assert "setuptools>=77" in project["build-system"]["requires"]

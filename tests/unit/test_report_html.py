@@ -23,19 +23,21 @@ def _report(tmp_path: Path, scenario: str = "out-of-stock", sub: str = "") -> st
 
 
 def test_the_report_needs_nothing_from_the_network(tmp_path: Path) -> None:
-    """No URL, script, stylesheet link, font or image to fetch; a CSP forbids fetching anything at all."""
+    """No URL, script, stylesheet link, font or image to fetch (links within the page only); a CSP forbids
+    fetching anything at all."""
     html = _report(tmp_path)
     assert not re.search(r"https?:|//[a-z]|<script|<link|<img|@import|url\(|<iframe", html, re.IGNORECASE)
-    assert not re.search(r'\s(?:src|href)="', html)
+    assert not re.search(r'\s(?:src|href)="(?!#)', html)
     assert "default-src 'none'" in html and "<style>" in html
 
 
 def test_both_modes_sit_side_by_side_section_by_section(tmp_path: Path) -> None:
-    """Two columns; every section (head, outcome, verdict, chart, sequence, graph) once per mode, in mode order."""
+    """Two columns; every section (head, outcome, verdict, defences, stories, chart, sequence, graph) once per
+    mode, in mode order."""
     html = _report(tmp_path)
     assert 'style="--cols:2"' in html
     cells = re.findall(r'<section class="cell (\w+)" data-mode="(\w+)">', html)
-    sections = ["mode", "outcomes", "verdict", "chart", "sequence", "graph"]
+    sections = ["mode", "outcomes", "verdict", "defences", "stories", "chart", "sequence", "graph"]
     assert cells == [(s, m) for s in sections for m in ("choreography", "orchestration")]
 
 

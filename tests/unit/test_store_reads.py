@@ -96,7 +96,7 @@ def test_the_service_view_reads_refusals_the_outbox_and_the_inbox(tmp_path: Path
         Database.stage(conn, "m-2", [Outgoing("events", "k", "PaymentCharged", "m-3", "o-1", b"{}")])
     with read_only(tmp_path / "payment.db") as reader:
         view = ServiceView(reader)
-        assert view.refusals() == [Refusal("refused", "o-1")]
+        assert view.refusals() == [Refusal("refused", "o-1", "compensated already")]
         assert view.staged_by_type() == {"PaymentCharged": 1}
         assert view.handled() == 1
 

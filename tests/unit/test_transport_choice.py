@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sagalab.cli import main
 from shared.transport.broker import Broker, transport_from_env
 from shared.transport.fast import FastTransport
 from shared.transport.plain import PlainTransport
@@ -28,3 +29,11 @@ def test_an_unknown_transport_name_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SAGALAB_TRANSPORT", "fastest")
     with pytest.raises(ValueError, match="plain, fast"):
         transport_from_env()
+
+
+def test_the_cli_refuses_an_unknown_transport_as_bad_usage(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Exit 2 with the names it takes, before anything starts: never a traceback from deep in a service."""
+    monkeypatch.setenv("SAGALAB_TRANSPORT", "turbo")
+    assert main(["run", "happy-path", "--mode", "choreography"]) == 2
+    assert "SAGALAB_TRANSPORT='turbo' names no transport; use one of plain, fast" in capsys.readouterr().out

@@ -1,0 +1,293 @@
+"""Every fault as one line of text: what ``--fault`` takes on ``run``, ``compare`` and ``chaos``, and what scenario
+files list. A spec names who is struck and how, and optionally when::
+
+    [MODE/]TARGET:KIND[:ARG ...][@TRIGGER]
+
+- ``MODE/`` (``choreography/`` or ``orchestration/``) keeps the fault to one mode; without it, both.
+- ``TARGET`` is a service of the mode (``payment``, ``inventory``, ``shipping``, ``orders``, ``orchestrator``),
+  ``broker`` (the broker itself) or ``lab`` (messages the lab publishes as if someone else had).
+- ``ARG``s are positional, or ``key=value`` for the optional ones.
+- ``@TRIGGER`` is when an outside fault strikes: ``@TYPE`` once the tap has seen a message of TYPE, ``@TYPE#N``
+  the Nth, ``+SECONDS`` a delay after that (``@PaymentCharged#5+0.5``, or ``@+2`` for a delay alone).
+
+Faults on a service that run inside it (raise, bug, crash, delay, ...) are its fault hooks
+(``shared/runtime/faults.py``, ``sagalab serve --fault``); the others are the runner's injectors
+(``scenarios/injectors.py``). ``KINDS`` lists every kind with the anomaly it provokes and the defence that
+absorbs it; ``sagalab faults`` prints them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, get_args
+
+from scenarios.injectors import (
+    ChangeDefinition,
+    CloseConnections,
+    Duplicate,
+    Forge,
+    KillService,
+    OutOfBoundsOrder,
+    Poison,
+    RestartBroker,
+    RunInjector,
+    Trigger,
+)
+from scenarios.scenario import Scenario, ServiceFaults
+from scenarios.topologies import services
+from shared.config import Mode
+from shared.runtime.faults import FaultSpecError
+from shared.runtime.faults import parse as parse_hook
+
+MODES: tuple[Mode, ...] = get_args(Mode)
+SERVICE_TARGETS = frozenset(s for mode in MODES for s in services(mode))
+OUTSIDE_TARGETS = frozenset({"broker", "lab"})
+
+
+class BadFaultSpec(ValueError):
+    """A fault spec that cannot be read; the message says what is wrong and what would be right."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A fault spec, read but not yet built."""
+
+    text: str
+    mode: Mode | None
+    target: str
+    kind: str
+    args: tuple[str, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)
+    trigger: Trigger | None = None
+
+    def arg(self, i: int, what: str) -> str:
+        if i >= len(self.args):
+            raise BadFaultSpec(f"{self.text!r}: {self.kind} needs {what}; the form is {KINDS[self.kind].form}")
+        return self.args[i]
+
+    def number(self, i: int, what: str, default: float | None = None) -> float:
+        if i >= len(self.args) and default is not None:
+            return default
+        text = self.arg(i, what)
+        try:
+            return float(text)
+        except ValueError:
+            raise BadFaultSpec(f"{self.text!r}: {what} must be a number, not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class HookFault:
+    """A fault hook one service runs with (``sagalab serve --fault SPEC``)."""
+
+    service: str
+    spec: str
+
+
+Built = HookFault | RunInjector
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    """One kind of fault: its form, the anomaly it provokes and the defence that absorbs it."""
+
+    name: str
+    form: str
+    provokes: str
+    absorbed_by: str
+    build: Callable[[Spec], Built]
+    targets: frozenset[str] = SERVICE_TARGETS
+    """Who it may strike."""
+
+
+def _hook(spec: Spec) -> HookFault:
+    if spec.trigger is not None:
+        raise BadFaultSpec(f"{spec.text!r}: {spec.kind} runs inside the service and takes no @trigger; "
+                           f"its own arguments say which message it strikes")  # fmt: skip
+    hook = ":".join((spec.kind, *spec.args))
+    try:
+        parse_hook(hook)
+    except FaultSpecError:
+        raise BadFaultSpec(f"{spec.text!r}: the form is {KINDS[spec.kind].form}") from None
+    return HookFault(spec.target, hook)
+
+
+def _when(spec: Spec) -> Trigger:
+    return spec.trigger or Trigger()
+
+
+def _kill(spec: Spec) -> KillService:
+    return KillService(spec.target, _when(spec), down_s=spec.number(0, "the seconds it stays down", 0.5))
+
+
+def _change_definition(spec: Spec) -> ChangeDefinition:
+    pairs = [p.split("=", 1) for p in spec.arg(0, "the states to rename, OLD=NEW[,OLD=NEW]").split(",")]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        raise BadFaultSpec(f"{spec.text!r}: name the renames as OLD=NEW, separated by commas")
+    return ChangeDefinition(tuple((old, new) for old, new in pairs), _when(spec))
+
+
+def _restart_broker(spec: Spec) -> RestartBroker:
+    return RestartBroker(_when(spec), down_s=spec.number(0, "the seconds it stays down", 2.0))
+
+
+def _close_connections(spec: Spec) -> CloseConnections:
+    return CloseConnections(_when(spec))
+
+
+def _duplicate(spec: Spec) -> Duplicate:
+    nth = int(spec.number(1, "which message of the type (N)", 1))
+    return Duplicate(spec.arg(0, "the message type"), nth, fresh_id=spec.options.get("id") == "fresh", when=_when(spec))
+
+
+def _poison(spec: Spec) -> Poison:
+    exchange = spec.options.get("exchange", "events")
+    return Poison(spec.arg(0, "the routing key, e.g. orders.OrderPlaced"), exchange,
+                  count=int(spec.number(1, "how many", 3)), when=_when(spec))  # fmt: skip
+
+
+def _forge(spec: Spec) -> Forge:
+    trigger = spec.trigger
+    if trigger is None or trigger.after is None:
+        raise BadFaultSpec(f"{spec.text!r}: a forgery copies its order from a message: give one as @TYPE")
+    exchange = spec.options.get("exchange", "events")
+    if exchange not in ("events", "commands"):
+        raise BadFaultSpec(f"{spec.text!r}: exchange must be events or commands")
+    until = tuple(t for t in spec.options.get("until", "").split("|") if t)
+    return Forge(spec.arg(0, "the message type to forge"), trigger.after, exchange, until,  # type: ignore[arg-type]
+                 as_service=spec.options.get("as"), unknown_order=spec.options.get("order") == "unknown",
+                 nth=trigger.nth)  # fmt: skip
+
+
+def _out_of_bounds(spec: Spec) -> OutOfBoundsOrder:
+    return OutOfBoundsOrder(_when(spec))
+
+
+KINDS: dict[str, FaultKind] = {k.name: k for k in (
+    FaultKind("raise", "SERVICE:raise:TYPE:COUNT[:ERROR]",
+              "a transient error: the first COUNT deliveries of TYPE fail inside the transaction, nothing commits",
+              "redelivery (choreography) or Retry with backoff (orchestration)", _hook),
+    FaultKind("bug", "SERVICE:bug:TYPE[:NTH | :@ORDER-SUFFIX]",
+              "a handler bug: one valid message fails on every delivery",
+              "the delivery limit dead-letters it with why, and the step's failure event / the orchestrator's "
+              "Catch ends the saga", _hook),
+    FaultKind("crash", "SERVICE:crash:POINT:TYPE[:NTH]  (POINT: before-commit, after-commit)",
+              "kill -9 while handling a message: before its commit (nothing happened) or after (not yet acked)",
+              "ack after commit (the message comes back) and the inbox (no second effect)", _hook),
+    FaultKind("delay", "SERVICE:delay:TYPE:SECONDS[:COUNT]",
+              "a slow service: handling TYPE waits SECONDS",
+              "the orchestrator's TimeoutSeconds; choreography's deadline watcher reports the idle saga", _hook),
+    FaultKind("kill", "SERVICE:kill[:DOWN_SECONDS]@TRIGGER",
+              "a service killed from outside (kill -9) and started again after DOWN_SECONDS",
+              "durable queues hold its messages; ack after commit and the inbox make the restart safe", _kill),
+    FaultKind("change-definition", "orchestrator:change-definition:OLD=NEW[,OLD=NEW]@TRIGGER",
+              "the orchestrator restarted on an edited definition while executions are in flight",
+              "definition pinning: an execution ends on the definition it started on", _change_definition,
+              frozenset({"orchestrator"})),
+    FaultKind("restart", "broker:restart[:DOWN_SECONDS]@TRIGGER",
+              "the broker's app stopped and started: every connection drops",
+              "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
+              frozenset({"broker"})),
+    FaultKind("close-connections", "broker:close-connections@TRIGGER",
+              "the broker closes every connection of the run",
+              "reconnects; unacked work is redelivered and the inbox drops what was done", _close_connections,
+              frozenset({"broker"})),
+    FaultKind("duplicate", "lab:duplicate:TYPE[:NTH][:id=fresh][@TRIGGER]",
+              "an at-least-once duplicate of the Nth TYPE (id=fresh: under a new message id)",
+              "the inbox (same id) or the business key (new id)", _duplicate, frozenset({"lab"})),
+    FaultKind("poison", "lab:poison:ROUTING_KEY[:COUNT][:exchange=commands][@TRIGGER]",
+              "undecodable messages on a queue sagas use",
+              "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"})),
+    FaultKind("forge", "lab:forge:TYPE[:exchange=commands][:order=unknown][:as=SERVICE][:until=T1|T2]@TYPE[#N]",
+              "a forged message for the order of a message seen (or for an order nobody placed)",
+              "own broker users (--own-users): topic permissions and the publisher check", _forge, frozenset({"lab"})),
+    FaultKind("out-of-bounds", "lab:out-of-bounds[@TRIGGER]",
+              "orders out of bounds published past the edge (an amount of 10^30, a body over 64 KiB)",
+              "the contracts' bounds: dead-lettered at the first delivery", _out_of_bounds, frozenset({"lab"})),
+)}  # fmt: skip
+"""Every kind of fault, by name."""
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _trigger(text: str, spec: str) -> Trigger:
+    after, _, delay = text.partition("+")
+    type_, _, nth = after.partition("#")
+    try:
+        return Trigger(after=type_ or None, nth=int(nth) if nth else 1, delay_s=float(delay) if delay else 0.0)
+    except ValueError:
+        raise BadFaultSpec(f"{spec!r}: a trigger is @TYPE, @TYPE#N, @TYPE+SECONDS or @+SECONDS") from None
+
+
+def read(text: str) -> Spec:
+    """Read one spec (raises ``BadFaultSpec`` with what is wrong)."""
+    body, at, when = text.strip().partition("@")
+    mode: Mode | None = None
+    if "/" in body.split(":", 1)[0]:
+        prefix, body = body.split("/", 1)
+        if prefix not in MODES:
+            raise BadFaultSpec(f"{text!r}: unknown mode {prefix!r}; use choreography/ or orchestration/")
+        mode = prefix  # type: ignore[assignment]
+    parts = body.split(":")
+    if len(parts) < 2 or not all(parts[:2]):
+        raise BadFaultSpec(f"{text!r}: a fault is TARGET:KIND[:ARGS][@TRIGGER], e.g. payment:crash:after-commit:"
+                           f"ChargePayment or broker:restart@PaymentCharged#5")  # fmt: skip
+    target, kind, *rest = parts
+    targets = SERVICE_TARGETS | OUTSIDE_TARGETS
+    if target not in targets:
+        raise BadFaultSpec(f"{text!r}: unknown target {target!r}{_suggest(target, targets)} "
+                           f"(services: {', '.join(sorted(SERVICE_TARGETS))}; or broker, lab)")  # fmt: skip
+    if kind not in KINDS:
+        raise BadFaultSpec(f"{text!r}: unknown fault kind {kind!r}{_suggest(kind, KINDS)} (`sagalab faults` lists them)")
+    if target not in KINDS[kind].targets:
+        raise BadFaultSpec(f"{text!r}: {kind} strikes {', '.join(sorted(KINDS[kind].targets))}, not {target}; "
+                           f"the form is {KINDS[kind].form}")  # fmt: skip
+    args = tuple(p for p in rest if "=" not in p or kind in ("change-definition",))
+    options = dict(p.split("=", 1) for p in rest if "=" in p and kind not in ("change-definition",))
+    spec = Spec(text, mode, target, kind, args, options, _trigger(when, text) if at else None)
+    spec_kind = KINDS[kind]
+    spec_kind.build(spec)  # checks the arguments now, not when the run is half-way
+    return spec
+
+
+def build(spec: Spec) -> Built:
+    return KINDS[spec.kind].build(spec)
+
+
+def read_all(texts: Sequence[str]) -> tuple[Spec, ...]:
+    """Read every spec, listing every problem at once."""
+    specs: list[Spec] = []
+    problems: list[str] = []
+    for text in texts:
+        try:
+            specs.append(read(text))
+        except BadFaultSpec as exc:
+            problems.append(str(exc))
+    if problems:
+        raise BadFaultSpec("\n".join(problems))
+    return tuple(specs)
+
+
+def with_faults(scenario: Scenario, specs: Sequence[Spec]) -> Scenario:
+    """The scenario with these faults added to its own, each in the modes it names (both when it names none)."""
+    if not specs:
+        return scenario
+    faults: dict[str, ServiceFaults] = {m: dict(scenario.faults.get(m, {})) for m in MODES}
+    injectors: dict[Mode, tuple[Any, ...]] = {m: tuple(scenario.injectors.get(m, ())) for m in MODES}
+    for spec in specs:
+        for mode in (spec.mode,) if spec.mode else MODES:
+            if spec.target in SERVICE_TARGETS and spec.target not in services(mode):
+                if spec.mode is None:
+                    continue  # the orders service in orchestration, the orchestrator in choreography
+                raise BadFaultSpec(f"{spec.text!r}: {mode} has no {spec.target} service "
+                                   f"(it has {', '.join(services(mode))})")  # fmt: skip
+            built = build(spec)
+            if isinstance(built, HookFault):
+                faults[mode][built.service] = (*faults[mode].get(built.service, ()), built.spec)
+            else:
+                injectors[mode] = (*injectors[mode], built)
+    return replace(scenario, faults=faults, injectors=injectors)
