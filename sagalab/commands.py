@@ -96,7 +96,7 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, golden_action="record" if args.record_golden else "check",
-        golden_file=args.golden.resolve() if args.golden else None, **extra,
+        golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault), **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)

@@ -67,11 +67,13 @@ def save(path: Path, scenario: str, goldens: dict[str, Golden]) -> None:
 
 
 def conditions(options: RunOptions) -> dict[str, Any]:
-    """What a transcript depends on besides the scenario: how many orders, the seed, and any switch or
+    """What a transcript depends on besides the scenario: how many orders, the seed, and any fault, switch or
     orchestrator option the command line adds."""
     found: dict[str, Any] = {"orders": options.orders or options.scenario.default_orders, "seed": options.seed}
     if options.unsafe:
         found["unsafe"] = sorted(options.unsafe)
+    if options.added_faults:
+        found["faults"] = list(options.added_faults)
     if options.service_options:
         found["orchestrator"] = dict(sorted(options.service_options.items()))
     return found

@@ -53,6 +53,9 @@ class RunOptions:
     """Compare the run's transcript with the scenario's golden one, or write it there (scenarios/golden.py)."""
     golden_file: Path | None = None
     """A golden file to use instead of the scenario's own."""
+    added_faults: tuple[str, ...] = ()
+    """Faults the command line added to the scenario's own (``--fault``): a golden recorded without them does not
+    apply."""
 
 
 @dataclass

@@ -166,6 +166,8 @@ def test_a_run_with_other_orders_or_seed_is_not_compared(tmp_path: Path) -> None
     other = verdict(_run(tmp_path, scenario, seed=3), {}, [], True)
     assert not other.checked and other.reason == "recorded with orders 1, seed 7, this run has orders 1, seed 3"
     assert conditions(_run(tmp_path, scenario, unsafe=frozenset({"no-inbox"})).options)["unsafe"] == ["no-inbox"]
+    added = conditions(_run(tmp_path, scenario, added_faults=("payment:crash:after-commit:ChargePayment",)).options)
+    assert added["faults"] == ["payment:crash:after-commit:ChargePayment"]
 
 
 def test_every_catalogue_golden_belongs_to_a_scenario_and_was_recorded_with_its_defaults() -> None:
