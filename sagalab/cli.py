@@ -36,6 +36,7 @@ from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
 from scenarios.fault_specs import read as read_fault
+from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
@@ -109,6 +110,13 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                         "of comparing it; refused for a run that does not settle or meet its expectation")  # fmt: skip
     p.add_argument("--golden", type=Path, metavar="FILE",
                    help="the golden transcript file to compare with (or write), instead of the scenario's own")
+    p.add_argument("--participant", action="append", default=[], metavar="SERVICE=COMMAND",
+                   help="bring your own participant: start COMMAND (any language, speaking docs/participant-"
+                        "protocol.md) instead of the built-in payment, inventory or shipping; SERVICE=external "
+                        "waits for one you run yourself. Repeatable")  # fmt: skip
+    p.add_argument("--ledger", choices=("store", "query"), default="store",
+                   help="how the oracle reads the built-in services' effects: their databases (default) or the "
+                        "protocol's ledger query; a participant you bring is always queried")  # fmt: skip
     p.add_argument("--attach", type=Path, metavar="STACK",
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
@@ -239,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, BadFaultSpec, UnknownTransport) as exc:
+    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except DefinitionError as exc:

@@ -38,6 +38,7 @@ from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.fault_specs import KINDS, read_all, with_faults
+from scenarios.participants import EXTERNAL, parse_participants, refuse_faults_on
 from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import Mode, sagalab_home
@@ -86,22 +87,28 @@ def _options(args: argparse.Namespace, mode: Mode, out_dir: Path, run_token: str
         _check_definition(args)
     extra: dict[str, Any] = {"run_token": run_token} if run_token else {}
     namespace = args.namespace
+    participants = parse_participants(args.participant)
     if args.attach is not None:
         if args.own_users:
             raise UsageError("--own-users provisions the services a run starts; an attached stack brings its own")
+        if participants or args.ledger != "store":
+            raise UsageError("--participant and --ledger need a run that starts its services; an attached stack "
+                             "runs its own")  # fmt: skip
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=with_faults(_scenario(args.scenario), read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
-        own_users=args.own_users, golden_action="record" if args.record_golden else "check",
+        own_users=args.own_users, participants=participants, ledger=args.ledger,
+        golden_action="record" if args.record_golden else "check",
         golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault), **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
         if args.record_golden:
             raise UsageError("--record-golden records a run the runner owns; run it without --attach")
+    refuse_faults_on(options.scenario, mode, participants)
     try:
         golden.load(options.golden_file or golden.golden_path(options.scenario))
     except golden.GoldenFileError as exc:
@@ -139,6 +146,8 @@ async def compare(args: argparse.Namespace, console: Console) -> int:
     results: dict[str, RunResult] = {}
     token = secrets.token_hex(3)
     for mode in ("choreography", "orchestration"):
+        if EXTERNAL in parse_participants(args.participant).values():
+            token = secrets.token_hex(3)  # one store serves both modes: the same order ids would meet its barrier
         options = _options(args, mode, base / mode, run_token=token)
         with console.status(f"running {args.scenario} in {mode} mode…"):
             results[mode] = await runner.run(options)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.domain.contracts import MESSAGE_TYPES, Message
+from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES, Message
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIR = Path("docs/schemas")
@@ -32,8 +32,9 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def rendered_schemas() -> dict[str, str]:
-    """Every message type's schema file, by file name."""
-    return {file_name(name): render(message_schema(cls)) for name, cls in MESSAGE_TYPES.items()}
+    """Every message type's schema file (the ledger query's too), by file name."""
+    types = MESSAGE_TYPES | LEDGER_TYPES
+    return {file_name(name): render(message_schema(cls)) for name, cls in types.items()}
 
 
 def write_schemas(out: Path = DEFAULT_DIR) -> list[Path]:

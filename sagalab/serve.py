@@ -12,7 +12,9 @@ import structlog
 from scenarios.topologies import wiring
 from shared import logging as sagalab_logging
 from shared.config import Settings
+from shared.runtime.handlers import DOMAIN_SERVICES
 from shared.runtime.host import ServiceHost
+from shared.runtime.ledger_query import answering_ledger_queries
 from shared.runtime.publishers import PublisherCheck
 from shared.transport.broker import Broker, BrokerUnavailable
 from shared.transport.topology import Topology
@@ -29,6 +31,8 @@ async def build_host(settings: Settings, broker: Broker) -> ServiceHost:
     """The service's host, built by its mode's wiring, with the publisher check the service's settings ask for."""
     host = wiring(settings.mode).build(settings, broker)
     host.publishers = PublisherCheck.for_service(settings)
+    if settings.service in DOMAIN_SERVICES:  # the oracle may ask any participant for its effects
+        host.background = (*host.background, answering_ledger_queries(settings.service, settings.database_path(), broker))
     return host
 
 

@@ -42,7 +42,8 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     by_type = run.trace.by_type()
     total = sum(by_type.values())
     order_ids = {o.order_id for o in orders}
-    refused_all = refusals_of([run.data_dir / f"{s}.db" for s in services(opts.mode)], order_ids)
+    built_in = [s for s in services(opts.mode) if s not in opts.participants]  # a participant you bring keeps its own
+    refused_all = refusals_of([run.data_dir / f"{s}.db" for s in built_in], order_ids)
     refused = Counter(r.kind for r in refused_all)
     logs = read_logs(opts.out_dir / "logs")
     executions = histories(run.data_dir, sorted(order_ids)) if opts.mode == "orchestration" else {}

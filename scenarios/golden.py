@@ -67,13 +67,17 @@ def save(path: Path, scenario: str, goldens: dict[str, Golden]) -> None:
 
 
 def conditions(options: RunOptions) -> dict[str, Any]:
-    """What a transcript depends on besides the scenario: how many orders, the seed, and any fault, switch or
-    orchestrator option the command line adds."""
+    """What a transcript depends on besides the scenario: how many orders, the seed, and any fault, switch,
+    participant of the user's own or orchestrator option the command line adds."""
     found: dict[str, Any] = {"orders": options.orders or options.scenario.default_orders, "seed": options.seed}
     if options.unsafe:
         found["unsafe"] = sorted(options.unsafe)
     if options.added_faults:
         found["faults"] = list(options.added_faults)
+    if options.participants:
+        found["participants"] = dict(sorted(options.participants.items()))
+    if options.ledger != "store":
+        found["ledger"] = options.ledger
     if options.service_options:
         found["orchestrator"] = dict(sorted(options.service_options.items()))
     return found

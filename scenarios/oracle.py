@@ -6,8 +6,10 @@ negative, no reservation left behind by a compensated order), shipping (at most 
 for a completed order), termination (every order completed or compensated, otherwise stuck), and no
 effect for an order nobody placed (when the databases hold this run's data alone).
 
-The databases are read through the stores' read side: a service database that is missing, or lacks a
-table or column the rules need, raises StoreSchemaError instead of passing for an empty ledger.
+What each participant did comes from its ledger (``scenarios/ledger.py``): the built-in stores' read side, where
+a service database that is missing, or lacks a table or column the rules need, raises StoreSchemaError instead of
+passing for an empty ledger; or the protocol's ledger query, where a participant that does not answer is a
+``ledger.unanswered`` violation, never an empty ledger.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scenarios.ledger import RULES_OF, Effects, StoreLedger
 from shared.domain.contracts import Order, money
-from shared.stores.business import PaymentLedgerView, ShipmentsView, StockView
 from shared.stores.orders import FINAL_STATUSES, OrderRecord, OrdersView
 from shared.stores.read import read_only
 
@@ -42,34 +44,13 @@ class Verdict:
         return sum(1 for o in self.outcomes.values() if o == outcome)
 
 
-@dataclass
-class _Ledger:
-    charges: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    refunds: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    reservations: dict[str, tuple[str, int, str]] = field(default_factory=dict)
-    stock: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (initial, available)
-    shipments: dict[str, str] = field(default_factory=dict)  # order_id -> status
-
-
-def read_ledger(data_dir: Path) -> _Ledger:
+def read_ledger(data_dir: Path) -> Effects:
     """Every charge, refund, reservation, stock level and shipment in the run's three domain databases."""
-    ledger = _Ledger()
-    with read_only(data_dir / "payment.db") as db:
-        payment = PaymentLedgerView(db)
-        for charge in payment.charges():
-            ledger.charges[charge.order_id].append(charge.amount_cents)
-        for refund in payment.refunds():
-            ledger.refunds[refund.order_id].append(refund.amount_cents)
-    with read_only(data_dir / "inventory.db") as db:
-        stock = StockView(db)
-        for r in stock.reservations():
-            ledger.reservations[r.order_id] = (r.sku, r.quantity, r.status)
-        for level in stock.levels():
-            ledger.stock[level.sku] = (level.initial, level.available)
-    with read_only(data_dir / "shipping.db") as db:
-        for shipment in ShipmentsView(db).shipments():
-            ledger.shipments[shipment.order_id] = shipment.status
-    return ledger
+    effects = Effects()
+    store = StoreLedger(data_dir)
+    for service in RULES_OF:
+        store.read_now(service, effects)
+    return effects
 
 
 def coordinator_records(coordinator_db: Path) -> dict[str, OrderRecord]:
@@ -77,13 +58,17 @@ def coordinator_records(coordinator_db: Path) -> dict[str, OrderRecord]:
         return OrdersView(db).records()
 
 
-def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[str] | None = None) -> Verdict:
+def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[str] | None = None,
+          effects: Effects | None = None) -> Verdict:  # fmt: skip
     """Classify every order the scenario placed and list every broken rule (stock rules for ``skus`` only,
-    when the databases also hold other runs' stock)."""
-    ledger = read_ledger(data_dir)
+    when the databases also hold other runs' stock). ``effects``: what the participants' ledgers say
+    (``scenarios/ledger.py``); by default, read from the built-in services' databases in ``data_dir``."""
+    ledger = effects if effects is not None else read_ledger(data_dir)
     records = coordinator_records(coordinator_db)
     statuses = {k: r.status for k, r in records.items()}
     verdict = Verdict()
+    for why in ledger.unanswered.values():  # its rules cannot be judged: never an "ok" by default
+        verdict.violations.append(Violation("", "ledger.unanswered", why))
     for order in orders:
         status = statuses.get(order.order_id, "absent")
         problems = _order_violations(order, status, ledger)
@@ -100,13 +85,14 @@ def judge(data_dir: Path, coordinator_db: Path, orders: list[Order], skus: set[s
                 verdict.violations.append(Violation(order.order_id, "termination.needs-attention", f"parked: {reason}"))
         else:
             verdict.outcomes[order.order_id] = status
-    verdict.violations += _stock_violations(ledger, skus)
-    if skus is None:  # the databases are this run's own: anything else in them was never ordered
+    if ledger.judged("inventory"):
+        verdict.violations += _stock_violations(ledger, skus)
+    if skus is None and ledger.complete:  # the ledgers are this run's own: anything else in them was never ordered
         verdict.violations += _stray_effects(ledger, {o.order_id for o in orders})
     return verdict
 
 
-def _stray_effects(ledger: _Ledger, placed: set[str]) -> list[Violation]:
+def _stray_effects(ledger: Effects, placed: set[str]) -> list[Violation]:
     """Money taken, stock held or a parcel booked for an order that was never placed (a forged message)."""
     effects = {
         "charged": set(ledger.charges),
@@ -117,7 +103,7 @@ def _stray_effects(ledger: _Ledger, placed: set[str]) -> list[Violation]:
             for what, order_ids in effects.items() for order_id in sorted(order_ids - placed)]  # fmt: skip
 
 
-def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violation]:
+def _order_violations(order: Order, status: str, ledger: Effects) -> list[Violation]:
     oid = order.order_id
     charges, refunds = ledger.charges.get(oid, []), ledger.refunds.get(oid, [])
     reservation = ledger.reservations.get(oid)
@@ -143,10 +129,15 @@ def _order_violations(order: Order, status: str, ledger: _Ledger) -> list[Violat
             found.append(("stock.left-behind", f"{status} but {reservation[1]} x {reservation[0]} still reserved"))  # type: ignore[index]
         if shipped:
             found.append(("shipping.not-completed", f"{status} but a shipment is scheduled"))
-    return [Violation(oid, rule, detail) for rule, detail in found]
+    return [Violation(oid, rule, detail) for rule, detail in found if _judged(rule, ledger)]
 
 
-def _stock_violations(ledger: _Ledger, skus: set[str] | None = None) -> list[Violation]:
+def _judged(rule: str, ledger: Effects) -> bool:
+    """A rule whose participant's ledger could not be read is not judged (``ledger.unanswered`` says why)."""
+    return all(ledger.judged(service) for service, family in RULES_OF.items() if rule.startswith(family + "."))
+
+
+def _stock_violations(ledger: Effects, skus: set[str] | None = None) -> list[Violation]:
     held: dict[str, int] = defaultdict(int)
     for sku, qty, status in ledger.reservations.values():
         if status == "reserved":

@@ -54,7 +54,6 @@ class ServiceProcess:
 
     def command(self) -> list[str]:
         s = self.settings
-        # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
         cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
                "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance),
                EXIT_WITH_PARENT]  # fmt: skip
@@ -73,7 +72,7 @@ class ServiceProcess:
             self.settings = replace(self.settings, faults=tuple(f for f in self.settings.faults if persistent(f)))
         self.ready_path.unlink(missing_ok=True)
         out = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
+        env = self.environment()
         try:
             # stdin is a pipe we never write to: its end of file tells the child we are gone.
             self.process = await asyncio.create_subprocess_exec(
@@ -82,6 +81,14 @@ class ServiceProcess:
         finally:
             out.close()  # the child has its own copy of the descriptor
         self.starts += 1
+
+    def environment(self) -> dict[str, str]:
+        # The URL, which may hold the service's own password, goes in the environment (AMQP_URL), not in ps.
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "AMQP_URL": self.settings.amqp_url}
+
+    def is_ready(self) -> bool:
+        """The service wrote its ready file (``sagalab serve`` does once it consumes)."""
+        return self.ready_path.exists()
 
     @property
     def pid(self) -> int | None:
@@ -146,7 +153,7 @@ class Fleet:
         deadline = time.monotonic() + timeout_s
         while waiting:
             for p in list(waiting):
-                if p.ready_path.exists():
+                if p.is_ready():
                     waiting.remove(p)
                 elif not p.alive():
                     raise ServiceFailedToStart(f"{p.name} exited before it was ready:\n{p.log_tail()}")

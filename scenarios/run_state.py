@@ -15,6 +15,7 @@ from typing import Literal
 from orchestration.bootstrap import default_definition_path
 from scenarios.broker_control import BrokerControl
 from scenarios.edge import Rejected
+from scenarios.ledger import LedgerChoice
 from scenarios.processes import Fleet
 from scenarios.scenario import Scenario
 from scenarios.topologies import coordinator
@@ -46,6 +47,11 @@ class RunOptions:
     """Give each service its own broker user (``scenarios/users.py``); the publisher check is then on."""
     attach: Path | None = None
     """Drive services that are already running (a compose stack) instead of starting them: see attach.py."""
+    participants: dict[str, str] = field(default_factory=dict)
+    """Built-in services the user replaced: service -> the command to start instead, or ``external`` (see
+    participants.py)."""
+    ledger: LedgerChoice = "store"
+    """How the oracle reads the built-in services' effects: their files, or the ledger query (``query``)."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""

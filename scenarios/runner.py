@@ -1,11 +1,12 @@
-"""The scenario runner: start a mode's processes, place the orders, inject the scenario's faults, wait
-until every saga settles, stop the processes, and judge the run from the services' own databases and
-the tap's trace."""
+"""The scenario runner: start a mode's processes (or the participants the user brought), place the orders,
+inject the scenario's faults, wait until every saga settles, stop the processes, and judge the run from the
+participants' ledgers (the built-in services' own databases, or the ledger query) and the tap's trace."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 
 import structlog
 
@@ -14,7 +15,9 @@ from scenarios.assess import assess
 from scenarios.attach import run_attached
 from scenarios.broker_control import BrokerControl
 from scenarios.injectors import RunInjector
+from scenarios.ledger import RULES_OF, Ledger, ProtocolLedger, StoreLedger, gather
 from scenarios.oracle import judge
+from scenarios.participants import EXTERNAL, ParticipantProcess, refuse_faults_on, wait_answering
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
@@ -42,13 +45,15 @@ async def run(options: RunOptions) -> RunResult:
     admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
     if Need.BROKER_CONTROL in scenario.needs(mode):
         BrokerControl.require(options.amqp_url)
+    refuse_faults_on(scenario, mode, options.participants)
     run_started = time.monotonic()
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
     fleet = Fleet()
+    ledger = ProtocolLedger(broker)
     stopping = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     try:
-        await reset_namespace(broker, mode)
+        await reset_namespace(broker, mode, keep={s for s, c in options.participants.items() if c == EXTERNAL})
         _prepare(options)
         trace = Trace(broker.topology, queue_specs(mode))
         await tap(broker, trace.observe)
@@ -57,6 +62,7 @@ async def run(options: RunOptions) -> RunResult:
         fleet = _fleet(options, credentials)
         await fleet.start()
         await fleet.wait_ready()
+        await wait_answering(ledger, options.participants, fleet)
         admission = scenario.orders(options.orders, options.seed, options.run_token)
         current = Run(options, broker, fleet, trace, admission.orders, stock=scenario.stock_for(options.orders),
                       rejected=admission.rejected, credentials=credentials)  # fmt: skip
@@ -75,10 +81,15 @@ async def run(options: RunOptions) -> RunResult:
         for injector, task in zip(injectors, tasks[1:], strict=True):
             if task.cancelled():
                 current.count(f"never injected: {type(injector).__name__}")
+        queried, stored = _ledger_sources(options, ledger)
+        effects = await gather(queried, [o.order_id for o in current.orders]) if queried else None  # while they run
         await fleet.stop()
+        if effects is not None:
+            await gather(stored, [], into=effects)
         await drain_tap(broker, trace)
         trace.save(options.out_dir / "trace.jsonl")
-        result = assess(current, judge(current.data_dir, current.coordinator_db, current.orders), settled, duration)
+        verdict = judge(current.data_dir, current.coordinator_db, current.orders, effects=effects)
+        result = assess(current, verdict, settled, duration)
         result.setup_s, result.run_s = round(setup_s, 2), round(time.monotonic() - run_started, 2)
         (options.out_dir / "result.json").write_text(result.model_dump_json(indent=2))
         return result
@@ -87,7 +98,22 @@ async def run(options: RunOptions) -> RunResult:
         for task in tasks:
             task.cancel()
         await fleet.kill_all()
+        await ledger.close()
         await broker.close()
+
+
+def _ledger_sources(options: RunOptions, ledger: ProtocolLedger) -> tuple[dict[str, Ledger], dict[str, Ledger]]:
+    """Which participants the oracle asks over the broker (the ones the user brought, or all with ``--ledger
+    query``), and which it reads from their files; the default run reads every file, as it always has."""
+    store = StoreLedger(options.out_dir / "data")
+    queried: dict[str, Ledger] = {}
+    stored: dict[str, Ledger] = {}
+    for service in RULES_OF:
+        if service in options.participants or options.ledger == "query":
+            queried[service] = ledger
+        else:
+            stored[service] = store
+    return queried, stored
 
 
 async def _settle(current: Run, injecting: list[asyncio.Task[None]], deadline: float) -> bool:
@@ -114,16 +140,20 @@ async def _injecting(injector: RunInjector, current: Run) -> None:
         current.count(f"injector failed: {type(injector).__name__}")
 
 
-async def reset_namespace(broker: Broker, mode: Mode) -> None:
-    """Start from empty queues: a previous run in this namespace may have left messages behind."""
+async def reset_namespace(broker: Broker, mode: Mode, keep: Collection[str] = ()) -> None:
+    """Start from empty queues: a previous run in this namespace may have left messages behind. The queues of
+    ``keep`` (participants the user runs) are emptied, not deleted, so their consumers stay."""
     t = broker.topology
     channel = await broker.connection.channel()
-    names = [t.queue(spec) for each in WIRINGS.values() for spec in each.queue_specs()]  # either mode's leftovers
+    specs = [spec for each in WIRINGS.values() for spec in each.queue_specs()]  # either mode's leftovers
+    names = [t.queue(spec) for spec in specs if not (spec.service in keep and not spec.suffix)]
     for name in [*names, t.tap_queue, t.dead_letter_queue]:
         await channel.queue_delete(name)
     await broker.declare_exchanges(channel)
     for spec in queue_specs(mode):
-        await broker.declare_queue(spec, channel)
+        queue = await broker.declare_queue(spec, channel)
+        if spec.service in keep:
+            await queue.purge()
     await channel.close()
 
 
@@ -140,11 +170,16 @@ def _prepare(options: RunOptions) -> None:
 
 
 def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
+    """The mode's processes: ``sagalab serve`` for each service, or the user's command in its place (nothing
+    for a participant the user runs)."""
     logs = options.out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scenario, mode = options.scenario, options.mode
     fleet = Fleet()
     for service in services(mode):
+        command = options.participants.get(service)
+        if command == EXTERNAL:
+            continue
         service_options = dict(scenario.service_options.get(service, {}))
         if service == "orchestrator":
             service_options |= options.service_options
@@ -153,7 +188,9 @@ def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
             data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
             faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
         )  # fmt: skip
-        fleet.processes.append(ServiceProcess(settings, logs / f"{service}.log"))
+        log_path = logs / f"{service}.log"
+        fleet.processes.append(ServiceProcess(settings, log_path) if command is None else
+                               ParticipantProcess(settings, log_path, command, scenario.stock_for(options.orders)))
     return fleet
 
 

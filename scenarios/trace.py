@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.domain.contracts import MESSAGE_TYPES
+from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES
 from shared.runtime.publishers import broker_user, expected_publisher
 from shared.transport.dead_letter import reason_of
 from shared.transport.observed import Observed
@@ -96,6 +96,8 @@ class Trace:
         if seen.type == MARKER_TYPE:
             self.marker_seen.add(seen.message_id or "")
             return
+        if seen.type in LEDGER_TYPES:
+            return  # the oracle asking a participant for its ledger: not part of any saga, never counted
         identity = (seen.message_id, seen.exchange, seen.routing_key, seen.headers.get("x-published-us"),
                     repr(seen.headers.get("x-death")))  # fmt: skip
         if identity in self._recorded:

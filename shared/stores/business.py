@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from shared.domain.contracts import (
+    LedgerMoney,
+    LedgerReservation,
+    LedgerShipment,
+    LedgerStock,
+)
 from shared.domain.services.inventory import Reservation
 from shared.domain.services.payment import Charge
 from shared.domain.services.shipping import Shipment
@@ -175,3 +183,26 @@ class ShipmentsView:
 
     def shipments(self) -> list[ShipmentRow]:
         return [ShipmentRow(*r) for r in self.db.rows("SELECT order_id, status FROM shipments")]
+
+
+
+def ledger_report(service: str, db: ReadOnly, order_ids: Iterable[str] | None) -> dict[str, list[Any]]:
+    """A domain service's effects on these orders (none for None; inventory's stock levels always), as the
+    fields of a ``LedgerReport``: the built-in services answer the ledger query with exactly this."""
+    wanted = set(order_ids or ())
+    if service == "payment":
+        view = PaymentLedgerView(db)
+        return {"charges": [LedgerMoney(order_id=m.order_id, amount_cents=m.amount_cents)
+                            for m in view.charges() if m.order_id in wanted],
+                "refunds": [LedgerMoney(order_id=m.order_id, amount_cents=m.amount_cents)
+                            for m in view.refunds() if m.order_id in wanted]}  # fmt: skip
+    if service == "inventory":
+        stock = StockView(db)
+        return {"stock": [LedgerStock(sku=s.sku, initial=s.initial, available=s.available) for s in stock.levels()],
+                "reservations": [LedgerReservation(order_id=r.order_id, sku=r.sku, quantity=r.quantity,
+                                                   status=r.status)  # type: ignore[arg-type]
+                                 for r in stock.reservations() if r.order_id in wanted]}  # fmt: skip
+    if service == "shipping":
+        return {"shipments": [LedgerShipment(order_id=s.order_id, status=s.status)  # type: ignore[arg-type]
+                              for s in ShipmentsView(db).shipments() if s.order_id in wanted]}  # fmt: skip
+    raise ValueError(f"{service!r} keeps no ledger; one of payment, inventory, shipping")

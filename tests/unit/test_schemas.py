@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sagalab.cli import main
 from sagalab.schemas import rendered_schemas
-from shared.domain.contracts import MESSAGE_TYPES
+from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 ASYNCAPI = SCHEMAS.parent / "asyncapi"
@@ -39,7 +39,7 @@ def test_sagalab_schema_writes_every_schema_and_document_to_a_folder(tmp_path: P
     assert main(["schema", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["asyncapi", "schemas"]
     written = sorted(p.name for p in (tmp_path / "schemas").iterdir())
-    assert written == sorted(f"{name}.schema.json" for name in MESSAGE_TYPES)
+    assert written == sorted(f"{name}.schema.json" for name in MESSAGE_TYPES | LEDGER_TYPES)
     for folder in (SCHEMAS, ASYNCAPI):
         committed = sorted(folder.glob("*.json"))
         assert committed and [p.name for p in committed] == sorted(p.name for p in (tmp_path / folder.name).iterdir())
