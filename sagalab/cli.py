@@ -3,9 +3,9 @@
 Commands: ``scenarios`` (the catalogue; check or start scenario files), ``faults`` (every kind of fault), ``run``
 (one scenario, by name or file, in one mode), ``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
 against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
-(one execution of any definition), ``serve`` (one service as a long-lived process), ``schema`` (message schemas
-and AsyncAPI), ``users`` (a broker user per service), ``dead-letters`` (list, show, requeue), ``clean`` (remove a
-namespace).
+(one execution of any definition), ``serve`` (one service as a long-lived process), ``watch`` (the sagas in
+flight in a namespace, live), ``schema`` (message schemas and AsyncAPI), ``users`` (a broker user per service),
+``dead-letters`` (list, show, requeue), ``clean`` (remove a namespace).
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -106,6 +106,11 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--own-users", action="store_true",
                    help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
                         "each message")  # fmt: skip
+    p.add_argument("--record-golden", action="store_true",
+                   help="write this run's transcript as the scenario's golden one (for the modes that ran) instead "
+                        "of comparing it; refused for a run that does not settle or meet its expectation")  # fmt: skip
+    p.add_argument("--golden", type=Path, metavar="FILE",
+                   help="the golden transcript file to compare with (or write), instead of the scenario's own")
     p.add_argument("--participant", action="append", default=[], metavar="SERVICE=COMMAND",
                    help="bring your own participant: start COMMAND (any language, speaking docs/participant-"
                         "protocol.md) instead of the built-in payment, inventory or shipping; SERVICE=external "
@@ -182,6 +187,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write every mode's result JSON here")
     p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
     _fault_option(p)
+    _common(p)
+    p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per change, instead of the table")
+    p.add_argument("--once", action="store_true",
+                   help="stop as soon as every saga seen so far has ended (after at least one)")  # fmt: skip
+    p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop when no message has come for this long")
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
     bench_arguments(p)
@@ -302,6 +313,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.clean(args, console))
         case "dead-letters":
             return asyncio.run(dead_letters(args, console))
+        case "watch":
+            return asyncio.run(commands.watch(args, console))
         case "users":
             return asyncio.run(commands.users(args, console))
         case "bench":

@@ -26,6 +26,7 @@ from sagalab.asyncapi import write_documents
 from sagalab.bench.command import bench as run_bench
 from sagalab.clean import clean as clean_namespace
 from sagalab.compare import render
+from sagalab.golden_view import show_golden
 from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
@@ -33,7 +34,8 @@ from sagalab.report.runs import newest_folder
 from sagalab.run_folders import run_dir, runs_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
-from scenarios import runner
+from sagalab.watch.command import watch as watch_namespace
+from scenarios import golden, runner
 from scenarios import users as service_users
 from scenarios.attach import refuse_faults
 from scenarios.broker_control import BrokerControl
@@ -165,11 +167,19 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         scenario=with_faults(scenario, read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
-        own_users=args.own_users, participants=participants, ledger=args.ledger, **extra,
+        own_users=args.own_users, participants=participants, ledger=args.ledger,
+        golden_action="record" if args.record_golden else "check",
+        golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault), **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
+        if args.record_golden:
+            raise UsageError("--record-golden records a run the runner owns; run it without --attach")
     refuse_faults_on(options.scenario, mode, participants)
+    try:
+        golden.load(options.golden_file or golden.golden_path(options.scenario))
+    except golden.GoldenFileError as exc:
+        raise UsageError(str(exc)) from None
     return options
 
 
@@ -207,6 +217,7 @@ async def run_one(args: argparse.Namespace, console: Console) -> int:
         options = _options(args, scenario, args.mode, folder)
         result = await _run_showing_progress(options, f"{scenario.name} · {args.mode}", console)
     render([result], console)
+    show_golden(result, console)
     console.print(f"run folder: {result.run_dir}", highlight=False, soft_wrap=True)
     if args.json:
         args.json.write_text(result.model_dump_json(indent=2))
@@ -232,6 +243,8 @@ async def _compare(args: argparse.Namespace, scenario: Scenario, base: Path, con
         options = _options(args, scenario, mode, base / mode, run_token=token)
         results[mode] = await _run_showing_progress(options, f"{scenario.name} · {mode}", console)
     render(list(results.values()), console)
+    for result in results.values():
+        show_golden(result, console)
     console.print(f"run folder: {base.resolve()}", highlight=False, soft_wrap=True)
     both = CompareResult(scenario=scenario.name, **results)
     (base / "compare.json").write_text(both.model_dump_json(indent=2))
@@ -392,3 +405,7 @@ async def clean(args: argparse.Namespace, console: Console) -> int:
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,
                   soft_wrap=True)  # fmt: skip
     return EXIT_OK
+
+
+async def watch(args: argparse.Namespace, console: Console) -> int:
+    return await watch_namespace(args, console)

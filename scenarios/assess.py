@@ -6,6 +6,7 @@ from collections import Counter
 from typing import cast
 
 from orchestration.histories import find_history
+from scenarios import golden
 from scenarios.checks import Judged, unexplained
 from scenarios.defences import defences, histories, refusals_of
 from scenarios.oracle import Verdict, coordinator_records
@@ -76,7 +77,10 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     if opts.include_history and opts.mode == "orchestration":
         result.extra["history"] = {o.order_id: find_history(o.order_id, [run.data_dir]) for o in orders}
     failures = expectation_failures(opts.scenario, result, orders, run.stock)
-    return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures})
+    check = golden.verdict(run, result.outcomes, failures, settled)
+    failures += [f for f in (golden.failure(check),) if f]
+    return result.model_copy(update={"expectation_met": not failures, "expectation_failures": failures,
+                                     "golden": check})
 
 
 def _dead_letters_of(run: Run) -> int:

@@ -65,6 +65,21 @@ class Latency(BaseModel):
         return cls(p50=round(q[49], 2), p95=round(q[94], 2), p99=round(q[98], 2))
 
 
+class GoldenCheck(BaseModel):
+    """How the run's transcript compared with the scenario's golden one (``scenarios/golden.py``)."""
+
+    file: str
+    checked: bool = False
+    matched: bool | None = None
+    """None when not checked."""
+    recorded: bool = False
+    """``--record-golden``: this run's transcript was written to ``file`` for its mode."""
+    reason: str | None = None
+    """Why it was neither checked nor recorded (no golden yet, other orders or seed, a run that failed)."""
+    diff: list[str] = Field(default_factory=list)
+    """The unified diff, golden first, when it did not match."""
+
+
 CompensationResult = Literal["done", "needless", "failed", "unanswered"]
 
 
@@ -201,6 +216,10 @@ class RunResult(BaseModel):
     rejected_orders: list[RejectedOrder] = Field(default_factory=list)
     """Each order refused at the edge, with the reason (its outcome is ``rejected``)."""
     extra: dict[str, Any] = Field(default_factory=dict)
+    golden: GoldenCheck | None = None
+    """The golden transcript's verdict (None only for results written before goldens existed)."""
+
+
     setup_s: float = 0.0
     """Before the first order: connecting, resetting the namespace, starting the services and waiting until ready."""
     run_s: float = 0.0

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from orchestration.bootstrap import default_definition_path
 from scenarios.broker_control import BrokerControl
@@ -57,6 +58,13 @@ class RunOptions:
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""
+    golden_action: Literal["check", "record"] = "check"
+    """Compare the run's transcript with the scenario's golden one, or write it there (scenarios/golden.py)."""
+    golden_file: Path | None = None
+    """A golden file to use instead of the scenario's own."""
+    added_faults: tuple[str, ...] = ()
+    """Faults the command line added to the scenario's own (``--fault``): a golden recorded without them does not
+    apply."""
 
 
 @dataclass

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from scenarios.checks import OPEN, BrokenOnPurpose, Check, describe, with_defaults
@@ -82,6 +83,9 @@ class Scenario:
     """Pause between orders, so faults strike while sagas are in flight."""
     own_users: bool = False
     """Each service logs in as its own broker user, so consumers can check who published a message."""
+    golden_file: Path | None = None
+    """Where this scenario's golden transcript lives, when not in the catalogue's own folder
+    (``scenarios/golden/<name>.json``): see ``scenarios/golden.py``."""
 
     def checks_for(self, mode: Mode) -> tuple[Check, ...]:
         """Every check a run in this mode must pass: the scenario's, and the defaults it does not replace."""

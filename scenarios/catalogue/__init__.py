@@ -7,6 +7,7 @@ read the first time the catalogue is used, not when it is imported."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -28,7 +29,8 @@ class Catalogue(Mapping[str, Scenario]):
     def _scenarios(self) -> dict[str, Scenario]:
         files = sorted(self.folder.glob("*.toml"), key=lambda p: (p.stem not in STORY, STORY.index(p.stem)
                                                                   if p.stem in STORY else 0, p.stem))  # fmt: skip
-        return {s.name: s for s in map(load, files)}
+        # The catalogue's golden transcripts live together in scenarios/golden/, not beside each file.
+        return {s.name: replace(s, golden_file=None) for s in map(load, files)}
 
     def __getitem__(self, name: str) -> Scenario:
         return self._scenarios[name]

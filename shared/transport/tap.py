@@ -12,16 +12,19 @@ from shared.transport.observed import Observed
 from shared.transport.topology import EXCHANGE_KINDS
 
 
-async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name: str | None = None) -> AbstractQueue:
+async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name: str | None = None,
+              exclusive: bool = False) -> AbstractQueue:  # fmt: skip
     """Bind a durable tap queue to every exchange of the namespace and record what crosses them.
 
     Acked after recording, so a dropped connection redelivers rather than loses; the recorder drops
-    the redelivered copies (same message, same publish time).
+    the redelivered copies (same message, same publish time). ``exclusive``: a watcher's own queue instead,
+    gone when its connection closes (``sagalab watch``), which leaves nothing behind to clean.
     """
     t = broker.topology
     channel = await broker.connection.channel(publisher_confirms=False)
     await channel.set_qos(prefetch_count=2000)
-    queue = await channel.declare_queue(queue_name or t.tap_queue, durable=True)
+    queue = await channel.declare_queue(queue_name or t.tap_queue, durable=not exclusive, exclusive=exclusive,
+                                        auto_delete=exclusive)  # fmt: skip
     for kind in EXCHANGE_KINDS:
         await queue.bind(t.exchange(kind), "#")
     await queue.bind(t.dead_letter_exchange, "#")

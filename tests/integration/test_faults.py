@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import runner
+from scenarios import golden, runner
 from scenarios.catalogue import SCENARIOS
 from scenarios.result import OrderStory, RunResult
 from shared.config import Mode
@@ -72,9 +72,12 @@ def check_defences_and_story(scenario: str, mode: Mode, result: RunResult) -> No
 async def test_fault_scenario_meets_its_invariant(
     scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    """The fault happens, and the run ends exactly as the scenario expects in this mode (the oracle decides)."""
+    """The fault happens, and the run ends exactly as the scenario expects in this mode (the oracle decides), and
+    tells the story its golden transcript keeps, when it keeps one (scenarios/golden/)."""
     result = await runner.run(runner.RunOptions(SCENARIOS[scenario], mode, amqp_url, tmp_path, namespace))
-    assert result.expectation_met, result.expectation_failures
+    assert result.expectation_met, (result.expectation_failures, result.golden)
+    if mode in golden.load(golden.golden_path(SCENARIOS[scenario])):  # its golden transcript, compared in this run
+        assert result.golden is not None and result.golden.checked and result.golden.matched, result.golden
     injected = result.extra["faults_injected"]
     assert not any(k.startswith(("never", "injector failed")) for k in injected), injected
     if SCENARIOS[scenario].injectors.get(mode):

@@ -52,10 +52,12 @@ def _options(scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path:
 async def test_one_order_ends_as_expected_with_the_exact_message_count(
     scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    """One order of each core scenario ends as the scenario says, consistent, with exactly the messages listed."""
+    """One order of each core scenario ends as the scenario says, consistent, with exactly the messages listed,
+    and its transcript is the one its golden keeps (scenarios/golden/<scenario>.json)."""
     result = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path))
     assert result.settled
-    assert result.expectation_met, result.expectation_failures
+    assert result.expectation_met, (result.expectation_failures, result.golden)
+    assert result.golden is not None and result.golden.checked and result.golden.matched, result.golden
     assert result.consistency.ok, result.consistency.violations
     assert result.messages.by_type == ONE_ORDER[(scenario, mode)]
     assert result.messages.total == sum(ONE_ORDER[(scenario, mode)].values())
