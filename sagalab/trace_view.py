@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sagalab.report.runs import RunView, choose_order, load_folder, summarise
-from scenarios.trace import TraceRecord
+from scenarios.trace import TraceRecord, repeat_marks
 from shared.domain.contracts import kind_of
 
 KIND_STYLES = {"forward": "cyan", "failure": "bold red", "compensation": "green", "dead-letter": "red strike"}
@@ -48,14 +48,18 @@ def timeline(run: RunView, order_id: str) -> RenderableType:
     outcome = run.outcome(order_id)
     heading = Text.assemble((run.mode, "bold underline"), "  ", (outcome, OUTCOME_STYLES.get(outcome, "dim")))
     table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, padding=(0, 1))
+    table.add_column("#", justify="right", style="dim")
     table.add_column("+ms", justify="right", style="dim")
     table.add_column("from → to", no_wrap=True)
     table.add_column("message", no_wrap=True)
     start = records[0].t if records else 0.0
-    for r in records:
-        table.add_row(f"{(r.t - start) * 1000:.1f}", _route(r), _message(r))
+    for row, (r, mark) in enumerate(zip(records, repeat_marks(records), strict=True), 1):
+        message = _message(r)
+        if mark:
+            message.append(f"  ({mark})", style="yellow")
+        table.add_row(str(row), f"{(r.t - start) * 1000:.1f}", _route(r), message)
     if not records:
-        table.add_row("", Text("no messages for this order", style="dim"), "")
+        table.add_row("", "", Text("no messages for this order", style="dim"), "")
     return Group(heading, table, Text(summarise(records).line(), style="bold"))
 
 

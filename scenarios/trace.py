@@ -42,6 +42,30 @@ class TraceRecord:
     task's error and cause, what a compensation undid (0 or false: it had nothing to undo)."""
 
 
+def repeat_marks(records: Sequence[TraceRecord]) -> list[str]:
+    """What a reader of one order's timeline must be told of each message that repeats another (row numbers
+    from 1): a copy under the same message id (the inbox drops it), a copy under a new id (the business key
+    answers it), a retry of a command ('' for every other message)."""
+    first: dict[str, int] = {}
+    tries: dict[str, set[int | None]] = {}
+    marks: list[str] = []
+    for row, r in enumerate(records, 1):
+        mark = ""
+        if r.dead_lettered:
+            pass  # a dead letter says so itself
+        elif r.message_id in first and r.attempt in tries[r.message_id]:
+            mark = f"copy of #{first[r.message_id]}, same message id: the inbox drops it"
+        elif r.message_id in first:
+            tries[r.message_id].add(r.attempt)
+            mark = f"retry of #{first[r.message_id]}"
+        elif r.message_id.startswith("copy-"):
+            mark = "a copy under a new message id: the business key answers it with the first outcome"
+        if not r.dead_lettered and r.message_id not in first:
+            first[r.message_id], tries[r.message_id] = row, {r.attempt}
+        marks.append(mark)
+    return marks
+
+
 STORY_FACTS = ("reason", "error", "cause", "amount_cents", "quantity", "was_scheduled")
 _FACT_CHARS = 300
 

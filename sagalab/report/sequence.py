@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
-from scenarios.trace import TraceRecord
+from scenarios.trace import TraceRecord, repeat_marks
 from shared.domain.contracts import kind_of
 
 DEAD_LETTERS = "dead-letters"
@@ -28,6 +28,8 @@ class Delivery:
 
     record: TraceRecord
     receiver: str
+    mark: str = ""
+    """Says when the message repeats another: a copy the inbox drops, a copy under a new id, a retry."""
 
     @property
     def kind(self) -> str:
@@ -44,12 +46,25 @@ class Delivery:
             name += f"  ↻ attempt {r.attempt + 1}"
         if r.dead_lettered:
             name = f"✕ {name} ({r.dead_letter_reason or 'dead-lettered'})"
+        if self.mark:
+            name += f"  ({self.mark})"
         return name
 
 
 def deliveries(records: Sequence[TraceRecord]) -> list[Delivery]:
     """Every arrow to draw; a message nobody was bound to is an arrow to nowhere ('unrouted')."""
-    return [Delivery(r, receiver) for r in records for receiver in (r.receivers or ["unrouted"])]
+    marks = repeat_marks(records)
+    return [Delivery(r, receiver, short_mark(mark)) for r, mark in zip(records, marks, strict=True)
+            for receiver in (r.receivers or ["unrouted"])]  # fmt: skip
+
+
+def short_mark(mark: str) -> str:
+    """A repeat's mark in few enough words to sit on an arrow (row numbers mean nothing in a diagram)."""
+    if mark.startswith("copy of"):
+        return "copy, same id: dropped by the inbox"
+    if mark.startswith("a copy under a new"):
+        return "copy under a new id: the business key answers"
+    return ""  # a retry already says ↻ attempt N
 
 
 def lanes(records: Sequence[TraceRecord], preferred: Sequence[str] = ()) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sagalab.report import sequence
 from sagalab.report.runs import choose_order, load_folder, summarise
 from sagalab.report.svg import KIND_COLOURS
-from scenarios.trace import TraceRecord
+from scenarios.trace import TraceRecord, repeat_marks
 from tests.unit.report_support import recorded
 
 
@@ -86,3 +86,23 @@ def test_an_order_without_messages_says_so() -> None:
     """An order the trace never saw gives an empty diagram with a note instead of failing."""
     svg = sequence.render([], "empty")
     assert "no messages for this order" in svg and not _arrows(svg)
+
+
+def test_repeats_are_marked_in_the_timeline_and_on_the_arrows() -> None:
+    """An injected duplicate (same message id) is a copy the inbox drops, not a plain second line; a copy
+    under a new id is the business key's; a retry of a command is numbered, not called a copy."""
+    records = [
+        _record("RefundPayment", "orchestrator", ["payment"], 1.0, message_id="m-refund"),
+        _record("RefundPayment", "runner", ["payment"], 2.0, message_id="m-refund"),
+        _record("ChargePayment", "orchestrator", ["payment"], 3.0, message_id="m-charge", attempt=None),
+        _record("ChargePayment", "orchestrator", ["payment"], 4.0, message_id="m-charge", attempt=1),
+        _record("ChargePayment", "runner", ["payment"], 5.0, message_id="copy-123"),
+        _record("RefundPayment", "payment", ["dead-letters"], 6.0, message_id="m-refund", dead_lettered=True),
+    ]  # fmt: skip
+    assert repeat_marks(records) == ["", "copy of #1, same message id: the inbox drops it", "", "retry of #3",
+                                     "a copy under a new message id: the business key answers it with the first "
+                                     "outcome", ""]  # fmt: skip
+    labels = [d.label() for d in sequence.deliveries(records)]
+    assert labels[1] == "RefundPayment  (copy, same id: dropped by the inbox)"
+    assert labels[3] == "ChargePayment  ↻ attempt 2" and "copy" not in labels[3]
+    assert labels[4].endswith("(copy under a new id: the business key answers)")
