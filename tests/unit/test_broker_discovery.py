@@ -42,9 +42,11 @@ class FakeRabbit:
 
 @pytest.fixture
 def nothing_found(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.delenv("AMQP_URL", raising=False)
-    monkeypatch.delenv("SAGALAB_RABBITMQCTL", raising=False)
-    monkeypatch.delenv("RABBITMQ_IMAGE", raising=False)
+    for name in ("AMQP_URL", "SAGALAB_RABBITMQCTL", "RABBITMQ_IMAGE"):
+        # Set, then deleted: monkeypatch records only a variable that exists, and the finder sets
+        # SAGALAB_RABBITMQCTL, which must not leak into the broker tests that run after these.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setattr(conftest, "_container_engine", lambda: None)
     monkeypatch.setattr(conftest, "_port_open", lambda host, port: False)
     return monkeypatch
