@@ -4,11 +4,16 @@
 #   docker build --target lab -t sagalab .          (docker compose builds both for you)
 #   docker build --target tests -t sagalab-tests .
 #
-# Needs BuildKit (the default builder since Docker 23): the wheel is bind-mounted from the build stage,
-# so it never becomes a layer of the final image.
+# Needs BuildKit (the default builder since Docker 23) or podman 4: the wheel is bind-mounted from the build
+# stage, so it never becomes a layer of the final image.
+#
+# PYTHON_IMAGE is the base of every stage: the public python:3.11-slim by default; on a machine that reaches no
+# image registry, the stand-in scripts/local-images.sh builds from Debian's packages
+# (--build-arg PYTHON_IMAGE=localhost/sagalab-python:3.11-slim; `make containers` does it for you).
+ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---- build: a wheel of the project, built from pyproject.toml ----
-FROM python:3.11-slim AS build
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -20,7 +25,7 @@ COPY sagalab ./sagalab
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # ---- lab: the wheel and its runtime dependencies, run as a non-root user ----
-FROM python:3.11-slim AS lab
+FROM ${PYTHON_IMAGE} AS lab
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # The directories compose mounts named volumes on exist here, owned by sagalab: a fresh named volume takes
 # the owner of the directory it is first mounted on, so the non-root services can write their databases.
@@ -44,8 +49,10 @@ USER root
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
     && rm -rf /var/lib/apt/lists/*
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir "$(ls /wheels/*.whl)[test]"
+# The wheel is copied here, not bind-mounted as in `lab`: podman 4.3's builder mounts a stage only once per build
+# ("couldn't find .../merged/wheels"), and a few hundred kilobytes do not matter in the test image.
+COPY --from=build /wheels /tmp/wheels
+RUN pip install --no-cache-dir "$(ls /tmp/wheels/*.whl)[test]" && rm -rf /tmp/wheels
 # The suite reads the source tree as well as importing the package (architecture checks, docs/schemas,
 # pytest's settings in pyproject.toml, the compose file and this Dockerfile).
 COPY --chown=sagalab:sagalab pyproject.toml README.md Dockerfile .dockerignore docker-compose.yml .env.example ./

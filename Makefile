@@ -2,7 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 
-.PHONY: compare test test-slow setup chromium clean
+.PHONY: compare test test-slow setup chromium podman containers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,22 @@ test: setup chromium
 ## make test-slow: only the long chaos and load runs (1000 orders per mode)
 test-slow: setup
 	$(VENV)/bin/pytest -m slow
+
+## podman and podman-compose (scripts/podman-setup.sh), as root, unless podman or Docker Compose is already there
+podman:
+	@if command -v podman-compose >/dev/null || docker compose version >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing podman for the container check"; scripts/podman-setup.sh; \
+	else \
+	  echo "make: the container check needs podman (as root: scripts/podman-setup.sh) or Docker Compose"; \
+	fi
+
+## make containers: build both images, run the compose stack (broker, both modes, scenario runner, a bounded part
+## of the suite in the tests container), then testcontainers' RabbitMQ through podman's API; see docs/containers.md
+containers: setup podman
+	scripts/containers.sh
+	RABBITMQ_IMAGE=$${RABBITMQ_IMAGE:-$$(command -v podman >/dev/null && scripts/local-images.sh | sed -n 's/^RABBITMQ_IMAGE=//p')} \
+	  $(VENV)/bin/pytest -m container tests/integration/test_testcontainers.py
 
 clean:
 	rm -rf $(VENV) .sagalab .pytest_cache

@@ -42,14 +42,20 @@ async def run(options: RunOptions) -> RunResult:
     scenario, mode = options.scenario, options.mode
     injectors: tuple[RunInjector, ...] = scenario.injectors.get(mode, ())
     own_users = options.own_users or scenario.own_users
-    admin = users.require_admin(options.amqp_url) if own_users else None  # fail before starting anything
-    if Need.BROKER_CONTROL in scenario.needs(mode):
-        BrokerControl.require(options.amqp_url)
     refuse_faults_on(scenario, mode, options.participants)
     run_started = time.monotonic()
     say = options.progress or (lambda _: None)
     say("connecting to the broker")
+    # No broker is exit 3 before anything asks how to administer it (a container has no rabbitmqctl); either
+    # failure comes before any process starts.
     broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
+    try:
+        admin = users.require_admin(options.amqp_url) if own_users else None
+        if Need.BROKER_CONTROL in scenario.needs(mode):
+            BrokerControl.require(options.amqp_url)
+    except BaseException:
+        await broker.close()
+        raise
     fleet = Fleet()
     ledger = ProtocolLedger(broker)
     stopping = asyncio.Event()

@@ -282,6 +282,18 @@ def test_rabbitmq_is_a_pinned_management_image_with_a_health_check(compose: dict
     assert rabbit["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]
 
 
+def test_the_broker_image_and_host_ports_can_be_a_local_stand_in_beside_another_broker() -> None:
+    """RABBITMQ_IMAGE swaps the broker for the stand-in scripts/local-images.sh builds; RABBITMQ_PORT and
+    RABBITMQ_UI_PORT publish it on other host ports when a RabbitMQ already listens on 5672 and 15672."""
+    local = {"RABBITMQ_IMAGE": "localhost/sagalab-rabbitmq:3-management", "RABBITMQ_PORT": "5682",
+             "RABBITMQ_UI_PORT": "15682"}  # fmt: skip
+    rabbit = load_compose({**ENV, **local})["services"]["rabbitmq"]
+    assert rabbit["image"] == local["RABBITMQ_IMAGE"]
+    assert set(rabbit["ports"]) == {"5682:5672", "15682:15672"}
+    empty = load_compose({**ENV, **dict.fromkeys(local, "")})["services"]["rabbitmq"]  # .env.example's blanks
+    assert empty["image"] == "rabbitmq:3.13.7-management" and set(empty["ports"]) == {"5672:5672", "15672:15672"}
+
+
 def test_every_sagalab_service_waits_for_a_healthy_broker(compose: dict[str, Any]) -> None:
     """Every sagalab container starts only once the broker is healthy; each served one also retries the broker."""
     for name, spec in _sagalab_services(compose).items():

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .test_compose import DOCKERFILE, ROOT, _sagalab_services, load_compose
+from .test_compose import DOCKERFILE, ENV, ROOT, _sagalab_services, load_compose
 
 # ---- Dockerfile: a small parser of its instructions, by stage ----
 
@@ -44,7 +44,22 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
-def dockerfile_stages() -> dict[str, Stage]:
+def global_args() -> dict[str, str]:
+    """The ARGs before the first FROM, with their defaults: what a FROM line may name as ${ARG}."""
+    found: dict[str, str] = {}
+    for line in _logical_lines(DOCKERFILE.read_text()):
+        keyword, _, args = line.partition(" ")
+        if keyword.upper() == "FROM":
+            break
+        assert keyword.upper() == "ARG", f"{line} before any FROM"
+        name, _, default = args.strip().partition("=")
+        found[name] = default
+    return found
+
+
+def dockerfile_stages(build_args: dict[str, str] | None = None) -> dict[str, Stage]:
+    """The stages, each base resolved as the builder would with ``build_args`` (else the ARG defaults)."""
+    values = {**global_args(), **(build_args or {})}
     stages: dict[str, Stage] = {}
     current: Stage | None = None
     for line in _logical_lines(DOCKERFILE.read_text()):
@@ -53,7 +68,10 @@ def dockerfile_stages() -> dict[str, Stage]:
         if keyword == "FROM":
             words = args.split()
             assert len(words) == 3 and words[1].upper() == "AS", f"unnamed stage: {line}"
-            current = stages[words[2]] = Stage(words[2], words[0])
+            base = re.sub(r"\$\{(\w+)\}", lambda m: values[m[1]], words[0])
+            current = stages[words[2]] = Stage(words[2], base)
+        elif current is None and keyword == "ARG":
+            continue  # a global ARG, read by global_args()
         else:
             assert current, f"{line} before any FROM"
             current.instructions.append((keyword, args.strip()))
@@ -98,6 +116,19 @@ def test_the_dockerfile_has_build_lab_and_tests_stages(stages: dict[str, Stage])
     requires = re.fullmatch(r">=3\.(\d+)", project["requires-python"])
     assert requires and int(slim[1]) >= int(requires[1]), "the base Python is older than pyproject requires"
     assert stages["tests"].base == "lab"
+
+
+def test_the_base_image_is_a_build_arg_defaulting_to_the_public_python(stages: dict[str, Stage]) -> None:
+    """Both Python stages start from ${PYTHON_IMAGE} (python:3.11-slim unless a stand-in is passed), and compose passes
+    PYTHON_IMAGE to both builds, so `PYTHON_IMAGE=... compose build` reaches every stage."""
+    assert global_args() == {"PYTHON_IMAGE": "python:3.11-slim"}
+    stand_in = dockerfile_stages({"PYTHON_IMAGE": "localhost/sagalab-python:3.11-slim"})
+    assert stand_in["build"].base == stand_in["lab"].base == "localhost/sagalab-python:3.11-slim"
+    assert stand_in["tests"].base == "lab"
+    for env in ({}, {"PYTHON_IMAGE": "localhost/sagalab-python:3.11-slim"}):
+        built = _sagalab_services(load_compose({**ENV, **env}))
+        assert {spec["build"]["args"]["PYTHON_IMAGE"] for spec in built.values()} == {
+            env.get("PYTHON_IMAGE", "python:3.11-slim")}  # fmt: skip
 
 
 def test_the_lab_stage_runs_sagalab_as_a_non_root_user(stages: dict[str, Stage]) -> None:
