@@ -1,4 +1,5 @@
-"""Commands to the broker itself, for the faults that need them: restart its app, drop every connection.
+"""Commands to the broker itself, for the faults that need them: restart its app, drop every connection, block
+its publishers for a while (the memory alarm raised on purpose).
 
 Found in this order: ``SAGALAB_RABBITMQCTL`` (a command prefix, e.g. ``docker exec -i my-rabbit rabbitmqctl``),
 else a local ``rabbitmqctl`` when the broker is on this machine.
@@ -59,6 +60,25 @@ class BrokerControl:
     async def start_app(self) -> None:
         await self.run("start_app")
         await self.run("await_startup")
+
+    async def memory_watermark(self) -> tuple[str, ...]:
+        """The broker's memory high watermark as ``set_vm_memory_high_watermark`` takes it back: a fraction
+        (``0.4``) or ``absolute BYTES``."""
+        value = (await self.run("eval", "vm_memory_monitor:get_vm_memory_high_watermark().")).strip()
+        if value.startswith("{absolute,"):
+            return ("absolute", value.removeprefix("{absolute,").rstrip("}").strip())
+        float(value)  # refuse to go on with a value we could not set back
+        return (value,)
+
+    async def block_publishers(self) -> tuple[str, ...]:
+        """Raise the memory alarm on purpose (watermark 0): the broker stops reading from every connection that
+        publishes, consumers carry on. Returns the watermark to put back (``unblock_publishers``)."""
+        previous = await self.memory_watermark()
+        await self.run("set_vm_memory_high_watermark", "0")
+        return previous
+
+    async def unblock_publishers(self, watermark: tuple[str, ...]) -> None:
+        await self.run("set_vm_memory_high_watermark", *watermark)
 
     async def close_connections(self, namespace: str, reason: str = "sagalab fault injection") -> int:
         """Close every connection of one namespace (what ``close_all_connections`` does, without

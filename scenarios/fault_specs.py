@@ -29,9 +29,13 @@ from scenarios.injectors import (
     Duplicate,
     Forge,
     KillService,
+    Late,
     OutOfBoundsOrder,
+    PauseBroker,
     Poison,
     RestartBroker,
+    Resubmit,
+    Stray,
     RunInjector,
     Trigger,
 )
@@ -132,6 +136,27 @@ def _restart_broker(spec: Spec) -> RestartBroker:
     return RestartBroker(_when(spec), down_s=spec.number(0, "the seconds it stays down", 2.0))
 
 
+def _pause_broker(spec: Spec) -> PauseBroker:
+    return PauseBroker(_when(spec), paused_s=spec.number(0, "the seconds publishers stay blocked", 3.0))
+
+
+def _resubmit(spec: Spec) -> Resubmit:
+    after = spec.options.get("after", "")
+    if after not in ("", "end"):
+        raise BadFaultSpec(f"{spec.text!r}: after= takes only 'end' (resubmit once the order has finished)")
+    return Resubmit(int(spec.number(0, "which order (N)", 1)), after_end=after == "end", when=_when(spec))
+
+
+def _stray(spec: Spec) -> Stray:
+    return Stray(spec.arg(0, "the message type to copy"), int(spec.number(1, "which message of the type (N)", 1)),
+                 when=_when(spec))  # fmt: skip
+
+
+def _late(spec: Spec) -> Late:
+    return Late(spec.arg(0, "the message type to copy"), int(spec.number(1, "which message of the type (N)", 1)),
+                when=_when(spec))  # fmt: skip
+
+
 def _close_connections(spec: Spec) -> CloseConnections:
     return CloseConnections(_when(spec))
 
@@ -172,12 +197,34 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "a handler bug: one valid message fails on every delivery",
               "the delivery limit dead-letters it with why, and the step's failure event / the orchestrator's "
               "Catch ends the saga", _hook),
-    FaultKind("crash", "SERVICE:crash:POINT:TYPE[:NTH]  (POINT: before-commit, after-commit)",
-              "kill -9 while handling a message: before its commit (nothing happened) or after (not yet acked)",
-              "ack after commit (the message comes back) and the inbox (no second effect)", _hook),
+    FaultKind("crash", "SERVICE:crash:POINT:TYPE[:NTH]  (POINT: before-commit, after-commit, before-ack, in-flight)",
+              "kill -9 while handling the NTH TYPE: before its commit (nothing happened), after it (not yet acked), "
+              "before-ack (committed and its messages published, not acked); in-flight: once the NTH TYPE it sent "
+              "is confirmed, while it awaits the answer",
+              "ack after commit (the message comes back) and the inbox (no second effect; a reply is replayed); "
+              "in flight: durable queues keep the command and its answer for the restarted service", _hook),
     FaultKind("delay", "SERVICE:delay:TYPE:SECONDS[:COUNT]",
               "a slow service: handling TYPE waits SECONDS",
               "the orchestrator's TimeoutSeconds; choreography's deadline watcher reports the idle saga", _hook),
+    FaultKind("drop", "SERVICE:drop:TYPE[:NTH]",
+              "a lost reply or event: the NTH TYPE the service sends commits with its effect and outbox row, and is "
+              "never published (the relay believes it went)",
+              "orchestration: TimeoutSeconds + Retry resend the command under the same id and the participant's "
+              "inbox replays the stored reply; choreography: nobody waits for an event, the deadline watcher parks "
+              "the saga as needing attention", _hook),
+    FaultKind("drop-at-publish", "SERVICE:drop-at-publish:TYPE[:COUNT]",
+              "the broker never confirms the first COUNT publishes of TYPE (a publish lost on the way)",
+              "the outbox: the row stays unsent and the relay's sweep publishes it again "
+              "(--unsafe no-outbox: the message is lost and the saga stalls)", _hook),
+    FaultKind("delay-publish", "SERVICE:delay-publish:TYPE:SECONDS[:COUNT]",
+              "a late message: the first COUNT TYPEs go out SECONDS after their commit, others overtake them",
+              "orchestration: TimeoutSeconds (past it, the step is retried or compensated, and the barrier refuses "
+              "the forward step that lands after its compensation); choreography: the deadline watcher, and each "
+              "reaction depends only on its own event", _hook),
+    FaultKind("reorder", "SERVICE:reorder:TYPE[:NTH]",
+              "messages out of order: the NTH TYPE is held until the service's next message has gone out",
+              "orchestration: one command in flight per saga, replies matched by execution and step; choreography: "
+              "reactions keyed by order, the barrier against a forward step arriving after its compensation", _hook),
     FaultKind("kill", "SERVICE:kill[:DOWN_SECONDS]@TRIGGER",
               "a service killed from outside (kill -9) and started again after DOWN_SECONDS",
               "durable queues hold its messages; ack after commit and the inbox make the restart safe", _kill),
@@ -189,6 +236,10 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "the broker's app stopped and started: every connection drops",
               "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
               frozenset({"broker"})),
+    FaultKind("pause", "broker:pause[:SECONDS]@TRIGGER",
+              "the broker blocks every publisher for SECONDS (its memory alarm raised on purpose), consumers carry on",
+              "publisher confirms: nothing counts as sent until confirmed; the outbox keeps what was committed and "
+              "the sagas resume when the pause ends", _pause_broker, frozenset({"broker"})),
     FaultKind("close-connections", "broker:close-connections@TRIGGER",
               "the broker closes every connection of the run",
               "reconnects; unacked work is redelivered and the inbox drops what was done", _close_connections,
@@ -196,6 +247,21 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("duplicate", "lab:duplicate:TYPE[:NTH][:id=fresh][@TRIGGER]",
               "an at-least-once duplicate of the Nth TYPE (id=fresh: under a new message id)",
               "the inbox (same id) or the business key (new id)", _duplicate, frozenset({"lab"})),
+    FaultKind("resubmit", "lab:resubmit[:NTH][:after=end][@TRIGGER]",
+              "the same order submitted twice: the NTH PlaceOrder again under a new message id, same order id "
+              "(after=end: once the order has finished)",
+              "the order id as business key: the order service records an order once (choreography), the "
+              "orchestrator starts one execution per order id (orchestration); the copy is ignored", _resubmit,
+              frozenset({"lab"})),
+    FaultKind("stray", "lab:stray:TYPE[:NTH][@TRIGGER]",
+              "a stray message: a copy of the NTH TYPE for an order nobody placed (new order id, new message id)",
+              "replies nobody awaits are ignored (orchestration); an event without its saga's start is recorded "
+              "only where it has an effect of its own, and judged per placed order", _stray, frozenset({"lab"})),
+    FaultKind("late", "lab:late:TYPE[:NTH][@TRIGGER]",
+              "a late message: a copy of the NTH TYPE under a new message id once its order has finished "
+              "(PaymentCharged after the refund)",
+              "the business key (the step was done for the order), the barrier/tombstone (its compensation was "
+              "recorded) and the finished execution: ignored or refused, and counted", _late, frozenset({"lab"})),
     FaultKind("poison", "lab:poison:ROUTING_KEY[:COUNT][:exchange=commands][@TRIGGER]",
               "undecodable messages on a queue sagas use",
               "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"})),

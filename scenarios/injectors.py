@@ -1,5 +1,6 @@
-"""Faults the runner injects from outside the services: kill -9 and restart a process, restart the
-broker, drop every connection, publish a message twice, publish poison, forge a message. Each waits for its trigger
+"""Faults the runner injects from outside the services: kill -9 and restart a process, restart or pause the
+broker, drop every connection, publish a message twice, resubmit an order, publish a stray or late copy,
+publish poison, forge a message. Each waits for its trigger
 (the tap seeing the nth message of a type, or a delay) and counts what it did."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from orchestration.bootstrap import default_definition_path
 from orchestration.orchestrator import REPLY_KEY
 from scenarios.run_state import Run
 from scenarios.scenario import Injector, Need
+from scenarios.settle import statuses_now
+from shared.stores.orders import FINAL_STATUSES
 from shared.domain.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
 from shared.transport.broker import Broker, PublishFailed
 from shared.transport.observed import Observed
@@ -117,6 +120,30 @@ class RestartBroker:
 
 
 @dataclass(frozen=True)
+class PauseBroker:
+    """The broker blocks every publisher for a while (its memory alarm raised on purpose:
+    ``set_vm_memory_high_watermark 0``), then lets them go: consumers keep receiving, nobody's publish is
+    confirmed until the pause ends. The watermark is put back whatever happens to the run."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.BROKER_CONTROL})
+    when: Trigger = Trigger()
+    paused_s: float = 3.0
+
+    async def inject(self, run: Run) -> None:
+        control = run.broker_control()
+        await self.when.wait(run)
+        previous = await control.memory_watermark()
+        log.warning("fault: blocking the broker's publishers", seconds=self.paused_s)
+        try:
+            await control.block_publishers()
+            run.count("broker paused")
+            await asyncio.sleep(self.paused_s)  # the pause itself
+        finally:
+            # Whatever happens to this task, never leave the broker refusing publishers.
+            await asyncio.shield(control.unblock_publishers(previous))
+
+
+@dataclass(frozen=True)
 class CloseConnections:
     """The broker closes every connection of the run (``rabbitmqctl close_connection`` on each): every
     client must reconnect and carry on."""
@@ -158,6 +185,75 @@ class Duplicate:
         await self.when.wait(run)
         await republish(run, with_fresh_id(seen) if self.fresh_id else seen)
         run.count(f"duplicate {self.type}{' under a new id' if self.fresh_id else ''}")
+
+
+@dataclass(frozen=True)
+class Resubmit:
+    """A client that sends its order again: the nth PlaceOrder published once more under a new message id, same
+    order id (a retry after a timeout, a double click). ``after_end``: only once the order has finished."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset()
+    nth: int = 1
+    after_end: bool = False
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen("PlaceOrder", self.nth)
+        await self.when.wait(run)
+        if self.after_end:
+            await finished(run, seen.correlation_id or "")
+        await republish(run, with_fresh_id(seen))
+        run.count("order resubmitted under a new message id")
+
+
+@dataclass(frozen=True)
+class Stray:
+    """A copy of the nth message of a type for an order nobody placed (new order id, new message id), published
+    as its own publisher would: a message from another system, an old test, a misrouted tenant."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset()
+    type: str
+    nth: int = 1
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen(self.type, self.nth)
+        await self.when.wait(run)
+        await republish(run, for_unknown_order(seen))
+        run.count(f"stray {self.type}")
+
+
+@dataclass(frozen=True)
+class Late:
+    """A copy of the nth message of a type under a new message id, published once its order has finished (a
+    message that spent the whole saga in a retry loop somewhere: PaymentCharged after the refund)."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset()
+    type: str
+    nth: int = 1
+    when: Trigger = Trigger()
+
+    async def inject(self, run: Run) -> None:
+        seen = await run.trace.seen(self.type, self.nth)
+        await self.when.wait(run)
+        await finished(run, seen.correlation_id or "")
+        await republish(run, with_fresh_id(seen))
+        run.count(f"late {self.type}")
+
+
+async def finished(run: Run, order_id: str, every_s: float = 0.05) -> None:
+    """Wait until an order has a final status in the coordinator's database (the run's deadline bounds it)."""
+    while statuses_now(run.coordinator_db).get(order_id) not in FINAL_STATUSES:
+        await asyncio.sleep(every_s)  # polling the coordinator's database; the runner cancels us at its deadline
+
+
+def for_unknown_order(seen: Observed) -> Observed:
+    """The same message for an order nobody placed: every mention of its order id changed, a new message id."""
+    old = seen.correlation_id or ""
+    order_id = f"stray-{uuid.uuid4().hex[:12]}"
+    copy = with_fresh_id(seen)
+    body = copy.body.decode().replace(old, order_id).encode() if old else copy.body
+    return replace(copy, body=body, correlation_id=order_id)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def settled_at(path: Path) -> dict[str, float]:
         return OrdersView(db).settled_at()
 
 
-def _statuses_now(path: Path) -> dict[str, str]:
+def statuses_now(path: Path) -> dict[str, str]:
     """The statuses, or none this time if a writer held its lock past the read's timeout (poll again)."""
     try:
         return statuses(path)
@@ -49,7 +49,7 @@ async def wait_settled(path: Path, order_ids: Iterable[str], deadline_s: float, 
     end = time.monotonic() + deadline_s
     parked_since: float | None = None
     while time.monotonic() < end:
-        current = _statuses_now(path)
+        current = statuses_now(path)
         final = {o for o in ids if current.get(o) in FINAL_STATUSES}
         if progress is not None:
             progress(len(final), len(ids), end - time.monotonic())

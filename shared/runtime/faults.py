@@ -8,10 +8,22 @@ Production code runs with no faults and these hooks do nothing. Specs:
   every delivery (a bug triggered by one valid message);
 - ``bug:TYPE:@SUFFIX``         every delivery of TYPE for an order whose id ends with SUFFIX raises
   ``HandlerBug``: a bug tied to the data, so it survives restarts (``persistent``) and fails for good;
-- ``crash:POINT:TYPE[:NTH]``    kill -9 this process at POINT (``before-commit`` or ``after-commit``,
-  i.e. after the local commit but before the ack) while handling the NTH delivery of TYPE;
+- ``crash:POINT:TYPE[:NTH]``    kill -9 this process at POINT while handling the NTH delivery of TYPE:
+  ``before-commit``, ``after-commit`` (committed, not yet acked), ``before-ack`` (committed AND its messages
+  published and confirmed, not acked); or ``in-flight``: once the NTH message of TYPE this service *sent*
+  is confirmed, i.e. while it awaits its answer;
 - ``delay:TYPE:SECONDS[:COUNT]`` wait SECONDS before handling the first COUNT deliveries of TYPE (all if
   no COUNT): a slow service.
+
+Faults on what a service sends (its outgoing messages, after their commit):
+
+- ``drop:TYPE[:NTH]``           the NTH outgoing TYPE is lost after its commit: the relay counts it as sent,
+  the broker never sees it (a lost reply or event);
+- ``drop-at-publish:TYPE[:COUNT]`` the first COUNT publish attempts of TYPE get no confirm: the outbox keeps
+  the row and its sweep tries again (without the outbox, ``--unsafe no-outbox``, the message is lost);
+- ``delay-publish:TYPE:SECONDS[:COUNT]`` the first COUNT TYPEs go out SECONDS late (others overtake them);
+- ``reorder:TYPE[:NTH]``        the NTH TYPE is held until this service has published its next message
+  (at most ``REORDER_HOLD_S``), so that one overtakes it.
 """
 
 from __future__ import annotations
@@ -26,10 +38,16 @@ import structlog
 
 from shared.domain.contracts import Message
 from shared.runtime.host import NO_FAULTS, FaultHook
+from shared.transport.broker import PublishFailed
+from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 
-POINTS = ("before-commit", "after-commit")
+POINTS = ("before-commit", "after-commit", "before-ack", "in-flight")
+OUTGOING = ("drop", "drop-at-publish", "delay-publish", "reorder")
+"""Kinds that strike a message the service sends, not one it handles."""
+REORDER_HOLD_S = 10.0
+"""The longest ``reorder`` holds a message when nothing else is published after it."""
 
 
 class FaultSpecError(ValueError):
@@ -69,6 +87,12 @@ def parse(spec: str) -> Fault:
                 return Fault("crash", type_, int(nth[0]) if nth else 1, point=point)
             case ["delay", type_, seconds, *count] if len(count) <= 1:
                 return Fault("delay", type_, int(count[0]) if count else 10**9, seconds=float(seconds))
+            case ["drop" | "reorder" as kind, type_, *nth] if len(nth) <= 1:
+                return Fault(kind, type_, int(nth[0]) if nth else 1)
+            case ["drop-at-publish", type_, *count] if len(count) <= 1:
+                return Fault("drop-at-publish", type_, int(count[0]) if count else 1)
+            case ["delay-publish", type_, seconds, *count] if len(count) <= 1:
+                return Fault("delay-publish", type_, int(count[0]) if count else 10**9, seconds=float(seconds))
     except ValueError:
         pass
     raise FaultSpecError(f"cannot read fault {spec!r}; see `shared/runtime/faults.py` for the forms")
@@ -82,6 +106,8 @@ class Faults:
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     _buggy: set[str] = field(default_factory=set)
     _distinct: dict[str, list[str]] = field(default_factory=dict)
+    _published: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set each time a message goes out: what a held (``reorder``) message waits for."""
 
     @classmethod
     def of(cls, specs: tuple[str, ...] | list[str]) -> Faults:
@@ -96,9 +122,53 @@ class Faults:
             if fault.kind == "delay" and point == "before-commit" and self._count("delay", name) <= fault.count:
                 log.warning("fault: slow service", seconds=fault.seconds)
                 await asyncio.sleep(fault.seconds)  # the injected slowness itself
-            if fault.kind == "crash" and fault.point == point and self._count(f"crash:{point}", name) == fault.count:
+            if fault.kind != "crash" or fault.point != point or point == "in-flight":
+                continue
+            # before-ack: acks_last counted this delivery already (it asked the host to publish first)
+            seen = self._seen[(f"crash:{point}", name)] if point == "before-ack" else self._count(f"crash:{point}", name)
+            if seen == fault.count:
                 log.warning("fault: crashing (kill -9)", point=point)
                 os.kill(os.getpid(), signal.SIGKILL)
+
+    def acks_last(self, message: Message) -> bool:
+        """A ``before-ack`` crash is due on this delivery: the host publishes before it acks, so the process
+        dies with its messages out and its delivery unacked."""
+        name = type(message).__name__
+        due = [f for f in self.faults if f.kind == "crash" and f.point == "before-ack" and f.type == name]
+        return bool(due) and self._count("crash:before-ack", name) in {f.count for f in due}
+
+    async def outgoing(self, out: Outgoing) -> bool:
+        """Before a committed message is published: False loses it (the relay counts it as sent); may raise
+        ``PublishFailed`` (no confirm), wait (a late message) or hold it until the next one went out."""
+        for fault in self.faults:
+            if fault.type != out.type or fault.kind not in OUTGOING:
+                continue
+            if fault.kind == "drop" and self._count("drop", out.type) == fault.count:
+                log.warning("fault: message lost after its commit", lost=out.type, lost_id=out.message_id)
+                return False
+            if fault.kind == "drop-at-publish" and self._count("drop-at-publish", out.type) <= fault.count:
+                log.warning("fault: publish not confirmed", type=out.type)
+                raise PublishFailed(f"injected fault: {out.type} {out.message_id} not confirmed")
+            if fault.kind == "delay-publish" and self._count("delay-publish", out.type) <= fault.count:
+                log.warning("fault: publishing late", type=out.type, seconds=fault.seconds)
+                await asyncio.sleep(fault.seconds)  # the injected lateness itself
+            if fault.kind == "reorder" and self._count("reorder", out.type) == fault.count:
+                log.warning("fault: holding a message until the next one has gone out", type=out.type)
+                self._published.clear()
+                try:
+                    await asyncio.wait_for(self._published.wait(), timeout=REORDER_HOLD_S)
+                except TimeoutError:
+                    log.warning("fault: nothing overtook the held message; sending it anyway", type=out.type)
+        return True
+
+    async def sent(self, out: Outgoing) -> None:
+        """After the broker confirmed a message: release a held one, or crash while it is in flight."""
+        self._published.set()
+        for fault in self.faults:
+            if fault.kind == "crash" and fault.point == "in-flight" and fault.type == out.type:
+                if self._count("crash:in-flight", out.type) == fault.count:
+                    log.warning("fault: crashing while a message it sent is in flight (kill -9)", type=out.type)
+                    os.kill(os.getpid(), signal.SIGKILL)
 
     def check(self, message: Message) -> None:
         """Raise inside the local transaction, as a transient fault or a bug would."""

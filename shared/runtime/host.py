@@ -51,6 +51,9 @@ class FaultHook(Protocol):
 
     async def at(self, point: str, message: Message) -> None: ...
     def check(self, message: Message) -> None: ...
+    def acks_last(self, message: Message) -> bool: ...
+    async def outgoing(self, out: Outgoing) -> bool: ...
+    async def sent(self, out: Outgoing) -> None: ...
 
 
 class _NoFaults:
@@ -58,6 +61,15 @@ class _NoFaults:
         return None
 
     def check(self, message: Message) -> None:
+        return None
+
+    def acks_last(self, message: Message) -> bool:
+        return False
+
+    async def outgoing(self, out: Outgoing) -> bool:
+        return True
+
+    async def sent(self, out: Outgoing) -> None:
         return None
 
 
@@ -90,7 +102,7 @@ class ServiceHost:
     _failures: HandlerFailures = field(init=False)
 
     def __post_init__(self) -> None:
-        self.relay = OutboxRelay(self.db, self.broker)
+        self.relay = OutboxRelay(self.db, self.broker, faults=self.faults)
         self._commits = (
             GroupCommit(self.db, also=self.relay.flush_into, alone=lambda: self._active == 1)
             if self.grouped
@@ -128,7 +140,10 @@ class ServiceHost:
     async def publish_now(self, messages: Sequence[Outgoing]) -> None:
         """Publish without staging (state kept in memory has nothing to stage against)."""
         for out in messages:
+            if not await self.faults.outgoing(out):
+                continue  # a fault lost it on the way
             await self.broker.publish(out)
+            await self.faults.sent(out)
 
     async def _publish_quietly(self, messages: Sequence[Outgoing]) -> None:
         try:
@@ -175,6 +190,9 @@ class ServiceHost:
                                        f"message id {message.message_id} reused with a different body")  # fmt: skip
             return
         await self.faults.at("after-commit", message)
+        if self.faults.acks_last(message):  # a before-ack crash: published and confirmed, then killed unacked
+            await self._publish(route, done)
+            await self.faults.at("before-ack", message)
         await route.acks.committed(delivery, message)
         await self._publish(route, done)
         log.info("handled", verdict=done.verdict, duplicate=done.verdict == "duplicate",

@@ -11,19 +11,38 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
 
 from shared.stores.sqlite import Database, OutboxRow
 from shared.transport.broker import Broker, PublishFailed
+from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 
 
+class PublishFaults(Protocol):
+    """The part of a service's fault hooks that strikes what it publishes (``shared/runtime/faults.py``)."""
+
+    async def outgoing(self, out: Outgoing) -> bool: ...
+    async def sent(self, out: Outgoing) -> None: ...
+
+
+class _Faultless:
+    async def outgoing(self, out: Outgoing) -> bool:
+        return True
+
+    async def sent(self, out: Outgoing) -> None:
+        return None
+
+
 class OutboxRelay:
-    def __init__(self, db: Database, broker: Broker, sweep_after_s: float = 1.0) -> None:
+    def __init__(self, db: Database, broker: Broker, sweep_after_s: float = 1.0,
+                 faults: PublishFaults | None = None) -> None:  # fmt: skip
         self.db = db
         self.broker = broker
+        self.faults: PublishFaults = faults or _Faultless()
         self.sweep_after_s = sweep_after_s
         self._in_flight: set[int] = set()
         self._confirmed: list[int] = []
@@ -44,11 +63,13 @@ class OutboxRelay:
 
     async def _publish(self, row: OutboxRow) -> bool:
         try:
-            await self.broker.publish(row.message)
+            if await self.faults.outgoing(row.message):
+                await self.broker.publish(row.message)
+                await self.faults.sent(row.message)
         except PublishFailed as exc:
             log.warning("publish failed; the relay will retry", error=str(exc))
             return False
-        self._confirmed.append(row.seq)
+        self._confirmed.append(row.seq)  # a message a fault lost counts as sent: the relay believes it went
         return True
 
     def flush(self) -> None:
