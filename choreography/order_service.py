@@ -55,6 +55,7 @@ def read_alerts(db: ReadOnly) -> list[Alert]:
 def place_order(message: Message, tx: Tx) -> list[Outgoing]:
     assert isinstance(message, PlaceOrder)
     if not record_placed(tx.conn, message.order):
+        tx.ignored(f"order {message.order.order_id} was already placed (the order id is the key)")
         return []
     return [Outgoing.event(message.caused(OrderPlaced, order=message.order))]
 

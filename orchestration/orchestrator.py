@@ -141,6 +141,7 @@ class Orchestrator:
         assert isinstance(message, PlaceOrder)
         order = message.order
         if self.executions.load(tx.conn, order.order_id) is not None:
+            tx.ignored(f"order {order.order_id} was already placed: its execution exists (the order id is the key)")
             return []
         record_placed(tx.conn, order)
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)

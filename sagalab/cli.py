@@ -95,6 +95,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="run folder: databases, logs, trace (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME defaults "
                         "to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
+    p.add_argument("--saga-deadline", type=float, metavar="S",
+                   help="choreography: the order service reports (parks) a saga with no event for S seconds "
+                        "(orchestration's whole-saga deadline is the definition's TimeoutSeconds: --definition)")  # fmt: skip
     p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
                    help="turn one defence off to watch what it prevents")  # fmt: skip
     p.add_argument("--definition", type=Path, help="orchestration: States Language definition (default: checkout)")
@@ -145,7 +148,8 @@ def parser() -> argparse.ArgumentParser:
                                    "write a commented scenario file to start from.")  # fmt: skip
     p.add_argument("words", nargs="*", metavar="check FILE... | new NAME", help="what to do (default: list)")
     p.add_argument("--out", type=Path, default=Path("."), help="new: the folder to write NAME.toml in (default: .)")
-    sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
+    p = sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
+    p.add_argument("--markdown", action="store_true", help="print the table of docs/faults.md instead")
     p = sub.add_parser("run", help="run one scenario in one mode")
     _run_options(p)
     p.add_argument("--mode", required=True, choices=MODES, help="which way to run the saga")
@@ -294,7 +298,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         case "scenarios":
             return commands.scenarios(args, console)
         case "faults":
-            return commands.list_faults(console)
+            return commands.list_faults(console, markdown=args.markdown)
         case "run":
             return asyncio.run(commands.run_one(args, console))
         case "compare":

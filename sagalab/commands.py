@@ -41,7 +41,7 @@ from scenarios.attach import refuse_faults
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosPlan, chaos_scenario
-from scenarios.fault_specs import KINDS, read_all, with_faults
+from scenarios.fault_specs import KINDS, markdown_table, read_all, with_faults
 from scenarios.files.load import Problem, ScenarioFileError
 from scenarios.files.load import load as load_file
 from scenarios.files.template import starting_file
@@ -114,8 +114,11 @@ def list_scenarios(console: Console) -> int:
     return EXIT_OK
 
 
-def list_faults(console: Console) -> int:
+def list_faults(console: Console, markdown: bool = False) -> int:
     """Every kind of fault ``--fault`` and scenario files take, with what it provokes and what absorbs it."""
+    if markdown:
+        print(markdown_table(), end="")
+        return EXIT_OK
     table = Table(title="sagalab faults: [MODE/]TARGET:KIND[:ARGS][@TYPE[#N][+SECONDS]]", header_style="bold")
     table.add_column("kind")
     table.add_column("form")
@@ -141,6 +144,16 @@ def _scenario(text: str) -> Scenario:
     return SCENARIOS[text]
 
 
+def _with_saga_deadline(scenario: Scenario, seconds: float | None) -> Scenario:
+    """The scenario with choreography's whole-saga deadline (the order service's watcher) set to ``seconds``."""
+    if seconds is None:
+        return scenario
+    if seconds <= 0:
+        raise UsageError("--saga-deadline must be a positive number of seconds")
+    orders = {**scenario.service_options.get("orders", {}), "saga_deadline": str(seconds)}
+    return replace(scenario, service_options={**scenario.service_options, "orders": orders})
+
+
 def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: Path,
              run_token: str | None = None) -> runner.RunOptions:  # fmt: skip
     if args.orders is not None and args.orders < 1:
@@ -164,7 +177,8 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         extra["attach"] = args.attach.resolve()
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
-        scenario=with_faults(scenario, read_all(args.fault)), mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
+        scenario=_with_saga_deadline(with_faults(scenario, read_all(args.fault)), getattr(args, "saga_deadline", None)),
+        mode=mode, amqp_url=args.amqp_url, out_dir=out_dir.resolve(),
         namespace=namespace, orders=args.orders, seed=args.seed, unsafe=frozenset(args.unsafe),
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, participants=participants, ledger=args.ledger,

@@ -103,6 +103,10 @@ class FaultKind:
     build: Callable[[Spec], Built]
     targets: frozenset[str] = SERVICE_TARGETS
     """Who it may strike."""
+    example: str = ""
+    """A command line that shows it (docs/faults.md)."""
+    unsafe: str = ""
+    """The ``--unsafe`` switch that turns its defence off, showing the anomaly (none: the defence cannot be off)."""
 
 
 def _hook(spec: Spec) -> HookFault:
@@ -192,87 +196,120 @@ def _out_of_bounds(spec: Spec) -> OutOfBoundsOrder:
 KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("raise", "SERVICE:raise:TYPE:COUNT[:ERROR]",
               "a transient error: the first COUNT deliveries of TYPE fail inside the transaction, nothing commits",
-              "redelivery (choreography) or Retry with backoff (orchestration)", _hook),
+              "redelivery (choreography) or Retry with backoff (orchestration)", _hook,
+              example="sagalab compare transient-failure --fault payment:raise:ChargePayment:2"),
     FaultKind("bug", "SERVICE:bug:TYPE[:NTH | :@ORDER-SUFFIX]",
               "a handler bug: one valid message fails on every delivery",
               "the delivery limit dead-letters it with why, and the step's failure event / the orchestrator's "
-              "Catch ends the saga", _hook),
+              "Catch ends the saga", _hook,
+              example="sagalab compare happy-path --fault orchestration/payment:bug:ChargePayment --fault choreography/payment:bug:OrderPlaced", unsafe="no-failure-events"),
     FaultKind("crash", "SERVICE:crash:POINT:TYPE[:NTH]  (POINT: before-commit, after-commit, before-ack, in-flight)",
               "kill -9 while handling the NTH TYPE: before its commit (nothing happened), after it (not yet acked), "
               "before-ack (committed and its messages published, not acked); in-flight: once the NTH TYPE it sent "
               "is confirmed, while it awaits the answer",
               "ack after commit (the message comes back) and the inbox (no second effect; a reply is replayed); "
-              "in flight: durable queues keep the command and its answer for the restarted service", _hook),
+              "in flight: durable queues keep the command and its answer for the restarted service", _hook,
+              example="sagalab compare happy-path --fault orchestration/payment:crash:before-ack:ChargePayment --fault choreography/payment:crash:before-ack:OrderPlaced", unsafe="no-inbox"),
     FaultKind("delay", "SERVICE:delay:TYPE:SECONDS[:COUNT]",
               "a slow service: handling TYPE waits SECONDS",
-              "the orchestrator's TimeoutSeconds; choreography's deadline watcher reports the idle saga", _hook),
+              "the orchestrator's TimeoutSeconds; choreography's deadline watcher reports the idle saga", _hook,
+              example="sagalab compare happy-path --fault shipping:delay:ScheduleShipment:15 --saga-deadline 5"),
     FaultKind("drop", "SERVICE:drop:TYPE[:NTH]",
               "a lost reply or event: the NTH TYPE the service sends commits with its effect and outbox row, and is "
               "never published (the relay believes it went)",
               "orchestration: TimeoutSeconds + Retry resend the command under the same id and the participant's "
               "inbox replays the stored reply; choreography: nobody waits for an event, the deadline watcher parks "
-              "the saga as needing attention", _hook),
+              "the saga as needing attention", _hook,
+              example="sagalab compare happy-path --fault payment:drop:PaymentCharged --saga-deadline 3"),
     FaultKind("drop-at-publish", "SERVICE:drop-at-publish:TYPE[:COUNT]",
               "the broker never confirms the first COUNT publishes of TYPE (a publish lost on the way)",
               "the outbox: the row stays unsent and the relay's sweep publishes it again "
-              "(--unsafe no-outbox: the message is lost and the saga stalls)", _hook),
+              "(--unsafe no-outbox: the message is lost and the saga stalls)", _hook,
+              example="sagalab compare happy-path --fault payment:drop-at-publish:PaymentCharged", unsafe="no-outbox"),
     FaultKind("delay-publish", "SERVICE:delay-publish:TYPE:SECONDS[:COUNT]",
               "a late message: the first COUNT TYPEs go out SECONDS after their commit, others overtake them",
               "orchestration: TimeoutSeconds (past it, the step is retried or compensated, and the barrier refuses "
               "the forward step that lands after its compensation); choreography: the deadline watcher, and each "
-              "reaction depends only on its own event", _hook),
+              "reaction depends only on its own event", _hook,
+              example="sagalab compare happy-path --fault inventory:delay-publish:StockReserved:7:1"),
     FaultKind("reorder", "SERVICE:reorder:TYPE[:NTH]",
               "messages out of order: the NTH TYPE is held until the service's next message has gone out",
               "orchestration: one command in flight per saga, replies matched by execution and step; choreography: "
-              "reactions keyed by order, the barrier against a forward step arriving after its compensation", _hook),
+              "reactions keyed by order, the barrier against a forward step arriving after its compensation", _hook,
+              example="sagalab compare happy-path --orders 3 --fault payment:reorder:PaymentCharged"),
     FaultKind("kill", "SERVICE:kill[:DOWN_SECONDS]@TRIGGER",
               "a service killed from outside (kill -9) and started again after DOWN_SECONDS",
-              "durable queues hold its messages; ack after commit and the inbox make the restart safe", _kill),
+              "durable queues hold its messages; ack after commit and the inbox make the restart safe", _kill,
+              example="sagalab compare out-of-stock --fault payment:kill@PaymentCharged"),
     FaultKind("change-definition", "orchestrator:change-definition:OLD=NEW[,OLD=NEW]@TRIGGER",
               "the orchestrator restarted on an edited definition while executions are in flight",
               "definition pinning: an execution ends on the definition it started on", _change_definition,
-              frozenset({"orchestrator"})),
+              frozenset({"orchestrator"}),
+              example="sagalab run definition-change --mode orchestration --fault orchestrator:change-definition:ReserveStock=ReserveItems@PaymentCharged", unsafe="no-pinning"),
     FaultKind("restart", "broker:restart[:DOWN_SECONDS]@TRIGGER",
               "the broker's app stopped and started: every connection drops",
               "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
-              frozenset({"broker"})),
+              frozenset({"broker"}),
+              example="sagalab compare happy-path --orders 20 --fault broker:restart:2@PaymentCharged#5"),
     FaultKind("pause", "broker:pause[:SECONDS]@TRIGGER",
               "the broker blocks every publisher for SECONDS (its memory alarm raised on purpose), consumers carry on",
               "publisher confirms: nothing counts as sent until confirmed; the outbox keeps what was committed and "
-              "the sagas resume when the pause ends", _pause_broker, frozenset({"broker"})),
+              "the sagas resume when the pause ends", _pause_broker, frozenset({"broker"}),
+              example="sagalab compare happy-path --orders 10 --fault broker:pause:3@PaymentCharged#3"),
     FaultKind("close-connections", "broker:close-connections@TRIGGER",
               "the broker closes every connection of the run",
               "reconnects; unacked work is redelivered and the inbox drops what was done", _close_connections,
-              frozenset({"broker"})),
+              frozenset({"broker"}),
+              example="sagalab compare happy-path --orders 20 --fault broker:close-connections@PaymentCharged#5"),
     FaultKind("duplicate", "lab:duplicate:TYPE[:NTH][:id=fresh][@TRIGGER]",
               "an at-least-once duplicate of the Nth TYPE (id=fresh: under a new message id)",
-              "the inbox (same id) or the business key (new id)", _duplicate, frozenset({"lab"})),
+              "the inbox (same id) or the business key (new id)", _duplicate, frozenset({"lab"}),
+              example="sagalab compare out-of-stock --fault lab:duplicate:PaymentCharged:id=fresh", unsafe="no-business-key"),
     FaultKind("resubmit", "lab:resubmit[:NTH][:after=end][@TRIGGER]",
               "the same order submitted twice: the NTH PlaceOrder again under a new message id, same order id "
               "(after=end: once the order has finished)",
               "the order id as business key: the order service records an order once (choreography), the "
               "orchestrator starts one execution per order id (orchestration); the copy is ignored", _resubmit,
-              frozenset({"lab"})),
+              frozenset({"lab"}),
+              example="sagalab compare happy-path --fault lab:resubmit --fault lab:resubmit:after=end"),
     FaultKind("stray", "lab:stray:TYPE[:NTH][@TRIGGER]",
               "a stray message: a copy of the NTH TYPE for an order nobody placed (new order id, new message id)",
               "replies nobody awaits are ignored (orchestration); an event without its saga's start is recorded "
-              "only where it has an effect of its own, and judged per placed order", _stray, frozenset({"lab"})),
+              "only where it has an effect of its own, and judged per placed order", _stray, frozenset({"lab"}),
+              example="sagalab compare happy-path --fault lab:stray:PaymentCharged"),
     FaultKind("late", "lab:late:TYPE[:NTH][@TRIGGER]",
               "a late message: a copy of the NTH TYPE under a new message id once its order has finished "
               "(PaymentCharged after the refund)",
               "the business key (the step was done for the order), the barrier/tombstone (its compensation was "
-              "recorded) and the finished execution: ignored or refused, and counted", _late, frozenset({"lab"})),
+              "recorded) and the finished execution: ignored or refused, and counted", _late, frozenset({"lab"}),
+              example="sagalab compare out-of-stock --fault lab:late:PaymentCharged", unsafe="no-barrier"),
     FaultKind("poison", "lab:poison:ROUTING_KEY[:COUNT][:exchange=commands][@TRIGGER]",
               "undecodable messages on a queue sagas use",
-              "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"})),
+              "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"}),
+              example="sagalab compare happy-path --fault lab:poison:orders.OrderPlaced --fault lab:poison:payment.ChargePayment:exchange=commands"),
     FaultKind("forge", "lab:forge:TYPE[:exchange=commands][:order=unknown][:as=SERVICE][:until=T1|T2]@TYPE[#N]",
               "a forged message for the order of a message seen (or for an order nobody placed)",
-              "own broker users (--own-users): topic permissions and the publisher check", _forge, frozenset({"lab"})),
+              "own broker users (--own-users): topic permissions and the publisher check", _forge, frozenset({"lab"}),
+              example="sagalab compare payment-declined --own-users --fault lab:forge:PaymentCharged@PaymentDeclined", unsafe="no-publisher-check"),
     FaultKind("out-of-bounds", "lab:out-of-bounds[@TRIGGER]",
               "orders out of bounds published past the edge (an amount of 10^30, a body over 64 KiB)",
-              "the contracts' bounds: dead-lettered at the first delivery", _out_of_bounds, frozenset({"lab"})),
+              "the contracts' bounds: dead-lettered at the first delivery", _out_of_bounds, frozenset({"lab"}),
+              example="sagalab compare happy-path --fault lab:out-of-bounds"),
 )}  # fmt: skip
 """Every kind of fault, by name."""
+
+
+def markdown_table() -> str:
+    """Every kind as a Markdown table: what docs/faults.md shows (a test keeps the two the same)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| kind | form | provokes | absorbed by | `--unsafe` | example |", "|---|---|---|---|---|---|"]
+    for k in KINDS.values():
+        unsafe = f"`{k.unsafe}`" if k.unsafe else "—"
+        rows.append(f"| `{k.name}` | `{cell(k.form)}` | {cell(k.provokes)} | {cell(k.absorbed_by)} | {unsafe} | "
+                    f"`{cell(k.example)}` |")  # fmt: skip
+    return "\n".join(rows) + "\n"
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:

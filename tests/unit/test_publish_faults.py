@@ -1,0 +1,136 @@
+"""Fault hooks on what a service sends, and the new crash points, without a broker: a stand-in broker records
+what reaches it, and ``os.kill`` is replaced by a recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from shared.domain.contracts import ChargePayment, PaymentCharged
+from shared.runtime import faults as faults_module
+from shared.runtime.faults import Faults, FaultSpecError, parse, persistent
+from shared.runtime.relay import OutboxRelay
+from shared.stores.sqlite import Database
+from shared.transport.broker import PublishFailed
+from shared.transport.wire import Outgoing
+
+
+class Recorder:
+    """A broker that confirms every publish and remembers the order they came in."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    async def publish(self, out: Outgoing) -> None:
+        self.published.append(out.message_id)
+
+
+def order(order_id: str) -> dict[str, object]:
+    return {"order_id": order_id, "customer_id": "c", "sku": "KEYBOARD", "quantity": 1, "amount_cents": 1,
+            "card_number": "4242424242424242", "destination": "Berlin"}  # fmt: skip
+
+
+def charged(order_id: str = "o-1") -> Outgoing:
+    return Outgoing.event(PaymentCharged.model_validate({"correlation_id": order_id, "order": order(order_id),
+                                                         "payment_id": "p", "amount_cents": 1}))  # fmt: skip
+
+
+def charge(order_id: str = "o-1") -> ChargePayment:
+    return ChargePayment.model_validate({"correlation_id": order_id, "order": order(order_id)})
+
+
+@pytest.fixture
+def kills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    killed: list[int] = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(sig))
+    return killed
+
+
+def test_the_new_forms_read_and_none_survives_a_restart() -> None:
+    for spec in ("drop:PaymentCharged", "drop:PaymentCharged:2", "drop-at-publish:X:3", "delay-publish:X:1.5",
+                 "delay-publish:X:2:1", "reorder:X", "reorder:X:4", "crash:before-ack:X", "crash:in-flight:X:2"):
+        parse(spec)
+        assert not persistent(spec)
+    for bad in ("drop", "drop:X:two", "delay-publish:X", "reorder:X:1:2", "crash:whenever:X"):
+        with pytest.raises(FaultSpecError):
+            parse(bad)
+
+
+async def test_drop_loses_only_the_nth_message_of_its_type() -> None:
+    faults = Faults.of(["drop:PaymentCharged:2"])
+    assert [await faults.outgoing(charged(f"o-{i}")) for i in range(3)] == [True, False, True]
+    assert await faults.outgoing(Outgoing.event(charge()))  # another type goes out
+
+
+async def test_a_dropped_message_is_counted_as_sent_and_a_refused_publish_stays_for_the_sweep(tmp_path: Path) -> None:
+    """``drop``: the relay believes the message went (its row is marked sent, the broker never saw it), so no
+    sweep brings it back. ``drop-at-publish``: no confirm, the row stays unsent and the sweep publishes it."""
+    broker = Recorder()
+    db = Database(tmp_path / "svc.db")
+    lost, kept = charged("o-lost"), Outgoing.command(charge("o-kept"), "payment", reply_to="replies")
+    with db.transaction() as conn:
+        seqs = Database.stage(conn, "trigger", [lost, kept])
+    relay = OutboxRelay(db, broker, faults=Faults.of(["drop:PaymentCharged", "drop-at-publish:ChargePayment"]))  # type: ignore[arg-type]
+    rows = db.unsent()
+    assert [r.seq for r in rows] == seqs
+    assert not await relay.send(rows[1:])  # the first attempt at o-kept: no confirm
+    assert await relay.send(rows[:1])  # o-lost: "sent", never published
+    relay.flush()
+    assert [r.message.message_id for r in db.unsent()] == [kept.message_id]
+    assert await relay.sweep(older_than_s=0.0) == 1
+    assert broker.published == [kept.message_id] and db.unsent() == []
+
+
+async def test_drop_at_publish_refuses_the_first_count_attempts() -> None:
+    faults = Faults.of(["drop-at-publish:PaymentCharged:2"])
+    for _ in range(2):
+        with pytest.raises(PublishFailed):
+            await faults.outgoing(charged())
+    assert await faults.outgoing(charged())
+
+
+async def test_a_late_or_held_message_is_overtaken_by_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``delay-publish`` sends its message late, ``reorder`` holds it until the next one has gone out: either
+    way the message sent after it reaches the broker first."""
+    for spec in ("delay-publish:PaymentCharged:0.3:1", "reorder:PaymentCharged"):
+        broker = Recorder()
+        faults = Faults.of([spec])
+
+        async def publish(out: Outgoing, faults: Faults = faults, broker: Recorder = broker) -> None:
+            if await faults.outgoing(out):
+                await broker.publish(out)
+                await faults.sent(out)
+
+        first, second = charged("o-1"), charged("o-2")
+        held = asyncio.create_task(publish(first))
+        await asyncio.sleep(0)  # let it reach the fault
+        await publish(second)
+        await held
+        assert broker.published == [second.message_id, first.message_id], spec
+    monkeypatch.setattr(faults_module, "REORDER_HOLD_S", 0.01)
+    assert await Faults.of(["reorder:PaymentCharged"]).outgoing(charged())  # nothing came after it: sent anyway
+
+
+async def test_before_ack_asks_the_host_to_publish_first_and_then_dies(kills: list[int]) -> None:
+    faults = Faults.of(["crash:before-ack:ChargePayment:2"])
+    assert not faults.acks_last(charge("o-1"))
+    await faults.at("before-ack", charge("o-1"))
+    assert kills == []
+    assert faults.acks_last(charge("o-2"))
+    await faults.at("after-commit", charge("o-2"))
+    assert kills == []
+    await faults.at("before-ack", charge("o-2"))
+    assert len(kills) == 1
+
+
+async def test_in_flight_dies_once_the_nth_message_it_sent_is_confirmed(kills: list[int]) -> None:
+    faults = Faults.of(["crash:in-flight:ChargePayment:2"])
+    command = Outgoing.command(charge(), "payment", reply_to="replies")
+    await faults.at("in-flight", charge())  # a point for handled messages: never this crash
+    await faults.sent(command)
+    assert kills == []
+    await faults.sent(command)
+    assert len(kills) == 1
