@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
 from typing import cast
 
 from orchestration.histories import find_history
@@ -27,6 +29,17 @@ from scenarios.story import tell
 from scenarios.topologies import services
 from shared.config import Mode
 from shared.domain.contracts import Order
+from shared.stores.read import read_only
+from shared.stores.sqlite import ServiceView
+
+
+def strays(databases: Iterable[Path], order_ids: set[str]) -> int:
+    """Messages the services refused or ignored for orders the run never placed (a stray reply, a tombstone)."""
+    found = 0
+    for path in databases:
+        with read_only(path) as db:
+            found += sum(r.order_id not in order_ids for r in ServiceView(db).refusals())
+    return found
 
 
 def workflow_of(opts: RunOptions) -> str:
@@ -43,7 +56,8 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
     total = sum(by_type.values())
     order_ids = {o.order_id for o in orders}
     built_in = [s for s in services(opts.mode) if s not in opts.participants]  # a participant you bring keeps its own
-    refused_all = refusals_of([run.data_dir / f"{s}.db" for s in built_in], order_ids)
+    databases = [run.data_dir / f"{s}.db" for s in built_in]
+    refused_all = refusals_of(databases, order_ids)
     refused = Counter(r.kind for r in refused_all)
     logs = read_logs(opts.out_dir / "logs")
     executions = histories(run.data_dir, sorted(order_ids)) if opts.mode == "orchestration" else {}
@@ -58,7 +72,8 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
                                dead_lettered=run.trace.dead_lettered(),
                                dead_lettered_by_reason=run.trace.dead_lettered_by_reason(),
-                               refused=refused.get("refused", 0), ignored=refused.get("ignored", 0)),
+                               refused=refused.get("refused", 0), ignored=refused.get("ignored", 0),
+                               stray=strays(databases, order_ids)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
         expectation_met=False, publisher_check=run.publisher_check, namespace=opts.namespace,
         run_dir=str(opts.out_dir), outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected},

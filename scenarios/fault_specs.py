@@ -273,16 +273,19 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               frozenset({"lab"}),
               example="sagalab compare happy-path --fault lab:resubmit --fault lab:resubmit:after=end"),
     FaultKind("stray", "lab:stray:TYPE[:NTH][@TRIGGER]",
-              "a stray message: a copy of the NTH TYPE for an order nobody placed (new order id, new message id)",
-              "replies nobody awaits are ignored (orchestration); an event without its saga's start is recorded "
-              "only where it has an effect of its own, and judged per placed order", _stray, frozenset({"lab"}),
+              "a stray message: a copy of the NTH TYPE for an order nobody placed (new order id, new message id), "
+              "published by the type's own publisher",
+              "orchestration: a reply no task awaits is ignored, counted in messages.stray. Choreography has no "
+              "defence against a stray forward event from its real publisher: it is acted on and the oracle "
+              "reports stray.unknown-order; a stray from anyone else is dead-lettered by the publisher check "
+              "(--own-users, see forge)", _stray, frozenset({"lab"}),
               example="sagalab compare happy-path --fault lab:stray:PaymentCharged"),
     FaultKind("late", "lab:late:TYPE[:NTH][@TRIGGER]",
               "a late message: a copy of the NTH TYPE under a new message id once its order has finished "
               "(PaymentCharged after the refund)",
               "the business key (the step was done for the order), the barrier/tombstone (its compensation was "
               "recorded) and the finished execution: ignored or refused, and counted", _late, frozenset({"lab"}),
-              example="sagalab compare out-of-stock --fault lab:late:PaymentCharged", unsafe="no-barrier"),
+              example="sagalab compare happy-path --fault choreography/lab:late:OrderPlaced --fault orchestration/lab:late:ChargePayment", unsafe="no-business-key"),
     FaultKind("poison", "lab:poison:ROUTING_KEY[:COUNT][:exchange=commands][@TRIGGER]",
               "undecodable messages on a queue sagas use",
               "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"}),

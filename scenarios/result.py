@@ -47,6 +47,8 @@ class MessageCounts(BaseModel):
     """Forward steps the services refused: a barrier (their compensation was recorded) or a tombstone."""
     ignored: int = 0
     """Messages answered, or dropped, with no effect: the same step again under a new id, late or stray."""
+    stray: int = 0
+    """Messages refused or ignored for an order the run never placed (a stray reply, a tombstoned compensation)."""
 
 
 class Latency(BaseModel):
