@@ -245,7 +245,7 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "the orchestrator restarted on an edited definition while executions are in flight",
               "definition pinning: an execution ends on the definition it started on", _change_definition,
               frozenset({"orchestrator"}),
-              example="sagalab run definition-change --mode orchestration --fault orchestrator:change-definition:ReserveStock=ReserveItems@PaymentCharged", unsafe="no-pinning"),
+              example="sagalab run happy-path --mode orchestration --fault orchestrator:change-definition:ReserveStock=ReserveItems@ReserveStock", unsafe="no-pinning"),
     FaultKind("restart", "broker:restart[:DOWN_SECONDS]@TRIGGER",
               "the broker's app stopped and started: every connection drops",
               "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
@@ -332,6 +332,9 @@ def _trigger(text: str, spec: str) -> Trigger:
 def read(text: str) -> Spec:
     """Read one spec (raises ``BadFaultSpec`` with what is wrong)."""
     body, at, when = text.strip().partition("@")
+    if at and body.endswith(":"):  # ``bug:TYPE:@SUFFIX``: an argument that starts with @, not a trigger
+        arg, at, when = when.partition("@")
+        body = f"{body}@{arg}"
     mode: Mode | None = None
     if "/" in body.split(":", 1)[0]:
         prefix, body = body.split("/", 1)

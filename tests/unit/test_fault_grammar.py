@@ -68,3 +68,13 @@ def test_every_problem_is_listed_at_once_and_a_service_missing_from_the_named_mo
 def test_every_kind_says_what_it_provokes_and_what_absorbs_it() -> None:
     for kind in KINDS.values():
         assert kind.provokes and kind.absorbed_by and kind.form.split(":")[1].startswith(kind.name), kind.name
+
+
+def test_an_argument_that_starts_with_at_is_not_a_trigger() -> None:
+    """``bug:TYPE:@SUFFIX`` (a bug tied to orders whose id ends with SUFFIX) reads from --fault as the hook it
+    names: an ``@`` right after a colon starts an argument, anywhere else a trigger."""
+    spec = read("orchestration/inventory:bug:ReleaseStock:@-0007")
+    assert spec.trigger is None and spec.args == ("ReleaseStock", "@-0007")
+    built = with_faults(SCENARIOS["happy-path"], [spec]).faults["orchestration"]["inventory"]
+    assert built == ("bug:ReleaseStock:@-0007",)
+    assert read("payment:kill:2@PaymentCharged#2").trigger == Trigger("PaymentCharged", 2)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.injectors import PauseBroker
 from shared.domain.contracts import ChargePayment, PaymentCharged
 from shared.runtime import faults as faults_module
 from shared.runtime.faults import Faults, FaultSpecError, parse, persistent
@@ -134,3 +135,35 @@ async def test_in_flight_dies_once_the_nth_message_it_sent_is_confirmed(kills: l
     assert kills == []
     await faults.sent(command)
     assert len(kills) == 1
+
+
+async def test_the_pause_puts_the_watermark_back_when_the_run_is_cancelled(tmp_path: Path) -> None:
+    """Cancelled mid-pause (the run's deadline, Ctrl-C), the injector still restores the broker: a stand-in
+    control records the calls, no broker is touched."""
+    calls: list[tuple[str, ...]] = []
+
+    class Control:
+        async def memory_watermark(self) -> tuple[str, ...]:
+            return ("0.4",)
+
+        async def block_publishers(self) -> tuple[str, ...]:
+            calls.append(("block",))
+            return ("0.4",)
+
+        async def unblock_publishers(self, watermark: tuple[str, ...]) -> None:
+            calls.append(("unblock", *watermark))
+
+    class Run:
+        def broker_control(self) -> Control:
+            return Control()
+
+        def count(self, what: str) -> None:
+            calls.append(("count", what))
+
+    task = asyncio.create_task(PauseBroker(paused_s=60).inject(Run()))  # type: ignore[arg-type]
+    while ("count", "broker paused") not in calls:
+        await asyncio.sleep(0.01)  # polling the stand-in until the pause has begun
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert calls[-1] == ("unblock", "0.4")
