@@ -15,6 +15,7 @@ import structlog
 
 from choreography.reactions import ENDINGS, Ending
 from shared.domain.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
+from shared.runtime.host import ALREADY_DONE
 from shared.runtime.routes import Tx
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.read import ReadOnly
@@ -55,7 +56,7 @@ def read_alerts(db: ReadOnly) -> list[Alert]:
 def place_order(message: Message, tx: Tx) -> list[Outgoing]:
     assert isinstance(message, PlaceOrder)
     if not record_placed(tx.conn, message.order):
-        tx.ignored(f"order {message.order.order_id} was already placed (the order id is the key)")
+        tx.ignored(f"PlaceOrder {ALREADY_DONE} {message.order.order_id}: placed before (the order id is the key)")
         return []
     return [Outgoing.event(message.caused(OrderPlaced, order=message.order))]
 

@@ -33,7 +33,7 @@ from shared.domain.contracts import (
     TaskFailed,
     TaskSucceeded,
 )
-from shared.runtime.host import ServiceHost
+from shared.runtime.host import ALREADY_DONE, ServiceHost
 from shared.runtime.routes import ACK_AFTER_COMMIT, Acks, Tx
 from shared.stores.orders import OrderStatus, record_placed, settle
 from shared.stores.sqlite import Database, OutboxRow
@@ -141,7 +141,7 @@ class Orchestrator:
         assert isinstance(message, PlaceOrder)
         order = message.order
         if self.executions.load(tx.conn, order.order_id) is not None:
-            tx.ignored(f"order {order.order_id} was already placed: its execution exists (the order id is the key)")
+            tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution exists (the order id is the key)")
             return []
         record_placed(tx.conn, order)
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
