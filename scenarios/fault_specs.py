@@ -202,18 +202,21 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "a handler bug: one valid message fails on every delivery",
               "the delivery limit dead-letters it with why, and the step's failure event / the orchestrator's "
               "Catch ends the saga", _hook,
-              example="sagalab compare happy-path --fault orchestration/payment:bug:ChargePayment --fault choreography/payment:bug:OrderPlaced", unsafe="no-failure-events"),
+              example=("sagalab compare happy-path --fault orchestration/payment:bug:ChargePayment"
+                       " --fault choreography/payment:bug:OrderPlaced"), unsafe="no-failure-events"),
     FaultKind("crash", "SERVICE:crash:POINT:TYPE[:NTH]  (POINT: before-commit, after-commit, before-ack, in-flight)",
               "kill -9 while handling the NTH TYPE: before its commit (nothing happened), after it (not yet acked), "
               "before-ack (committed and its messages published, not acked); in-flight: once the NTH TYPE it sent "
               "is confirmed, while it awaits the answer",
               "ack after commit (the message comes back) and the inbox (no second effect; a reply is replayed); "
               "in flight: durable queues keep the command and its answer for the restarted service", _hook,
-              example="sagalab compare happy-path --fault orchestration/payment:crash:before-ack:ChargePayment --fault choreography/payment:crash:before-ack:OrderPlaced", unsafe="no-inbox"),
+              example=("sagalab compare happy-path --fault orchestration/payment:crash:before-ack:ChargePayment"
+                       " --fault choreography/payment:crash:before-ack:OrderPlaced"), unsafe="no-inbox"),
     FaultKind("delay", "SERVICE:delay:TYPE:SECONDS[:COUNT]",
               "a slow service: handling TYPE waits SECONDS",
               "the orchestrator's TimeoutSeconds; choreography's deadline watcher reports the idle saga", _hook,
-              example="sagalab compare happy-path --fault shipping:delay:ScheduleShipment:15 --saga-deadline 5"),
+              example=("sagalab compare happy-path --fault orchestration/shipping:delay:ScheduleShipment:15"
+                       " --fault choreography/shipping:delay:StockReserved:15 --saga-deadline 5")),
     FaultKind("drop", "SERVICE:drop:TYPE[:NTH]",
               "a lost reply or event: the NTH TYPE the service sends commits with its effect and outbox row, and is "
               "never published (the relay believes it went)",
@@ -245,7 +248,9 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "the orchestrator restarted on an edited definition while executions are in flight",
               "definition pinning: an execution ends on the definition it started on", _change_definition,
               frozenset({"orchestrator"}),
-              example="sagalab run happy-path --mode orchestration --fault orchestrator:change-definition:ReserveStock=ReserveItems@ReserveStock", unsafe="no-pinning"),
+              example=("sagalab run happy-path --mode orchestration"
+                       " --fault orchestrator:change-definition:ReserveStock=ReserveItems@ReserveStock"),
+              unsafe="no-pinning"),
     FaultKind("restart", "broker:restart[:DOWN_SECONDS]@TRIGGER",
               "the broker's app stopped and started: every connection drops",
               "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
@@ -264,7 +269,8 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("duplicate", "lab:duplicate:TYPE[:NTH][:id=fresh][@TRIGGER]",
               "an at-least-once duplicate of the Nth TYPE (id=fresh: under a new message id)",
               "the inbox (same id) or the business key (new id)", _duplicate, frozenset({"lab"}),
-              example="sagalab compare out-of-stock --fault lab:duplicate:PaymentCharged:id=fresh", unsafe="no-business-key"),
+              example="sagalab compare out-of-stock --fault lab:duplicate:PaymentCharged:id=fresh",
+              unsafe="no-business-key"),
     FaultKind("resubmit", "lab:resubmit[:NTH][:after=end][@TRIGGER]",
               "the same order submitted twice: the NTH PlaceOrder again under a new message id, same order id "
               "(after=end: once the order has finished)",
@@ -285,15 +291,18 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "(PaymentCharged after the refund)",
               "the business key (the step was done for the order), the barrier/tombstone (its compensation was "
               "recorded) and the finished execution: ignored or refused, and counted", _late, frozenset({"lab"}),
-              example="sagalab compare happy-path --fault choreography/lab:late:OrderPlaced --fault orchestration/lab:late:ChargePayment", unsafe="no-business-key"),
+              example=("sagalab compare happy-path --fault choreography/lab:late:OrderPlaced"
+                       " --fault orchestration/lab:late:ChargePayment"), unsafe="no-business-key"),
     FaultKind("poison", "lab:poison:ROUTING_KEY[:COUNT][:exchange=commands][@TRIGGER]",
               "undecodable messages on a queue sagas use",
               "dead-lettering at the first delivery, with the reason in the headers", _poison, frozenset({"lab"}),
-              example="sagalab compare happy-path --fault lab:poison:orders.OrderPlaced --fault lab:poison:payment.ChargePayment:exchange=commands"),
+              example=("sagalab compare happy-path --fault lab:poison:orders.OrderPlaced"
+                       " --fault lab:poison:payment.ChargePayment:exchange=commands")),
     FaultKind("forge", "lab:forge:TYPE[:exchange=commands][:order=unknown][:as=SERVICE][:until=T1|T2]@TYPE[#N]",
               "a forged message for the order of a message seen (or for an order nobody placed)",
               "own broker users (--own-users): topic permissions and the publisher check", _forge, frozenset({"lab"}),
-              example="sagalab compare payment-declined --own-users --fault lab:forge:PaymentCharged@PaymentDeclined", unsafe="no-publisher-check"),
+              example=("sagalab compare payment-declined --own-users"
+                       " --fault lab:forge:PaymentCharged@PaymentDeclined"), unsafe="no-publisher-check"),
     FaultKind("out-of-bounds", "lab:out-of-bounds[@TRIGGER]",
               "orders out of bounds published past the edge (an amount of 10^30, a body over 64 KiB)",
               "the contracts' bounds: dead-lettered at the first delivery", _out_of_bounds, frozenset({"lab"}),

@@ -125,7 +125,8 @@ class Faults:
             if fault.kind != "crash" or fault.point != point or point == "in-flight":
                 continue
             # before-ack: acks_last counted this delivery already (it asked the host to publish first)
-            seen = self._seen[(f"crash:{point}", name)] if point == "before-ack" else self._count(f"crash:{point}", name)
+            key = f"crash:{point}"
+            seen = self._seen[(key, name)] if point == "before-ack" else self._count(key, name)
             if seen == fault.count:
                 log.warning("fault: crashing (kill -9)", point=point)
                 os.kill(os.getpid(), signal.SIGKILL)
