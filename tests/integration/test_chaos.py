@@ -16,7 +16,7 @@ from scenarios.chaos import ChaosPlan, chaos_scenario
 from scenarios.checks import BROKEN_COMPENSATION_RULES
 from shared.config import Mode
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.broker_control]  # chaos restarts the broker
 
 
 def _require_control(amqp_url: str) -> None:

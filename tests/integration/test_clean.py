@@ -131,6 +131,7 @@ async def _declare_choreography(amqp_url: str, namespace: str) -> None:
         await broker.close()
 
 
+@pytest.mark.broker_control  # may turn the management plugin on and off again: nothing else may run meanwhile
 async def test_clean_leaves_a_namespace_nested_under_the_cleaned_one(amqp_url: str, namespace: str,
                                                                      management_api: None, tmp_path: Path) -> None:  # fmt: skip
     """Namespace `X.victim` lives under the prefix `X.`; `sagalab clean --namespace X` with the management API

@@ -68,7 +68,8 @@ def check_defences_and_story(scenario: str, mode: Mode, result: RunResult) -> No
 
 
 @pytest.mark.parametrize("mode", ["choreography", "orchestration"])
-@pytest.mark.parametrize("scenario", [s.name for s in SCENARIOS.faults()])
+@pytest.mark.parametrize("scenario", [pytest.param(s.name, marks=pytest.mark.broker_control)
+                                      if s.name in NEEDS_BROKER_CONTROL else s.name for s in SCENARIOS.faults()])
 async def test_fault_scenario_meets_its_invariant(
     scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
