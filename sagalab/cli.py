@@ -1,4 +1,4 @@
-"""The ``sagalab`` command line: scenarios, run, compare, serve, history, clean, dead-letters.
+"""The ``sagalab`` command line: scenarios, run, compare, serve, history, clean, dead-letters, workshop.
 
 Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
 3 the broker cannot be reached.
@@ -25,6 +25,7 @@ from sagalab.dead_letters import dead_letters
 from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
 from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
+from sagalab.workshop import ManagementUnreachable
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
@@ -41,7 +42,7 @@ from shared.config import (
     namespace_problem,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerUnavailable
+from shared.transport.broker import BrokerRefused, BrokerUnavailable
 
 
 def _namespace(value: str) -> str:
@@ -101,6 +102,23 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     _common(p)
 
 
+def _workshop_options(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, text in (("provision", "create each participant's vhost and user, print the sheet to hand out"),
+                         ("teardown", "delete the workshop's vhosts (and everything in them) and users")):  # fmt: skip
+        a = actions.add_parser(action, help=text)
+        a.add_argument("--name", default="workshop", help="vhosts and users are NAME-01, NAME-02, ... (default: workshop)")
+        if action == "provision":
+            a.add_argument("--participants", type=int, required=True, metavar="N")
+            a.add_argument("--reset-passwords", action="store_true",
+                           help="give participants who already exist a new password (default: keep theirs)")
+            a.add_argument("--out", type=Path, metavar="FILE", help="also write the sheet: FILE.csv or FILE.md")
+            a.add_argument("--host", help="broker host participants connect to (default: --amqp-url's)")
+        a.add_argument("--amqp-url", default=default_amqp_url(),
+                       help="an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
+        a.add_argument("--management-url", help="the management API (default: http://<--amqp-url host>:15672)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -126,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
                    help="each service's password from SAGALAB_PASSWORD_<SERVICE> instead of a random one")  # fmt: skip
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
+    _workshop_options(sub.add_parser("workshop", help="a class on one broker: a vhost, user and password per participant"))
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both")
     p.add_argument("--orders", type=int, default=200)
@@ -217,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerControlUnavailable as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
-    except BrokerUnavailable as exc:
+    except BrokerRefused as exc:  # the broker answered: the URL's user, password or vhost is wrong
+        _error(console, f"sagalab: {exc}")
+        return EXIT_USAGE
+    except (BrokerUnavailable, ManagementUnreachable) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_NO_BROKER
     except KeyboardInterrupt:
@@ -260,6 +282,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(dead_letters(args, console))
         case "users":
             return asyncio.run(commands.users(args, console))
+        case "workshop":
+            return commands.workshop(args, console)
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":
