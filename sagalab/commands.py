@@ -19,6 +19,7 @@ from orchestration.bootstrap import load_machine
 from orchestration.execute import execute as run_execution
 from orchestration.histories import find_definition, find_history, first_execution
 from orchestration.resources import ResourceMap
+from sagalab import workshop as class_on_one_broker
 from sagalab.asyncapi import write_documents
 from sagalab.bench.command import bench as run_bench
 from sagalab.clean import clean as clean_namespace
@@ -30,7 +31,6 @@ from sagalab.report.runs import newest_folder
 from sagalab.run_folders import RUNS_DIR, run_dir
 from sagalab.schemas import write_schemas
 from sagalab.trace_view import show
-from sagalab import workshop as class_on_one_broker
 from scenarios import runner
 from scenarios import users as service_users
 from scenarios.attach import refuse_faults

@@ -113,7 +113,7 @@ def test_participants_are_walled_off_in_their_own_vhosts(amqp_url: str, workshop
     management(amqp_url, "PUT", f"/users/{workshop}-99", {"password": "x", "tags": ""})  # not provision's
     gone = sagalab("workshop", "teardown", "--name", workshop, "--amqp-url", amqp_url)
     assert gone.returncode == 0, gone.stdout + gone.stderr
-    assert f"deleted 2 vhost(s) and 2 user(s)" in gone.stdout
+    assert "deleted 2 vhost(s) and 2 user(s)" in gone.stdout
     users = {u["name"] for u in management(amqp_url, "GET", "/users")}  # type: ignore[union-attr]
     vhosts = {v["name"] for v in management(amqp_url, "GET", "/vhosts")}  # type: ignore[union-attr]
     assert f"{workshop}-99" in users and not {f"{workshop}-01", f"{workshop}-02"} & (users | vhosts)

@@ -8,11 +8,13 @@ import io
 from pathlib import Path
 from typing import Any
 
+import aiormq
 import pytest
 
 from sagalab.cli import main
 from sagalab.exits import UsageError
 from sagalab.workshop import TAG, Management, earlier_passwords, provision, seat_names, sheet, sheet_rows, teardown
+from shared.transport.broker import BrokerRefused, _refusal
 
 
 class FakeApi(Management):
@@ -105,3 +107,14 @@ def test_no_management_api_is_exit_3(capsys: pytest.CaptureFixture[str]) -> None
     """Port 9 (discard) has nothing listening on a test machine: the command says where it looked."""
     assert main(["workshop", "teardown", "--management-url", "http://127.0.0.1:9"]) == 3
     assert "no management API at http://127.0.0.1:9/api" in capsys.readouterr().out.replace("\n", "")
+
+
+def test_a_refused_login_is_told_apart_from_a_missing_broker() -> None:
+    """A wrong password (ACCESS_REFUSED) or someone else's vhost (the broker closes the connection instead of
+    opening it) is a refusal naming user and vhost; a closed port stays 'cannot reach'."""
+    assert _refusal(aiormq.exceptions.ProbableAuthenticationError("ACCESS_REFUSED - Login was refused")) is not None
+    vhost = aiormq.exceptions.InvalidFrameError("Expected one of ['Connection.OpenOk'], got <Connection.Close object>")
+    assert "NOT_ALLOWED" in str(_refusal(vhost))
+    assert _refusal(ConnectionRefusedError(111, "Connect call failed")) is None
+    message = str(BrokerRefused("amqp://ws-01:secret@broker.lan:5672/ws-02", "NOT_ALLOWED"))
+    assert "refused user 'ws-01' on vhost 'ws-02'" in message and "secret" not in message
