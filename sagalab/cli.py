@@ -109,7 +109,8 @@ def _workshop_options(p: argparse.ArgumentParser) -> None:
         a = actions.add_parser(action, help=text)
         a.add_argument("--name", default="workshop", help="vhosts and users are NAME-01, NAME-02, ... (default: workshop)")
         if action == "provision":
-            a.add_argument("--participants", type=int, required=True, metavar="N")
+            a.add_argument("--participants", type=int, required=True, metavar="N",
+                           help="how many seats (1 to 999); re-running with more adds the missing ones")
             a.add_argument("--reset-passwords", action="store_true",
                            help="give participants who already exist a new password (default: keep theirs)")
             a.add_argument("--out", type=Path, metavar="FILE", help="also write the sheet: FILE.csv or FILE.md")
