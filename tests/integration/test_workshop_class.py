@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_workshop_vhosts import sagalab
+from tests.integration.test_workshop_vhosts import sagalab, teardown
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ def seats(amqp_url: str, tmp_path: Path) -> Iterator[list[dict[str, str]]]:
         with sheet.open() as f:
             yield list(csv.DictReader(f))
     finally:
-        sagalab("workshop", "teardown", "--name", name, "--amqp-url", amqp_url)
+        teardown(name, amqp_url)
 
 
 def start_compare(seat: dict[str, str], out: Path) -> subprocess.Popen[str]:

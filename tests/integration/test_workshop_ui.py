@@ -22,7 +22,7 @@ import pytest
 from yarl import URL
 
 from tests.integration.test_report_browser import CHROMIUM, FLAGS, HOW_TO_GET_CHROMIUM
-from tests.integration.test_workshop_vhosts import sagalab
+from tests.integration.test_workshop_vhosts import sagalab, teardown
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -46,7 +46,7 @@ def seat(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         with sheet.open() as f:
             yield next(csv.DictReader(f))
     finally:
-        sagalab("workshop", "teardown", "--name", name, "--amqp-url", amqp_url)
+        teardown(name, amqp_url)
 
 
 def test_a_participant_sees_their_queues_in_the_management_ui_during_a_run(seat: dict[str, str], tmp_path: Path) -> None:

@@ -34,6 +34,12 @@ def sagalab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
                           timeout=timeout, check=False)  # fmt: skip
 
 
+def teardown(name: str, amqp_url: str) -> None:
+    """``sagalab workshop teardown``, which must succeed: a failed one leaves vhosts and users behind."""
+    gone = sagalab("workshop", "teardown", "--name", name, "--amqp-url", amqp_url)
+    assert gone.returncode == 0, f"workshop {name} left on the broker: {gone.stdout}{gone.stderr}"
+
+
 def management(amqp_url: str, method: str, path: str, body: dict[str, object] | None = None) -> object:
     url = URL(amqp_url)
     auth = b64encode(f"{url.user or 'guest'}:{url.password or 'guest'}".encode()).decode()
