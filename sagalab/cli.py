@@ -1,14 +1,15 @@
 """The ``sagalab`` command line.
 
 Commands: ``scenarios`` (the catalogue; check or start scenario files), ``faults`` (every kind of fault), ``run``
-(one scenario, by name or file, in one mode), ``compare`` (both modes side by side), ``chaos`` (random faults under load), ``bench`` (throughput and latency
-against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
+(one scenario, by name or file, in one mode), ``compare`` (both modes side by side), ``chaos`` (random faults
+under load), ``bench`` (throughput and latency against a raw relay chain), ``trace`` (one order's timelines), ``history`` (an execution's history), ``execute``
 (one execution of any definition), ``serve`` (one service as a long-lived process), ``watch`` (the sagas in
 flight in a namespace, live), ``schema`` (message schemas and AsyncAPI), ``users`` (a broker user per service),
-``dead-letters`` (list, show, requeue), ``clean`` (remove a namespace).
+``dead-letters`` (list, show, requeue), ``clean`` (remove a namespace), ``workshop`` (a vhost and user per
+participant of a class).
 
-Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input,
-3 the broker cannot be reached.
+Exit status: 0 the run matched its scenario's expectation, 1 it did not, 2 bad usage or input (a refused
+login too), 3 the broker cannot be reached.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sagalab.dead_letters import dead_letters
 from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
 from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
+from sagalab.workshop import ManagementUnreachable
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
@@ -51,7 +53,7 @@ from shared.config import (
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerUnavailable, UnknownTransport, transport_from_env
+from shared.transport.broker import BrokerRefused, BrokerUnavailable, UnknownTransport, transport_from_env
 
 
 def _namespace(value: str) -> str:
@@ -138,6 +140,24 @@ class _Help(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+def _workshop_options(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", help="provision or teardown")
+    for action, text in (("provision", "create each participant's vhost and user, print the sheet to hand out"),
+                         ("teardown", "delete the workshop's vhosts (and everything in them) and users")):  # fmt: skip
+        a = actions.add_parser(action, help=text)
+        a.add_argument("--name", default="workshop", help="vhosts and users are NAME-01, NAME-02, ... (default: workshop)")
+        if action == "provision":
+            a.add_argument("--participants", type=int, required=True, metavar="N",
+                           help="how many seats (1 to 999); re-running with more adds the missing ones")
+            a.add_argument("--reset-passwords", action="store_true",
+                           help="give participants who already exist a new password (default: keep theirs)")
+            a.add_argument("--out", type=Path, metavar="FILE", help="also write the sheet: FILE.csv or FILE.md")
+            a.add_argument("--host", help="broker host participants connect to (default: --amqp-url's)")
+        a.add_argument("--amqp-url", default=default_amqp_url(),
+                       help="an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
+        a.add_argument("--management-url", help="the management API (default: http://<--amqp-url host>:15672)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sagalab", description="See, break and compare distributed transactions.",
                                   formatter_class=_Help)  # fmt: skip
@@ -170,6 +190,7 @@ def parser() -> argparse.ArgumentParser:
                    help="each service's password from SAGALAB_PASSWORD_<SERVICE> instead of a random one")  # fmt: skip
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
     _common(p)
+    _workshop_options(sub.add_parser("workshop", help="a class on one broker: a vhost, user and password per participant"))
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both", help="one mode, or each in turn")
     p.add_argument("--orders", type=int, default=200, help="orders placed while the chaos lasts")
@@ -276,7 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerControlUnavailable as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
-    except BrokerUnavailable as exc:
+    except BrokerRefused as exc:  # the broker answered: the URL's user, password or vhost is wrong
+        _error(console, f"sagalab: {exc}")
+        return EXIT_USAGE
+    except (BrokerUnavailable, ManagementUnreachable) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_NO_BROKER
     except KeyboardInterrupt:
@@ -321,6 +345,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             return asyncio.run(commands.watch(args, console))
         case "users":
             return asyncio.run(commands.users(args, console))
+        case "workshop":
+            return commands.workshop(args, console)
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":

@@ -169,8 +169,23 @@ class HttpAdmin:
         await asyncio.to_thread(self.call, "DELETE", f"/users/{urllib.parse.quote(name, safe='')}")
 
 
+def not_an_administrator(amqp_url: str) -> str | None:
+    """The URL's user when the management API says it is not an administrator (a workshop participant, whose
+    user may use one vhost and create nothing), else None (an administrator, or no API to ask)."""
+    try:
+        me = HttpAdmin.of(amqp_url).call("GET", "/whoami")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    tags = me.get("tags") or []
+    return None if "administrator" in (tags.split(",") if isinstance(tags, str) else tags) else str(me.get("name"))
+
+
 def find_admin(amqp_url: str) -> UserAdmin | None:
-    """rabbitmqctl when it reaches the broker, else the management API when it answers, else None."""
+    """rabbitmqctl when it reaches the broker, else the management API when it answers, else None. None too
+    when the URL's user is not an administrator: rabbitmqctl on the broker's machine could create users
+    anyway, but a user who may not create users should not get them through sagalab either."""
+    if not_an_administrator(amqp_url) is not None:
+        return None
     if (control := BrokerControl.find(amqp_url)) is not None:
         return CtlAdmin(control)
     http = HttpAdmin.of(amqp_url)
@@ -178,6 +193,12 @@ def find_admin(amqp_url: str) -> UserAdmin | None:
 
 
 def require_admin(amqp_url: str) -> UserAdmin:
+    if (user := not_an_administrator(amqp_url)) is not None:
+        raise BrokerControlUnavailable(
+            f"broker user {user!r} is not an administrator, and a broker user per service (--own-users, "
+            "`sagalab users`, the forged-event scenarios) needs one to create them; in a workshop vhost, run "
+            "without them (every other scenario works), or ask the instructor"
+        )
     admin = find_admin(amqp_url)
     if admin is None:
         raise BrokerControlUnavailable(

@@ -59,6 +59,29 @@ class BrokerUnavailable(Exception):
         )
 
 
+class BrokerRefused(BrokerUnavailable):
+    """RabbitMQ answers but refuses the login: a wrong user or password (ACCESS_REFUSED), or a vhost the user
+    may not use or that does not exist (NOT_ALLOWED). Retrying does not help; the URL must change."""
+
+    def __init__(self, url: str, reason: object) -> None:
+        parsed = URL(url)
+        Exception.__init__(
+            self,
+            f"RabbitMQ at {parsed.host}:{parsed.port or 5672} refused user {parsed.user or 'guest'!r} on vhost "
+            f"{parsed.path[1:] or '/'!r} ({reason}): check the user, password and vhost (the URL's path) of "
+            "--amqp-url / AMQP_URL",
+        )
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """Why the broker refused the login, or None when the failure is not a refusal."""
+    if isinstance(exc, aiormq.exceptions.ProbableAuthenticationError):
+        return str(exc.args[0] if exc.args else "ACCESS_REFUSED")
+    if isinstance(exc, aiormq.exceptions.AMQPError) and "got <Connection.Close" in str(exc):
+        return "NOT_ALLOWED: the broker closed the connection when it was asked for the vhost"
+    return None
+
+
 class MessageTooLarge(ValueError):
     """A body over ``MAX_MESSAGE_BYTES``: every consumer would dead-letter it, so it is not sent. The contracts
     bound every field, so a valid message never gets this large; this is a bug, not a broker fault."""
@@ -110,6 +133,8 @@ class Broker:
                 url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
             )
         except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
+            if (refused := _refusal(exc)) is not None:
+                raise BrokerRefused(url, refused) from None
             raise BrokerUnavailable(url, why_not_connected(exc, time.monotonic() - started)) from None
         finally:
             slow.cancel()
@@ -231,7 +256,7 @@ class Broker:
         return self._publish_channel
 
 
-__all__ = ["Broker", "BrokerUnavailable", "Consumer", "DeliveryHandler", "MessageTooLarge", "PublishFailed",
+__all__ = ["Broker", "BrokerRefused", "BrokerUnavailable", "Consumer", "DeliveryHandler", "MessageTooLarge", "PublishFailed",
            "bindings", "transport_from_env"]
 
 

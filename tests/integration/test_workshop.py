@@ -5,8 +5,9 @@ backslash continues on the next line) and every other line is output shown to th
 the rows that state a result are compared (``CHECKED_ROWS``: the message total, the consistency verdict and the
 expectation of each mode), and not for runs with ``--orders`` (how a race for the last unit ends varies). The
 ```sh blocks (the broker set-up, ``make``, ``docker compose``, the ``export`` lines) are not run: this test
-provides what they set up itself, namely ``AMQP_URL``, ``SAGALAB_NAMESPACE`` (the fixture's fresh namespace)
-and the venv first on ``PATH``, so ``sagalab`` and ``python3`` are the venv's.
+provides what they set up itself, namely ``AMQP_URL`` (a participant's seat from ``sagalab workshop provision``:
+their own vhost and user, not an administrator), ``SAGALAB_NAMESPACE`` (the fixture's fresh namespace) and the
+venv first on ``PATH``, so ``sagalab`` and ``python3`` are the venv's.
 
 The commands run one after the other in one temporary folder that stands for the participant's checkout: it
 holds the repo files the guide reads (``REPO_FILES``) and collects the run folders, reports and JSON files
@@ -16,15 +17,21 @@ none. A command must exit 0 unless its line ends with ``# exits N: why``.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from yarl import URL
 
 pytestmark = pytest.mark.broker
 
@@ -106,8 +113,35 @@ def test_the_guide_is_linked_from_the_readme() -> None:
     assert "docs/workshop.md" in (REPO / "README.md").read_text()
 
 
-def test_every_command_of_the_workshop_exits_as_the_guide_says(amqp_url: str, namespace: str, tmp_path: Path) -> None:
-    """Each ``$ `` command of docs/workshop.md, run in order from one folder, exits 0 or as its note says."""
+@pytest.fixture
+def participant_url(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A participant's seat as the guide's set-up gives it (``sagalab workshop provision``: a vhost and a user of
+    their own, not an administrator), torn down afterwards. Without the management API (a testcontainers broker
+    publishes only AMQP) the guide runs as ``amqp_url``'s user instead, and says so."""
+    try:
+        urllib.request.urlopen(f"http://{URL(amqp_url).host}:15672/", timeout=3).close()
+    except (urllib.error.URLError, OSError):
+        print("no management API: the guide runs on the test broker's own user and vhost, not a participant's")
+        yield amqp_url
+        return
+    name, sheet = f"tg{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("seat") / "sheet.csv"
+    cli = [sys.executable, "-m", "sagalab.cli", "workshop"]
+    made = subprocess.run([*cli, "provision", "--participants", "1", "--name", name, "--out", str(sheet),
+                           "--amqp-url", amqp_url], capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    try:
+        assert made.returncode == 0, made.stdout + made.stderr
+        with sheet.open() as f:
+            yield next(csv.DictReader(f))["amqp_url"]
+    finally:
+        subprocess.run([*cli, "teardown", "--name", name, "--amqp-url", amqp_url], capture_output=True, timeout=60,
+                       check=False)  # fmt: skip
+
+
+def test_every_command_of_the_workshop_exits_as_the_guide_says(participant_url: str, namespace: str,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    """Each ``$ `` command of docs/workshop.md, run in order from one folder as a participant in their own vhost,
+    exits 0 or as its note says."""
+    amqp_url = participant_url
     guide = GUIDE.read_text()
     commands = console_commands(guide)
     assert len(commands) > FEWEST_COMMANDS, [c.text for c in commands]
