@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ._problems import Problems
+from .errors import did_you_mean
 from ._timestamps import parse_timestamp
 from .choice import ChoiceBranch, compile_rule
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
@@ -81,7 +82,8 @@ class StateBuilder:
             if key in UNSUPPORTED_FIELDS:
                 self.problems.add(where, key, f"is not supported ({UNSUPPORTED_FIELDS[key]})")
             elif key not in FIELDS[kind] and key not in COMMON_FIELDS:
-                self.problems.add(where, key, f"is not allowed in a {kind} state")
+                allowed = set(FIELDS[kind]) | set(COMMON_FIELDS)
+                self.problems.add(where, key, f"is not allowed in a {kind} state{did_you_mean(key, allowed)}")
 
     def _comment(self, raw: dict[str, Any], where: str) -> str | None:
         comment = raw.get("Comment")
@@ -110,7 +112,7 @@ class StateBuilder:
             self.problems.add(where, field, "must be a state name")
             return None
         if value not in self.names:
-            self.problems.add(where, field, f"names unknown state '{value}'")
+            self.problems.add(where, field, f"names unknown state '{value}'{did_you_mean(value, self.names)}")
         return value
 
     def _next(self, raw: dict[str, Any], where: str) -> str | None:

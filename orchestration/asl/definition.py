@@ -12,7 +12,7 @@ from typing import Any
 
 from ._problems import Problems
 from ._state_builders import MAX_INTEGER, StateBuilder, positive_integer
-from .errors import DefinitionError
+from .errors import DefinitionError, did_you_mean
 from .states import State, StateMachine, Transition, edges_of
 
 _TOP_FIELDS = frozenset({"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"})
@@ -67,7 +67,7 @@ def _compile(raw: Any, problems: Problems) -> StateMachine | None:
     if not isinstance(start_at, str):
         problems.add(_TOP, "StartAt", "is required and must be a state name")
     elif states_raw and start_at not in states_raw:
-        problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'")
+        problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'{did_you_mean(start_at, states_raw)}")
     builder = StateBuilder(frozenset(states_raw), problems)
     states = {name: state for name, value in states_raw.items() if (state := _state(builder, name, value)) is not None}
     if isinstance(start_at, str) and start_at in states_raw:
@@ -87,7 +87,7 @@ def _compile(raw: Any, problems: Problems) -> StateMachine | None:
 def _check_top_fields(raw: dict[str, Any], problems: Problems) -> None:
     for key in raw:
         if key not in _TOP_FIELDS:
-            problems.add(_TOP, key, "is not a valid top-level field")
+            problems.add(_TOP, key, f"is not a valid top-level field{did_you_mean(key, _TOP_FIELDS)}")
     _check_query_language(raw, problems, _TOP)
     if "TimeoutSeconds" in raw and not positive_integer(raw["TimeoutSeconds"]):
         problems.add(_TOP, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
@@ -120,7 +120,8 @@ def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
     elif kind is None:
         builder.problems.add(where, "Type", "is required")
     else:
-        builder.problems.add(where, "Type", f"value {json.dumps(kind)} is not a valid state type")
+        builder.problems.add(where, "Type", f"value {json.dumps(kind)} is not a valid state type"
+                                            f"{did_you_mean(str(kind), _STATE_TYPES)}")  # fmt: skip
     if isinstance(raw.get("Next"), str):
         builder.target(raw["Next"], "Next", where)
     return None

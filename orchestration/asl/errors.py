@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,6 +36,12 @@ KNOWN_STATES_ERRORS = frozenset(
         "States.QueryEvaluationError",
     }
 )
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``; did you mean 'Resource'?`` for a near miss among the known names, else nothing."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
 
 # The spec and AWS make these terminal: no Retrier or Catcher ever handles them, not even States.ALL.
 UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})

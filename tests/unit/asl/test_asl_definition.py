@@ -206,3 +206,17 @@ def test_a_loaded_machine_does_not_share_the_callers_dict() -> None:
     state = machine.state("S")
     assert isinstance(state, PassState)
     assert state.result == {"v": 1}
+
+
+def test_a_near_miss_is_named_with_what_was_meant() -> None:
+    """A misspelt field, state type, state name or top-level field: the problem says what was probably meant."""
+    found = problems({"StartAt": "Chrage", "TimeoutSecond": 5, "States": {
+        "Charge": {"Type": "Task", "Resouce": "sagalab:payment:ChargePayment", "Nxt": "Done", "End": True},
+        "Done": {"Type": "Succed"}, "After": {"Type": "Pass", "Next": "Don"}}})  # fmt: skip
+    for expected in ("field 'StartAt' names unknown state 'Chrage'; did you mean 'Charge'?",
+                     "field 'TimeoutSecond' is not a valid top-level field; did you mean 'TimeoutSeconds'?",
+                     "field 'Resouce' is not allowed in a Task state; did you mean 'Resource'?",
+                     "field 'Nxt' is not allowed in a Task state; did you mean 'Next'?",
+                     "value \"Succed\" is not a valid state type; did you mean 'Succeed'?",
+                     "field 'Next' names unknown state 'Don'; did you mean 'Done'?"):  # fmt: skip
+        assert any(expected in p for p in found), (expected, found)
