@@ -27,9 +27,14 @@ chromium:
 	  fi; \
 	fi
 
-## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs
+## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs. Two workers share it;
+## the tests that stop, pause or reconfigure the broker run alone afterwards, since they would disturb the others.
+TESTS_DEFAULT = not slow and not container
 test: setup chromium
-	$(VENV)/bin/pytest
+	@status=0; \
+	$(VENV)/bin/pytest -n 2 -m "$(TESTS_DEFAULT) and not broker_control" || status=1; \
+	$(VENV)/bin/pytest -m "$(TESTS_DEFAULT) and broker_control" || status=1; \
+	exit $$status
 
 ## make test-slow: only the long chaos and load runs (1000 orders per mode)
 test-slow: setup
