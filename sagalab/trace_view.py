@@ -60,7 +60,11 @@ def timeline(run: RunView, order_id: str) -> RenderableType:
         table.add_row(str(row), f"{(r.t - start) * 1000:.1f}", _route(r), message)
     if not records:
         table.add_row("", "", Text("no messages for this order", style="dim"), "")
-    return Group(heading, table, Text(summarise(records).line(), style="bold"))
+    parts: list[RenderableType] = [heading, table, Text(summarise(records).line(), style="bold")]
+    story = run.result.stories.get(order_id)
+    if story is not None:  # what the trace cannot show: redeliveries (attempts), retry delays, parking
+        parts.append(Text(f"story: {story.line()}", style="dim"))
+    return Group(*parts)
 
 
 def _route(r: TraceRecord) -> Text:

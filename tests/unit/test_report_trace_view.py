@@ -8,6 +8,7 @@ from rich.console import Console
 
 from sagalab.report.runs import load_folder, summarise
 from sagalab.trace_view import KIND_STYLES, show, timeline
+from scenarios.result import OrderStory
 from tests.unit.report_support import recorded
 
 
@@ -53,3 +54,18 @@ def test_the_summary_counts_hops_as_deliveries(tmp_path: Path) -> None:
     summary = summarise(records)
     assert (summary.messages, summary.hops) == (5, 6)
     assert summary.settle_ms == (records[-1].t - records[0].t) * 1000
+
+
+def test_what_the_trace_cannot_show_comes_from_the_orders_story(tmp_path: Path) -> None:
+    """Redeliveries never cross the tap (the broker hands the same message again): the timeline ends with the
+    order's story, which counts them as attempts."""
+    folder = recorded("out-of-stock", tmp_path)
+    run = load_folder(folder)[0]
+    order_id = next(iter(run.result.outcomes))
+    told = run.result.model_copy(update={"stories": {order_id: OrderStory(
+        outcome="compensated", failed_step="ReserveStock", error="OutOfStock: none left", attempts={"RefundPayment": 3})}})  # fmt: skip
+    (run.folder / "result.json").write_text(told.model_dump_json())
+    console = _console(200)
+    console.print(timeline(load_folder(folder)[0], order_id))
+    assert "story: compensated; ReserveStock failed (OutOfStock: none left); attempts RefundPayment x3" in (
+        console.export_text())
