@@ -79,7 +79,10 @@ def test_a_lost_publish_a_crash_before_the_ack_the_same_order_twice_and_a_late_c
         assert r["messages"]["by_type"]["PlaceOrder"] == 2 and r["messages"]["by_type"]["StockReserved"] >= 1
         assert r["messages"]["ignored"] >= 2, r["messages"]  # the resubmitted order and the late step
         assert len(r["extra"]["faults_injected"]) == 2, r["extra"]["faults_injected"]
-    assert data["orchestration"]["extra"]["restarts"] == {"inventory": 1}
+    # The kill comes after the confirm, so the saga may end before the supervisor restarts inventory: that the
+    # fault struck is in inventory's own log, whatever the race.
+    log = (tmp_path / "run" / "orchestration" / "logs" / "inventory.log").read_text()
+    assert "fault: crashing (kill -9)" in log and "before-ack" in log, log[-2000:]
 
 
 @pytest.mark.slow
