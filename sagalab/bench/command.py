@@ -97,7 +97,9 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
     modes: dict[str, ModeFigures] = {mode: compare(mode, pairs[mode], opts) for mode in opts.modes}
     return BenchResult(
         command=command, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=_commit(),
-        machine=Machine(cores=os.cpu_count() or 0, broker=broker), orders=opts.orders,
+        machine=Machine(cores=os.cpu_count() or 0, broker=broker,
+                        transport=os.environ.get("SAGALAB_TRANSPORT") or "plain"),
+        orders=opts.orders,
         concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances,
         repeat=opts.repeat, seed=opts.seed, workflow=opts.workflow, modes=modes,
         ok=all(p.raw.verdict.ok and p.saga.verdict.ok for ps in pairs.values() for p in ps),
@@ -108,6 +110,7 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     """Run the benchmark, print the figures and the targets, write the JSON; exit 1 if a run failed its verdict."""
     out_dir = args.out or run_dir("bench", "", args.namespace)
     opts = options_from(args, out_dir)
+    os.environ["SAGALAB_TRANSPORT"] = args.transport  # every process of the bench inherits it
     probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3
     await probe.close()
     try:

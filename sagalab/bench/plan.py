@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from scenarios.edge import admit
 from scenarios.scenario import Scenario, same
 from shared.config import MODES, Mode
 from shared.domain.contracts import Order
+from shared.transport.broker import TRANSPORTS
 
 IN_STOCK_SKU = "KEYBOARD"
 OUT_OF_STOCK_SKU = "WEBCAM"
@@ -87,6 +89,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for the runs' databases and logs (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME "
                         "defaults to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds each run may take (default: 120 + 0.05 per order)")
+    p.add_argument("--transport", choices=sorted(TRANSPORTS), default=os.environ.get("SAGALAB_TRANSPORT") or "fast",
+                   help="the services' transport: fast (aiormq under aio-pika's channels, what the bench measures "
+                        "unless told otherwise) or plain (aio-pika's own objects, the default of every other "
+                        "command; about 12%% more CPU per saga here)")  # fmt: skip
 
 
 def options_from(args: argparse.Namespace, out_dir: Path) -> BenchOptions:

@@ -84,6 +84,8 @@ class Machine(BaseModel):
     cores: int
     broker: str
     queues: str = "quorum"
+    transport: str = "plain"
+    """The services' transport (``sagalab bench --transport``): ``fast`` unless told otherwise."""
 
 
 class BenchResult(BaseModel):

@@ -51,7 +51,8 @@ def figures_table(result: BenchResult) -> Table:
     runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)]
     title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
              f" · K={result.instances}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
-             f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues")  # fmt: skip
+             f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues, "
+             f"{result.machine.transport} transport")  # fmt: skip
     table = Table(title=title, header_style="bold")
     table.add_column("", no_wrap=True)
     for run in runs:

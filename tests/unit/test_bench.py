@@ -12,7 +12,7 @@ from sagalab.bench.driver import Drive, SettledRows, drive
 from sagalab.bench.measure import ProcessDied
 from sagalab.bench.plan import OUT_OF_STOCK_SKU, bench_orders, expected_outcome, failing_indexes
 from sagalab.bench.relay import CHAINS
-from sagalab.bench.result import RunFigures, Verdict
+from sagalab.bench.result import Machine, RunFigures, Verdict
 from sagalab.bench.sagas import HOPS
 from sagalab.bench.stats import (
     latency_target,
@@ -23,6 +23,7 @@ from sagalab.bench.stats import (
     throughput,
     throughput_target,
 )
+from sagalab.cli import parser
 from sagalab.bench.view import disturbed
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "
@@ -209,3 +210,14 @@ def test_a_run_sharing_the_machine_with_other_work_is_flagged() -> None:
     assert disturbed(run(machine=10.0, other=1.5, steal=1.0))
     assert not disturbed(run(machine=10.0, other=1.0, steal=0.5))
     assert not disturbed(run())
+
+
+def test_the_bench_measures_the_fast_transport_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests and every other command run the plain transport; the bench measures the fast one by default (where
+    it earns its place), says so in its figures, and takes --transport plain or SAGALAB_TRANSPORT."""
+    monkeypatch.delenv("SAGALAB_TRANSPORT", raising=False)
+    assert parser().parse_args(["bench"]).transport == "fast"
+    assert parser().parse_args(["bench", "--transport", "plain"]).transport == "plain"
+    monkeypatch.setenv("SAGALAB_TRANSPORT", "plain")
+    assert parser().parse_args(["bench"]).transport == "plain"
+    assert Machine(cores=2, broker="RabbitMQ").transport == "plain"
