@@ -63,6 +63,7 @@ COPY --chown=sagalab:sagalab scenarios ./scenarios
 COPY --chown=sagalab:sagalab sagalab ./sagalab
 COPY --chown=sagalab:sagalab docs ./docs
 COPY --chown=sagalab:sagalab tests ./tests
+COPY --chown=sagalab:sagalab examples ./examples
 USER sagalab
 ENTRYPOINT ["pytest"]
 CMD []

@@ -155,6 +155,9 @@ def test_the_tests_stage_adds_the_extras_chromium_and_the_suite(stages: dict[str
     assert "--no-install-recommends" in apt and "chromium" in apt.split() and "rm -rf /var/lib/apt/lists/*" in apt
     assert any("[test]" in run for run in tests.all("RUN"))
     assert any(_flags_and_words(copied)[1][0] == "tests" for copied in tests.all("COPY"))
+    # Every folder the suite reads as files, not only imports: the example participants' tests read their source.
+    copied_dirs = {_flags_and_words(copied)[1][0] for copied in tests.all("COPY")}
+    assert {"docs", "tests", "examples", "scenarios", "orchestration"} <= copied_dirs, copied_dirs
     assert tests.all("USER")[-1] == "sagalab"
     assert json.loads(tests.all("ENTRYPOINT")[-1]) == ["pytest"]
 
