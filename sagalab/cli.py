@@ -316,13 +316,13 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     # Heavy and optional here: the commands load the lab (runner, reports, bench, rich tables), which a
     # service started with `sagalab serve` never uses; importing them only for the other commands keeps
     # every service (re)start about 130 ms shorter.
-    from sagalab import commands
+    from sagalab import catalogue_view, commands
 
     match args.command:
         case "scenarios":
-            return commands.scenarios(args, console)
+            return catalogue_view.scenarios(args, console)
         case "faults":
-            return commands.list_faults(console, markdown=args.markdown)
+            return catalogue_view.list_faults(console, markdown=args.markdown)
         case "run":
             return asyncio.run(commands.run_one(args, console))
         case "compare":
