@@ -27,6 +27,7 @@ from scenarios import users
 from scenarios.topologies import queue_specs
 from shared.config import MODES, sagalab_home
 from shared.transport.broker import Broker
+from shared.transport.failover import primary_url
 from shared.transport.topology import EXCHANGE_KINDS, QueueSpec, Topology
 
 MAX_INSTANCES = 8
@@ -77,7 +78,7 @@ def shared_with_parent(namespace: str) -> str | None:
 def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tuple[list[str], list[str]]:
     """The namespace's queues and exchanges the management API lists (empty if it is off), matched exactly
     (``belongs_to``)."""
-    url = URL(amqp_url)
+    url = URL(primary_url(amqp_url))
     vhost = urllib.parse.quote(url.path[1:] or "/", safe="")
     auth = b64encode(f"{url.user or 'guest'}:{url.password or 'guest'}".encode()).decode()
     topology = Topology(namespace)

@@ -28,6 +28,8 @@ class BrokerControl:
     def find(cls, amqp_url: str) -> BrokerControl | None:
         if configured := os.environ.get("SAGALAB_RABBITMQCTL"):
             return cls(tuple(shlex.split(configured)))
+        if "," in amqp_url:  # a cluster: a bare rabbitmqctl would reach the machine's own node, not this cluster's
+            return None
         host = URL(amqp_url).host or ""
         if host in ("127.0.0.1", "localhost", "::1") and (ctl := shutil.which("rabbitmqctl")):
             return cls((ctl,))
