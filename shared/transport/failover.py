@@ -54,12 +54,18 @@ def primary_url(value: str) -> str:
     return split_urls(value)[0]
 
 
+SPREAD = ("orders", "payment", "inventory", "orchestrator", "shipping", "runner")
+"""Where sagalab's own processes start, in turn over the nodes: on three nodes each one carries a coordinator
+(order service or orchestrator) or a participant, so whichever node dies takes some clients with it."""
+
+
 def failover_order(urls: Sequence[str], sender: str) -> tuple[str, ...]:
-    """The URLs in the order this process tries them: rotated by a stable hash of its name, so the services of a
-    run spread over the nodes (a node that dies takes some clients with it, not all or none), then round."""
+    """The URLs in the order this process tries them: from its own node (by ``SPREAD``, else a stable hash of its
+    name), then round the cluster."""
     if len(urls) <= 1:
         return tuple(urls)
-    start = zlib.crc32(sender.encode()) % len(urls)
+    position = SPREAD.index(sender) if sender in SPREAD else zlib.crc32(sender.encode())
+    start = position % len(urls)
     return tuple(urls[start:]) + tuple(urls[:start])
 
 
