@@ -105,3 +105,14 @@ def test_stall_is_the_longest_gap_in_traffic_from_just_before_the_kill() -> None
     assert stall_s(times, since=None) is None  # nothing killed: no figure
     assert stall_s(times, since=10.0) == 0.0  # the traffic was over
     assert stall_s([1.0, 1.5], since=0.0) == 1.0  # from the kill to the first message, then 0.5
+
+
+def test_when_no_node_answers_the_error_names_every_url_tried() -> None:
+    """Each URL is tried in turn; when none answers, BrokerUnavailable (exit 3) lists them all, passwords masked."""
+    from shared.transport.broker import Broker, BrokerUnavailable
+
+    dead = "amqp://guest:secret@127.0.0.1:1/,amqp://guest:secret@127.0.0.1:2/"
+    with pytest.raises(BrokerUnavailable) as refused:
+        asyncio.run(Broker.connect(dead, Topology("ns"), "payment", timeout=5))
+    message = str(refused.value)
+    assert "127.0.0.1:1/" in message and "127.0.0.1:2/" in message and "secret" not in message
