@@ -249,7 +249,7 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
 
 async def server_version(url: str) -> str:
     """The broker's product and version as it announces them (for the bench's record of the machine)."""
-    connection = await aio_pika.connect(url)
+    connection = await aio_pika.connect(node_of(url, "runner"))
     async with connection:
         properties = connection.transport.connection.server_properties  # type: ignore[union-attr]
         product, version = (properties.get(k, "?") for k in ("product", "version"))
