@@ -38,6 +38,12 @@ class BrokerControl:
     @classmethod
     def require(cls, amqp_url: str) -> BrokerControl:
         control = cls.find(amqp_url)
+        if control is None and "," in amqp_url:
+            raise BrokerControlUnavailable(
+                "this scenario restarts, pauses or disconnects the broker, which over a cluster's several URLs needs "
+                "SAGALAB_RABBITMQCTL set to reach one of its nodes (e.g. 'scripts/cluster.sh ctl 1'); to take a "
+                "node away, use --fault broker:kill-node:N"
+            )
         if control is None:
             raise BrokerControlUnavailable(
                 "this scenario restarts the broker or drops its connections, which needs rabbitmqctl: run the "

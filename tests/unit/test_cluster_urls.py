@@ -116,3 +116,21 @@ def test_when_no_node_answers_the_error_names_every_url_tried() -> None:
         asyncio.run(Broker.connect(dead, Topology("ns"), "payment", timeout=5))
     message = str(refused.value)
     assert "127.0.0.1:1/" in message and "127.0.0.1:2/" in message and "secret" not in message
+
+
+def test_over_a_cluster_nothing_reaches_for_the_machines_own_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bare rabbitmqctl, or the management API on port 15672, would reach the machine's own broker, not the
+    cluster's: neither is used over several URLs (restart faults need SAGALAB_RABBITMQCTL; users are refused)."""
+    from scenarios.broker_control import BrokerControl, BrokerControlUnavailable
+    from scenarios.users import find_admin, require_admin
+
+    monkeypatch.delenv("SAGALAB_RABBITMQCTL", raising=False)
+    cluster = f"{A},{B},{C}"
+    assert BrokerControl.find(cluster) is None
+    with pytest.raises(BrokerControlUnavailable, match="SAGALAB_RABBITMQCTL"):
+        BrokerControl.require(cluster)
+    assert find_admin(cluster) is None
+    with pytest.raises(BrokerControlUnavailable, match="cluster"):
+        require_admin(cluster)
+    monkeypatch.setenv("SAGALAB_RABBITMQCTL", "scripts/cluster.sh ctl 1")
+    assert BrokerControl.find(cluster) == BrokerControl(("scripts/cluster.sh", "ctl", "1"))
