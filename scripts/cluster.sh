@@ -37,7 +37,7 @@ env_for() {
   p=$(amqp_port "$n")
   NODE_ENV=(HOME="$DIR" RABBITMQ_NODENAME="$(node "$n")" RABBITMQ_NODE_PORT="$p" RABBITMQ_DIST_PORT=$((20000 + p)) \
     RABBITMQ_MNESIA_BASE="$DIR/node$n/mnesia" RABBITMQ_LOG_BASE="$DIR/node$n/log" \
-    RABBITMQ_PID_FILE="$DIR/node$n/pid" RABBITMQ_CONFIG_FILE="$DIR/node$n/rabbitmq.conf" \
+    ERL_CRASH_DUMP="$DIR/node$n/log/erl_crash.dump" RABBITMQ_PID_FILE="$DIR/node$n/pid" RABBITMQ_CONFIG_FILE="$DIR/node$n/rabbitmq.conf" \
     RABBITMQ_ADVANCED_CONFIG_FILE="$DIR/node$n/advanced.config" RABBITMQ_CONF_ENV_FILE="$DIR/node$n/env.conf" \
     RABBITMQ_ENABLED_PLUGINS_FILE="$DIR/enabled_plugins" RABBITMQ_ENABLED_PLUGINS="rabbitmq_management" \
     "RABBITMQ_SERVER_ERL_ARGS=+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none")
@@ -45,6 +45,7 @@ env_for() {
 
 ctl() {
   local n=$1; shift
+  [ -f "$DIR/.erlang.cookie" ] || { say "no cluster at $DIR (start one with: $0 start)"; return 1; }
   env_for "$n"
   env "${NODE_ENV[@]}" "$RMQ_BIN/rabbitmqctl" -n "$(node "$n")" "$@"
 }
