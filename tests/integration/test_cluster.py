@@ -1,7 +1,7 @@
 """A real three-node RabbitMQ cluster on this machine (``scripts/cluster.sh``, started here and stopped afterwards,
 on ports and node names of its own): it forms, every queue of a run has a member on each node, a saga runs over
 the cluster's URLs, and a node killed -9 mid-run loses nothing (both modes, both transports) while the result says
-how long the sagas stalled. ``pytest -m cluster``; about 7 minutes on a loaded two-core machine."""
+how long the sagas stalled. ``pytest -m cluster``; 6.5 to 9 minutes on a loaded two-core machine."""
 
 from __future__ import annotations
 
