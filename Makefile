@@ -29,7 +29,7 @@ chromium:
 
 ## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs. Two workers share it;
 ## the tests that stop, pause or reconfigure the broker run alone afterwards, since they would disturb the others.
-TESTS_DEFAULT = not slow and not container
+TESTS_DEFAULT = not slow and not container and not cluster
 test: setup chromium
 	@status=0; \
 	$(VENV)/bin/pytest -n 2 -m "$(TESTS_DEFAULT) and not broker_control" || status=1; \

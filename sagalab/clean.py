@@ -27,6 +27,7 @@ from scenarios import users
 from scenarios.topologies import queue_specs
 from shared.config import MODES, sagalab_home
 from shared.transport.broker import Broker
+from shared.transport.failover import primary_url, split_urls
 from shared.transport.topology import EXCHANGE_KINDS, QueueSpec, Topology
 
 MAX_INSTANCES = 8
@@ -77,7 +78,7 @@ def shared_with_parent(namespace: str) -> str | None:
 def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tuple[list[str], list[str]]:
     """The namespace's queues and exchanges the management API lists (empty if it is off), matched exactly
     (``belongs_to``)."""
-    url = URL(amqp_url)
+    url = URL(primary_url(amqp_url))
     vhost = urllib.parse.quote(url.path[1:] or "/", safe="")
     auth = b64encode(f"{url.user or 'guest'}:{url.password or 'guest'}".encode()).decode()
     topology = Topology(namespace)
@@ -104,7 +105,10 @@ async def remove_users(amqp_url: str, namespace: str) -> int:
 async def clean(amqp_url: str, namespace: str, data_root: Path | None = None) -> dict[str, int]:
     """Delete the namespace's queues and exchanges and its ``serve`` data; returns what was removed."""
     topology = Topology(namespace)
-    extra_queues, extra_exchanges = listed_by_management(amqp_url, namespace)
+    # A cluster's management API and users are not where a single broker's are (port 15672, rabbitmqctl's own node):
+    # over several URLs only what AMQP names is removed, and nothing is asked of another broker.
+    cluster = len(split_urls(amqp_url)) > 1
+    extra_queues, extra_exchanges = ([], []) if cluster else listed_by_management(amqp_url, namespace)
     queues = sorted(set(known_queues(topology)) | set(extra_queues))
     exchanges = sorted(set(known_exchanges(topology)) | set(extra_exchanges))
     broker = await Broker.connect(amqp_url, topology, "clean", declare=False)  # declaring would recreate them
@@ -113,7 +117,7 @@ async def clean(amqp_url: str, namespace: str, data_root: Path | None = None) ->
     finally:
         await broker.close()
     removed = {"queues": len(deleted_queues), "exchanges": len(deleted_exchanges), "data folders": 0,
-               "users": await remove_users(amqp_url, namespace)}  # fmt: skip
+               "users": 0 if cluster else await remove_users(amqp_url, namespace)}  # fmt: skip
     folder = (data_root or sagalab_home() / "serve") / namespace
     if folder.is_dir():
         shutil.rmtree(folder)

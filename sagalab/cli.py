@@ -25,6 +25,7 @@ from rich.console import Console
 
 from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
+from sagalab.amqp_option import amqp_url_option as _amqp_url_option
 from sagalab.bench.plan import add_arguments as bench_arguments
 from sagalab.bench.relay import main as relay_main
 from sagalab.clean import shared_with_parent
@@ -47,13 +48,13 @@ from shared.config import (
     UNSAFE_SWITCHES,
     Mode,
     Settings,
-    default_amqp_url,
     default_namespace,
     namespace_problem,
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
 from shared.transport.broker import BrokerRefused, BrokerUnavailable, UnknownTransport, transport_from_env
+from shared.transport.failover import BadAmqpUrl
 
 
 def _namespace(value: str) -> str:
@@ -82,7 +83,7 @@ def _fault_option(p: argparse.ArgumentParser) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--amqp-url", default=default_amqp_url(), help="default: $AMQP_URL or the local broker")
+    _amqp_url_option(p, "default: $AMQP_URL or the local broker")
     p.add_argument("--namespace", type=_namespace, default=default_namespace(),
                    help="prefix of every exchange, queue and database (default: $SAGALAB_NAMESPACE, else "
                         "sagalab-<user>; now %(default)s)")  # fmt: skip
@@ -153,8 +154,7 @@ def _workshop_options(p: argparse.ArgumentParser) -> None:
                            help="give participants who already exist a new password (default: keep theirs)")
             a.add_argument("--out", type=Path, metavar="FILE", help="also write the sheet: FILE.csv or FILE.md")
             a.add_argument("--host", help="broker host participants connect to (default: --amqp-url's)")
-        a.add_argument("--amqp-url", default=default_amqp_url(),
-                       help="an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
+        _amqp_url_option(a, "an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
         a.add_argument("--management-url", help="the management API (default: http://<--amqp-url host>:15672)")
 
 
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport) as exc:
+    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport, BadAmqpUrl) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except ScenarioFileError as exc:

@@ -53,6 +53,9 @@ def render(results: list[RunResult], console: Console) -> None:
     row("latency p50", *(_fmt(r.latency_ms.p50, " ms") for r in results))
     row("latency p95", *(_fmt(r.latency_ms.p95, " ms") for r in results))
     row("saga span", *(f"{r.duration_s:.2f} s" for r in results))
+    if any(r.stall_s is not None for r in results):  # a broker node was killed: how long the sagas stood still
+        row("stall (node killed)", *(_fmt(r.stall_s, " s") if r.stall_s is None else f"{r.stall_s:.2f} s"
+                                     for r in results))  # fmt: skip
     row("set-up / whole run", *(f"{r.setup_s:.1f} s / {r.run_s:.1f} s" for r in results))
     row("settled", *("yes" if r.settled else "[red]no[/]" for r in results))
     row("expectation", *("[green]met[/]" if r.expectation_met else "[red]not met[/]" for r in results))

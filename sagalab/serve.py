@@ -16,7 +16,7 @@ from shared.runtime.handlers import DOMAIN_SERVICES
 from shared.runtime.host import ServiceHost
 from shared.runtime.ledger_query import answering_ledger_queries
 from shared.runtime.publishers import PublisherCheck
-from shared.transport.broker import Broker, BrokerUnavailable
+from shared.transport.broker import Broker, BrokerUnavailable, safe_url
 from shared.transport.topology import Topology
 
 log = structlog.get_logger()
@@ -46,7 +46,7 @@ async def connect_patiently(settings: Settings, wait_s: float) -> Broker:
         except BrokerUnavailable:
             if time.monotonic() >= deadline:
                 raise
-            log.info("waiting for the broker", amqp_url=settings.amqp_url.split("@")[-1])
+            log.info("waiting for the broker", amqp_url=safe_url(settings.amqp_url))
             await asyncio.sleep(2.0)  # the broker is still starting
 
 

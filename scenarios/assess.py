@@ -10,6 +10,7 @@ from typing import cast
 from orchestration.histories import find_history
 from scenarios import golden
 from scenarios.checks import Judged, unexplained
+from scenarios.cluster_faults import KILLED_MARK, stall_s
 from scenarios.defences import defences, histories, refusals_of
 from scenarios.oracle import Verdict, coordinator_records
 from scenarios.result import (
@@ -75,6 +76,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
                                refused=refused.get("refused", 0), ignored=refused.get("ignored", 0),
                                stray=strays(databases, order_ids)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
+        stall_s=stall_s([r.t for r in run.trace.records if not r.dead_lettered], run.marks.get(KILLED_MARK)),
         expectation_met=False, publisher_check=run.publisher_check, namespace=opts.namespace,
         run_dir=str(opts.out_dir), outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected},
         rejected_orders=rejected,

@@ -28,6 +28,8 @@ class BrokerControl:
     def find(cls, amqp_url: str) -> BrokerControl | None:
         if configured := os.environ.get("SAGALAB_RABBITMQCTL"):
             return cls(tuple(shlex.split(configured)))
+        if "," in amqp_url:  # a cluster: a bare rabbitmqctl would reach the machine's own node, not this cluster's
+            return None
         host = URL(amqp_url).host or ""
         if host in ("127.0.0.1", "localhost", "::1") and (ctl := shutil.which("rabbitmqctl")):
             return cls((ctl,))
@@ -36,6 +38,12 @@ class BrokerControl:
     @classmethod
     def require(cls, amqp_url: str) -> BrokerControl:
         control = cls.find(amqp_url)
+        if control is None and "," in amqp_url:
+            raise BrokerControlUnavailable(
+                "this scenario restarts, pauses or disconnects the broker, which over a cluster's several URLs needs "
+                "SAGALAB_RABBITMQCTL set to reach one of its nodes (e.g. 'scripts/cluster.sh ctl 1'); to take a "
+                "node away, use --fault broker:kill-node:N"
+            )
         if control is None:
             raise BrokerControlUnavailable(
                 "this scenario restarts the broker or drops its connections, which needs rabbitmqctl: run the "

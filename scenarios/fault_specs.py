@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
+from scenarios.cluster_faults import KillNode
 from scenarios.injectors import (
     ChangeDefinition,
     CloseConnections,
@@ -138,6 +139,13 @@ def _change_definition(spec: Spec) -> ChangeDefinition:
 
 def _restart_broker(spec: Spec) -> RestartBroker:
     return RestartBroker(_when(spec), down_s=spec.number(0, "the seconds it stays down", 2.0))
+
+
+def _kill_node(spec: Spec) -> KillNode:
+    node = spec.number(0, "the node to kill (1, 2, 3: the order of the --amqp-url)")
+    if node != int(node) or node < 1:
+        raise BadFaultSpec(f"{spec.text!r}: the node is a number from 1, in the order of the cluster's --amqp-url")
+    return KillNode(int(node), _when(spec), down_s=spec.number(1, "the seconds it stays down", 5.0))
 
 
 def _pause_broker(spec: Spec) -> PauseBroker:
@@ -256,6 +264,14 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "durable quorum queues, persistent messages, publisher confirms, reconnects", _restart_broker,
               frozenset({"broker"}),
               example="sagalab compare happy-path --orders 20 --fault broker:restart:2@PaymentCharged#5"),
+    FaultKind("kill-node", "broker:kill-node:N[:DOWN_SECONDS]@TRIGGER",
+              "one node of a broker cluster killed -9 mid-run (its clients lose their connection, its queue "
+              "leaders are gone), started again after DOWN_SECONDS",
+              "quorum queues on every node, clients that fail over to the next --amqp-url; the result's stall_s "
+              "says how long the saga traffic stopped", _kill_node, frozenset({"broker"}),
+              example="sagalab compare happy-path --orders 40 --amqp-url amqp://guest:guest@127.0.0.1:5681/ "
+                      "--amqp-url amqp://guest:guest@127.0.0.1:5682/ --amqp-url amqp://guest:guest@127.0.0.1:5683/ "
+                      "--fault broker:kill-node:2@PaymentCharged#10"),
     FaultKind("pause", "broker:pause[:SECONDS]@TRIGGER",
               "the broker blocks every publisher for SECONDS (its memory alarm raised on purpose), consumers carry on",
               "publisher confirms: nothing counts as sent until confirmed; the outbox keeps what was committed and "

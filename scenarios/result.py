@@ -207,6 +207,9 @@ class RunResult(BaseModel):
     latency_ms: Latency
     duration_s: float
     """The saga span: from the first order placed to the last saga settled (the figure to compare across modes)."""
+    stall_s: float | None = None
+    """A broker node killed (``broker:kill-node``): the longest the saga traffic stopped from just before the kill
+    to the end (None when no node was killed)."""
     settled: bool
     expectation_met: bool
     expectation_failures: list[str] = Field(default_factory=list)

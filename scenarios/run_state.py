@@ -81,6 +81,8 @@ class Run:
     """Orders the scenario meant to place that the edge refused (out of bounds): never placed, but counted."""
     placed_at: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
+    marks: dict[str, float] = field(default_factory=dict)
+    """When a fault struck (epoch seconds), for what the result measures around it (``stall_s``)."""
     credentials: dict[str, str] = field(default_factory=dict)
     """Each service's own AMQP URL when the run gave the services users of their own (else empty)."""
     _control: BrokerControl | None = None

@@ -184,7 +184,7 @@ def find_admin(amqp_url: str) -> UserAdmin | None:
     """rabbitmqctl when it reaches the broker, else the management API when it answers, else None. None too
     when the URL's user is not an administrator: rabbitmqctl on the broker's machine could create users
     anyway, but a user who may not create users should not get them through sagalab either."""
-    if not_an_administrator(amqp_url) is not None:
+    if "," in amqp_url or not_an_administrator(amqp_url) is not None:  # "," a cluster: its users are not managed here
         return None
     if (control := BrokerControl.find(amqp_url)) is not None:
         return CtlAdmin(control)
@@ -193,6 +193,9 @@ def find_admin(amqp_url: str) -> UserAdmin | None:
 
 
 def require_admin(amqp_url: str) -> UserAdmin:
+    if "," in amqp_url:
+        raise BrokerControlUnavailable("a broker user per service (--own-users, `sagalab users`) is not supported over "
+                                       "a cluster's several URLs yet; run without it")  # fmt: skip
     if (user := not_an_administrator(amqp_url)) is not None:
         raise BrokerControlUnavailable(
             f"broker user {user!r} is not an administrator, and a broker user per service (--own-users, "

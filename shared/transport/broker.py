@@ -6,6 +6,7 @@ holds the connection and the topology and is all the service host sees."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from shared.domain.contracts import MAX_MESSAGE_BYTES
 from shared.transport.adapter import Consumer, DeliveryHandler, Properties, PublishFailed, Transport
 from shared.transport.dead_letter import USER_ID, DeadLetter
 from shared.transport.delivery import Delivery
+from shared.transport.failover import FAILOVER_RECONNECT_S, FailoverConnection, failover_order, split_urls
 from shared.transport.fast import FastTransport
 from shared.transport.observed import Observed
 from shared.transport.plain import PlainTransport
@@ -36,7 +38,7 @@ log = structlog.get_logger()
 
 def safe_url(url: str) -> str:
     """The URL with its password masked, fit for a message."""
-    return str(URL(url).with_password("***")) if URL(url).password else url
+    return ",".join(str(URL(u).with_password("***")) if URL(u).password else u for u in url.split(","))
 
 
 def why_not_connected(exc: BaseException, waited_s: float) -> str:
@@ -64,7 +66,7 @@ class BrokerRefused(BrokerUnavailable):
     may not use or that does not exist (NOT_ALLOWED). Retrying does not help; the URL must change."""
 
     def __init__(self, url: str, reason: object) -> None:
-        parsed = URL(url)
+        parsed = URL(url.split(",")[0])
         Exception.__init__(
             self,
             f"RabbitMQ at {parsed.host}:{parsed.port or 5672} refused user {parsed.user or 'guest'!r} on vhost "
@@ -80,6 +82,31 @@ def _refusal(exc: BaseException) -> str | None:
     if isinstance(exc, aiormq.exceptions.AMQPError) and "got <Connection.Close" in str(exc):
         return "NOT_ALLOWED: the broker closed the connection when it was asked for the vhost"
     return None
+
+
+async def _connect(urls: tuple[str, ...], timeout: float, properties: dict[str, Any]) -> AbstractRobustConnection:
+    """A robust connection to the first URL that answers; with several, one that fails over (``failover.py``)."""
+    reason = ""
+    for at, url in enumerate(urls):
+        slow = asyncio.get_running_loop().call_later(
+            2.0, lambda u=url: log.warning("still connecting to RabbitMQ", url=safe_url(u), timeout_s=timeout))
+        started = time.monotonic()
+        try:
+            if len(urls) == 1:
+                return await aio_pika.connect_robust(url, timeout=timeout, client_properties=properties)
+            connection = FailoverConnection(URL(url), urls=urls[at:] + urls[:at], client_properties=properties,
+                                            reconnect_interval=FAILOVER_RECONNECT_S)  # fmt: skip
+            await connection.connect(timeout=timeout)
+            return connection
+        except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
+            if (refused := _refusal(exc)) is not None:
+                raise BrokerRefused(url, refused) from None
+            reason = why_not_connected(exc, time.monotonic() - started)
+            if len(urls) > 1:
+                log.warning("node unavailable, trying the next", url=safe_url(url), reason=reason)
+        finally:
+            slow.cancel()
+    raise BrokerUnavailable(",".join(urls), reason)
 
 
 class MessageTooLarge(ValueError):
@@ -125,19 +152,10 @@ class Broker:
         """Connect, open the confirming publish channel and (unless ``declare`` is false) declare the exchanges.
         ``transport`` defaults to the one ``SAGALAB_TRANSPORT`` names (``plain`` when unset)."""
         transport = transport or transport_from_env()  # a wrong name fails before anything connects
-        slow = asyncio.get_running_loop().call_later(
-            2.0, lambda: log.warning("still connecting to RabbitMQ", url=safe_url(url), timeout_s=timeout))
-        started = time.monotonic()
-        try:
-            connection = await aio_pika.connect_robust(
-                url, timeout=timeout, client_properties={"connection_name": f"{topology.namespace}:{sender}"}
-            )
-        except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
-            if (refused := _refusal(exc)) is not None:
-                raise BrokerRefused(url, refused) from None
-            raise BrokerUnavailable(url, why_not_connected(exc, time.monotonic() - started)) from None
-        finally:
-            slow.cancel()
+        urls = failover_order(split_urls(url), sender)
+        if len(urls) > 1:  # a cluster: every queue replicated on every node given
+            topology = dataclasses.replace(topology, replicas=len(urls))
+        connection = await _connect(urls, timeout, {"connection_name": f"{topology.namespace}:{sender}"})
         broker = cls(connection, topology, sender, transport)
         broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         if declare:
@@ -155,7 +173,7 @@ class Broker:
             for kind in EXCHANGE_KINDS
         }
         dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        dlq = await channel.declare_queue(t.dead_letter_queue, durable=True)
+        dlq = await channel.declare_queue(t.dead_letter_queue, durable=True, arguments=t.side_queue_arguments())
         await dlq.bind(dlx, "#")
         return exchanges
 

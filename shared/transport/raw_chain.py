@@ -34,6 +34,7 @@ import aiormq
 from aiormq.abc import DeliveredMessage
 
 from shared.transport.acks import BatchedAcks
+from shared.transport.failover import failover_order, split_urls
 from shared.transport.topology import QueueSpec, Topology
 
 RAW_ORDERS_SCHEMA = """
@@ -66,9 +67,14 @@ class Chain:
         return topology.queue(self.spec(role))
 
 
+def node_of(url: str, role: str) -> str:
+    """The node a relay connects to when ``url`` names a cluster: the one a service of that role starts on."""
+    return failover_order(split_urls(url), role)[0]
+
+
 async def declare(url: str, topology: Topology, chain: Chain) -> None:
     """Delete and declare the chain's queues, so a run starts from empty quorum queues."""
-    connection = await aio_pika.connect(url)
+    connection = await aio_pika.connect(node_of(url, "runner"))
     async with connection:
         channel = await connection.channel()
         for role in chain.roles:
@@ -78,7 +84,7 @@ async def declare(url: str, topology: Topology, chain: Chain) -> None:
 
 
 async def delete(url: str, topology: Topology, chain: Chain) -> None:
-    connection = await aio_pika.connect(url)
+    connection = await aio_pika.connect(node_of(url, "runner"))
     async with connection:
         channel = await connection.channel()
         for role in chain.roles:
@@ -96,7 +102,7 @@ class Placer:
 
     @classmethod
     async def connect(cls, url: str, topology: Topology, chain: Chain) -> Placer:
-        connection = await aio_pika.connect(url, client_properties={"connection_name": "raw-chain:placer"})
+        connection = await aio_pika.connect(node_of(url, "runner"), client_properties={"connection_name": "raw-chain:placer"})
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         return cls(connection, cast(aiormq.Channel, await channel.get_underlay_channel()),
                    chain.queue(topology, chain.route[0]))
@@ -217,7 +223,7 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     topology = Topology(namespace)
-    connection = await aio_pika.connect(url, client_properties={"connection_name": f"{namespace}:raw:{role}"})
+    connection = await aio_pika.connect(node_of(url, role), client_properties={"connection_name": f"{namespace}:raw:{role}"})
     try:
         consume = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=False)).get_underlay_channel())
         publish = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=True, on_return_raises=True))
@@ -243,7 +249,7 @@ async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_di
 
 async def server_version(url: str) -> str:
     """The broker's product and version as it announces them (for the bench's record of the machine)."""
-    connection = await aio_pika.connect(url)
+    connection = await aio_pika.connect(node_of(url, "runner"))
     async with connection:
         properties = connection.transport.connection.server_properties  # type: ignore[union-attr]
         product, version = (properties.get(k, "?") for k in ("product", "version"))

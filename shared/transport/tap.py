@@ -24,7 +24,8 @@ async def tap(broker: Broker, on_message: Callable[[Observed], None], queue_name
     channel = await broker.connection.channel(publisher_confirms=False)
     await channel.set_qos(prefetch_count=2000)
     queue = await channel.declare_queue(queue_name or t.tap_queue, durable=not exclusive, exclusive=exclusive,
-                                        auto_delete=exclusive)  # fmt: skip
+                                        auto_delete=exclusive,
+                                        arguments=None if exclusive else t.side_queue_arguments())  # fmt: skip
     for kind in EXCHANGE_KINDS:
         await queue.bind(t.exchange(kind), "#")
     await queue.bind(t.dead_letter_exchange, "#")

@@ -39,6 +39,8 @@ class Topology:
 
     namespace: str = "sagalab"
     queue_arguments: dict[str, Any] = field(default_factory=dict)
+    replicas: int = 1
+    """Nodes of the cluster (several AMQP URLs): each quorum queue gets a member on every one of them."""
 
     def exchange(self, kind: ExchangeKind) -> str:
         return f"{self.namespace}.{kind}"
@@ -69,7 +71,16 @@ class Topology:
         }
         if spec.max_length is not None:
             arguments["x-max-length"] = spec.max_length
+        if self.replicas > 1:
+            arguments["x-quorum-initial-group-size"] = self.replicas
         return arguments | self.queue_arguments
+
+    def side_queue_arguments(self) -> dict[str, Any]:
+        """The tap and dead-letter queues: classic on a single broker, quorum on a cluster (a classic queue lives
+        on one node and is gone with it)."""
+        if self.replicas <= 1:
+            return {}
+        return {"x-queue-type": "quorum", "x-quorum-initial-group-size": self.replicas}
 
 
 def key_matches(pattern: str, key: str) -> bool:

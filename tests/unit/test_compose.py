@@ -314,3 +314,25 @@ def test_every_command_a_service_runs_parses_in_the_cli(compose: dict[str, Any])
         elif args.command in ("run", "compare"):
             assert args.scenario in SCENARIOS, f"{name}: no scenario {args.scenario}"
             assert args.attach == Path("/stack"), name
+
+
+def test_the_cluster_profile_is_three_broker_nodes_that_find_each_other_and_postgresql() -> None:
+    """``--profile cluster``: three nodes of the broker image, each named by its hostname, all sharing one cookie
+    and a peer-discovery file that lists exactly those three nodes; PostgreSQL with its image a variable (a local
+    stand-in on machines without a registry) and no password by default."""
+    compose = load_compose({**ENV, "RABBITMQ_IMAGE": "localhost/sagalab-rabbitmq:3-management",
+                            "POSTGRES_IMAGE": "localhost/sagalab-postgres:15"})  # fmt: skip
+    cluster = {name: spec for name, spec in compose["services"].items() if spec.get("profiles") == ["cluster"]}
+    assert set(cluster) == {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "postgres"}
+    nodes = [cluster[f"rabbitmq-{n}"] for n in (1, 2, 3)]
+    assert {node["image"] for node in nodes} == {"localhost/sagalab-rabbitmq:3-management"}
+    assert len({node["environment"]["RABBITMQ_ERLANG_COOKIE"] for node in nodes}) == 1
+    conf_mounts = {v.split(":")[0] for node in nodes for v in node["volumes"] if "conf.d" in v}
+    assert len(conf_mounts) == 1
+    conf = (ROOT / conf_mounts.pop()).read_text()
+    listed = set(re.findall(r"classic_config\.nodes\.\d+ = (\S+)", conf))
+    assert listed == {f"rabbit@{node['hostname']}" for node in nodes}
+    assert "peer_discovery_backend = classic_config" in conf
+    assert cluster["postgres"]["image"] == "localhost/sagalab-postgres:15"
+    assert load_compose()["services"]["postgres"]["image"] == "postgres:16.4"
+    assert load_compose()["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == ""
