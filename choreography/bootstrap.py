@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from choreography import order_service
 from choreography.reactions import Reaction, reactions_of, watched_events
 from shared.config import Settings
@@ -42,16 +44,18 @@ def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
 
 def _react(reactions: list[Reaction]) -> Handle:
     def handle(event: Message, tx: Tx) -> list[Outgoing]:
-        outcomes = [handle_command(r.command_for(event), tx.conn) for r in reactions]
+        outcomes = [handle_command(r.command_for(event), tx.conn) for r in reactions if r.only_if(event)]
         return [Outgoing.event(outcome) for outcome in outcomes]
 
     return handle
 
 
 def _step(reactions: list[Reaction]) -> Step:
-    """The saga step the service takes for this event (its business key, barrier and failure event)."""
+    """The saga step the service takes for this event (its business key, barrier and failure event), for the
+    line the reaction is for; an event the reaction is not for takes no step."""
     if len(reactions) == 1:
-        return step_of(reactions[0].does, _fail(reactions))
+        r = reactions[0]
+        return replace(step_of(r.does, _fail(reactions)), line=r.line, applies=r.only_if)
     return Step("+".join(r.does.__name__ for r in reactions))
 
 
@@ -59,7 +63,7 @@ def _fail(reactions: list[Reaction]) -> Fail:
     """The failure event a reaction emits when its step is refused or its handler fails for good: it starts
     the compensations exactly as the business failure would."""
     def fail(event: Message, reason: str, tx: Tx) -> list[Outgoing]:
-        failures = [failure_of(r.command_for(event), reason) for r in reactions]
+        failures = [failure_of(r.command_for(event), reason) for r in reactions if r.only_if(event)]
         return [Outgoing.event(f) for f in failures if f is not None]
 
     return fail

@@ -125,7 +125,7 @@ class Scenario:
             return said[0]
         if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
             return "compensated"
-        if stock.get(order.sku, 0) < order.quantity:
+        if any(stock.get(sku, 0) < wanted for sku, wanted in order.quantities().items()):
             return "compensated"
         return None
 
