@@ -9,8 +9,9 @@ The messages are the same as a fan-out would send; the refund lands one hop late
 
 An order with several lines is reserved line by line, each line its own step: Inventory reserves the next
 line on its own ``StockReserved`` and Shipping waits for the last one. When a line is out of stock the lines
-before it are released one by one, the latest first, and Payment refunds once line 1 is released. A one-line
-order is reserved and released as a whole, as before.
+before it are released one by one, the latest first, and Payment refunds once line 1 is released. The events
+that only move this line chain along go out under a routing key of their own (``LINE_CHAIN``), so the others
+never see them. A one-line order is reserved and released as a whole, exactly as before orders had lines.
 """
 
 from __future__ import annotations
@@ -38,11 +39,37 @@ from shared.domain.contracts import (
     StockReleased,
     StockReleaseFailed,
     StockReserved,
+    routing_key,
 )
 
+LINE_CHAIN = "line"
+"""The last word of the routing key of an event that only moves an order's line chain along (see
+``moves_line_chain``): Inventory binds to it; Payment and Shipping, which wait for the order as a whole, never
+see such an event, so a one-line order costs not one delivery more than before orders had lines."""
 
-def _always(event: Any) -> bool:
-    return True
+
+def moves_line_chain(event: Any) -> bool:
+    """Whether the event is Inventory's own business in a multi-line order: a line reserved with more to go (the
+    next is reserved), or a line out of stock, released or failed to release with lines before it (the line
+    before is released next)."""
+    line = getattr(event, "line", None)
+    if line is None:
+        return False
+    if isinstance(event, StockReserved):
+        return bool(line + 1 < len(event.order.lines))
+    return bool(line > 0)
+
+
+def event_key(event: Event) -> str:
+    """The routing key a choreographed event is published under."""
+    key = routing_key(event)
+    return f"{key}.{LINE_CHAIN}" if moves_line_chain(event) else key
+
+
+def event_keys(cls: type[Event]) -> tuple[str, ...]:
+    """Every routing key an event of this type may go out under (documents and graphs match bindings with them)."""
+    key = routing_key(cls)
+    return (key, f"{key}.{LINE_CHAIN}") if "line" in cls.model_fields else (key,)
 
 
 def _no_line(event: Any) -> int | None:
@@ -54,11 +81,19 @@ class Reaction:
     service: str
     when: type[Event]
     does: type[Command]
-    only_if: Callable[[Any], bool] = _always
-    """Whether this event asks for the reaction at all (the per-line chain: see the module's docstring). Where
-    an event has several reactions, the first listed is what a one-line order does."""
     line: Callable[[Any], int | None] = _no_line
     """The line of the order the command is for (None: the order as a whole)."""
+    chain: bool = False
+    """The reaction moves a multi-line order's line chain along: it takes the events that do (their routing key
+    ends in ``.line``), and only those; the others take the events that do not."""
+
+    def binding_key(self) -> str:
+        key = routing_key(self.when)
+        return f"{key}.{LINE_CHAIN}" if self.chain else key
+
+    def applies_to(self, event: Any) -> bool:
+        """Whether the event asks for this reaction (the binding already made sure; this is the check)."""
+        return moves_line_chain(event) == self.chain
 
     def command_for(self, event: Any) -> Command:
         """The command this event asks of the service; it keeps the event's envelope, so whatever the
@@ -75,7 +110,7 @@ class Reaction:
         )
 
 
-# --- the per-line chain: a one-line order has no line numbers (``line`` None) and goes as a whole ----------
+# --- which line a command is for: a one-line order has no line numbers (None) and goes as a whole -----------
 
 def first_line(event: Any) -> int | None:
     return 0 if len(event.order.lines) > 1 else None
@@ -93,37 +128,20 @@ def line_before(event: Any) -> int:
     return int(event.line) - 1
 
 
-def more_lines_to_reserve(event: Any) -> bool:
-    return event.line is not None and event.line + 1 < len(event.order.lines)
-
-
-def every_line_reserved(event: Any) -> bool:
-    return event.line is None or event.line + 1 == len(event.order.lines)
-
-
-def lines_before(event: Any) -> bool:
-    """Lines before this one hold stock that must go back first."""
-    return event.line is not None and event.line > 0
-
-
-def no_lines_before(event: Any) -> bool:
-    return not lines_before(event)
-
-
 REACTIONS: tuple[Reaction, ...] = (
-    #        service      when this happens   the service does this   (only if, for which line)
+    #        service      when this happens   the service does this   (for which line; on the line chain)
     Reaction("payment",   OrderPlaced,        ChargePayment),
-    Reaction("inventory", PaymentCharged,     ReserveStock,      line=first_line),
-    Reaction("shipping",  StockReserved,      ScheduleShipment,  every_line_reserved),
-    Reaction("inventory", StockReserved,      ReserveStock,      more_lines_to_reserve, next_line),
+    Reaction("inventory", PaymentCharged,     ReserveStock,      first_line),
+    Reaction("shipping",  StockReserved,      ScheduleShipment),  # the whole order, or its last line
+    Reaction("inventory", StockReserved,      ReserveStock,      next_line, chain=True),
     # compensations: undo what already succeeded, the latest step first
-    Reaction("payment",   OutOfStock,         RefundPayment,     no_lines_before),
-    Reaction("inventory", OutOfStock,         ReleaseStock,      lines_before, line_before),
-    Reaction("inventory", ShipmentFailed,     ReleaseStock,      line=last_line),
-    Reaction("payment",   StockReleased,      RefundPayment,     no_lines_before),  # the refund waits for the release
-    Reaction("inventory", StockReleased,      ReleaseStock,      lines_before, line_before),
-    Reaction("payment",   StockReleaseFailed, RefundPayment,     no_lines_before),  # failed for good: the others go on
-    Reaction("inventory", StockReleaseFailed, ReleaseStock,      lines_before, line_before),
+    Reaction("payment",   OutOfStock,         RefundPayment),  # nothing reserved before it
+    Reaction("inventory", OutOfStock,         ReleaseStock,      line_before, chain=True),
+    Reaction("inventory", ShipmentFailed,     ReleaseStock,      last_line),
+    Reaction("payment",   StockReleased,      RefundPayment),  # the refund waits for the (first line's) release
+    Reaction("inventory", StockReleased,      ReleaseStock,      line_before, chain=True),
+    Reaction("payment",   StockReleaseFailed, RefundPayment),  # a release failed for good: the others go on
+    Reaction("inventory", StockReleaseFailed, ReleaseStock,      line_before, chain=True),
 )  # fmt: skip
 
 

@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from choreography.reactions import REACTIONS, Reaction
-from shared.domain.contracts import MESSAGE_TYPES
+from choreography.reactions import LINE_CHAIN, REACTIONS, Reaction
 from shared.transport.dead_letter import reason_of
 from shared.transport.observed import Observed
 from shared.transport.topology import Topology
@@ -207,16 +206,10 @@ class Fold:
 
 
 def _reaction_to(type_name: str, seen: Observed) -> Reaction | None:
-    """The reaction the event asks for: with several for one event type (an order's lines), the one whose
-    condition the event's body meets; a body that cannot be read gets the first."""
-    reactions = _REACTS.get(type_name, [])
-    if len(reactions) <= 1:
-        return reactions[0] if reactions else None
-    try:
-        event = MESSAGE_TYPES[type_name].model_validate_json(seen.body)
-    except (ValueError, KeyError):
-        return reactions[0]
-    return next((r for r in reactions if r.only_if(event)), None)
+    """The reaction the event asks for: with several for one event type (an order's lines), the one its routing
+    key is for (the line chain's own, or the others')."""
+    on_chain = seen.routing_key.endswith(f".{LINE_CHAIN}")
+    return next((r for r in _REACTS.get(type_name, []) if r.chain == on_chain), None)
 
 
 def _causation(seen: Observed) -> str | None:

@@ -52,7 +52,7 @@ def _compensations_after(failure: Event) -> list[tuple[str, int | None]]:
     while frontier:
         event = frontier.pop(0)
         for r in REACTIONS:
-            if r.when is type(event) and r.only_if(event):
+            if r.when is type(event) and r.applies_to(event):
                 command = r.command_for(event)
                 done.append((type(command).__name__, getattr(command, "line", None)))
                 frontier.append(_answer(command))
@@ -88,12 +88,12 @@ def test_a_line_out_of_stock_releases_the_lines_before_it_latest_first_then_refu
 def test_the_lines_are_reserved_one_after_another_and_shipping_waits_for_the_last() -> None:
     order = _order(3)
     charged = PaymentCharged(correlation_id="o-1", order=order, payment_id="p-1", amount_cents=4999)
-    (reserve,) = [r.command_for(charged) for r in REACTIONS if r.when is PaymentCharged and r.only_if(charged)]
+    (reserve,) = [r.command_for(charged) for r in REACTIONS if r.when is PaymentCharged and r.applies_to(charged)]
     assert isinstance(reserve, ReserveStock) and reserve.line == 0
     for line in range(3):
         reserved = StockReserved(correlation_id="o-1", order=order, line=line)
         reactions = [(r.service, r.command_for(reserved)) for r in REACTIONS
-                     if r.when is StockReserved and r.only_if(reserved)]  # fmt: skip
+                     if r.when is StockReserved and r.applies_to(reserved)]  # fmt: skip
         if line < 2:
             assert [(s, type(c).__name__, c.line) for s, c in reactions] == [("inventory", "ReserveStock", line + 1)]  # type: ignore[attr-defined]
         else:
