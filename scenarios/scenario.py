@@ -141,6 +141,9 @@ def order_fields(run_token: str, i: int, rng: random.Random, **overrides: object
         card_number=GOOD_CARD,
         destination=rng.choice(CITIES),
     )
+    if "lines" in overrides:  # an order of several lines: they replace the one-line default
+        del fields["sku"], fields["quantity"]
+        overrides = overrides | {"lines": [dict(line) for line in overrides["lines"]]}  # type: ignore[union-attr]
     fields.update(overrides)
     return fields
 
