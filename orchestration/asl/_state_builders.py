@@ -5,17 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
+from ._fanout_builders import build_map, build_parallel
 from ._problems import Problems
-from .errors import did_you_mean
 from ._timestamps import parse_timestamp
 from .choice import ChoiceBranch, compile_rule
+from .errors import did_you_mean
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
 from .paths import ROOT, InvalidPath, JsonPath, ResultPath, compile_path, compile_reference_path
 from .retry import compile_catchers, compile_retriers
-from .states import ChoiceState, Dynamic, FailState, Flow, PassState, State, SucceedState, TaskState, WaitState
+from .states import (
+    ChoiceState,
+    Dynamic,
+    FailState,
+    Flow,
+    PassState,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from .templates import Template, compile_template
 
 MAX_INTEGER = 99_999_999
+Nested = Callable[[Any, str, str, Problems], "StateMachine | None"]
 
 FIELDS: dict[str, frozenset[str]] = {
     "Task": frozenset(
@@ -29,6 +42,16 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     "Succeed": frozenset({"InputPath", "OutputPath"}),
     "Fail": frozenset({"Error", "ErrorPath", "Cause", "CausePath"}),
+    "Parallel": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
+        | {"Branches"}
+    ),
+    "Map": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
+        | {"ItemsPath", "ItemsPointer", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}
+        | {"MaxConcurrencyPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}
+        | {"ToleratedFailureCount", "ToleratedFailureCountPath"}
+    ),
 }
 COMMON_FIELDS = frozenset({"Type", "Comment", "QueryLanguage"})
 
@@ -39,14 +62,9 @@ UNSUPPORTED_FIELDS: dict[str, str] = {
     "Arguments": "JSONata",
     "Output": "JSONata",
     "Assign": "variables",
-    "Branches": "Parallel states",
     **{
-        name: "Map states"
-        for name in (
-            "Items", "ItemsPath", "ItemSelector", "ItemProcessor", "ItemReader", "ItemBatcher", "ResultWriter",
-            "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label",
-        )
+        name: "distributed Map states (only ProcessorConfig Mode INLINE runs here)"
+        for name in ("ItemReader", "ItemBatcher", "ResultWriter", "Label")
     },
 }
 
@@ -58,9 +76,11 @@ def positive_integer(value: Any, least: int = 1) -> bool:
 class StateBuilder:
     """Compiles the states of one definition; `names` are all its state names, for checking targets."""
 
-    def __init__(self, names: Collection[str], problems: Problems) -> None:
+    def __init__(self, names: Collection[str], problems: Problems, nested: Nested | None = None) -> None:
         self.names = names
         self.problems = problems
+        self.nested = nested
+        """Compiles a Parallel branch or Map item processor: (raw, where, field, problems)."""
 
     def build(self, name: str, raw: dict[str, Any], kind: str) -> State:
         where = f"State '{name}'"
@@ -74,6 +94,8 @@ class StateBuilder:
             "Wait": self._wait,
             "Succeed": lambda raw, flow, where: SucceedState(flow),
             "Fail": self._fail,
+            "Parallel": lambda raw, flow, where: build_parallel(self, raw, flow, where),
+            "Map": lambda raw, flow, where: build_map(self, raw, flow, where),
         }
         return builders[kind](raw, flow, where)
 
@@ -251,3 +273,4 @@ class StateBuilder:
                 self.problems.add(where, key, f"is invalid: {exc}")
                 return None
         return self._path(text, key, where, reference=True)
+

@@ -12,7 +12,7 @@ from .errors import RUNTIME, TIMEOUT, StatesError, is_catchable
 from .execution import PendingTask, TaskDispatch
 from .paths import PathNotFound
 from .retry import backoff_seconds, find_catcher, find_retrier
-from .states import TaskState
+from .states import FanoutState, TaskState
 
 
 def schedule(run: Run, state: TaskState) -> Go | None:
@@ -100,7 +100,7 @@ def _evaluation_details(run: Run, state: TaskState, exc: StatesError) -> dict[st
 
 
 def handle_error(
-    run: Run, state: TaskState, error: str, cause: str, event_type: str, details: dict[str, Any]
+    run: Run, state: TaskState | FanoutState, error: str, cause: str, event_type: str, details: dict[str, Any]
 ) -> Go | None:
     """Retry (first matching retrier decides), else Catch (first matching catcher), else fail the execution.
 
@@ -125,11 +125,11 @@ def handle_error(
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
         return None
-    run.emit("TaskStateExited", {"name": state.flow.name, "output": output})
+    run.emit(f"{state.type}StateExited", {"name": state.flow.name, "output": output})
     return Go(catcher.next, output)
 
 
-def _plan_retry(run: Run, state: TaskState, index: int, details: dict[str, Any]) -> None:
+def _plan_retry(run: Run, state: TaskState | FanoutState, index: int, details: dict[str, Any]) -> None:
     count = run.retry_counts[index] + 1
     delay = backoff_seconds(state.retriers[index], count, run.rng)
     run.retry_counts = run.retry_counts[:index] + (count,) + run.retry_counts[index + 1 :]
