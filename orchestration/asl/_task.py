@@ -7,6 +7,7 @@ from typing import Any
 
 from ._fast import build
 from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._task_kinds import kind_of
 from ._timestamps import format_timestamp
 from .errors import RUNTIME, TIMEOUT, StatesError, is_catchable
 from .execution import PendingTask, TaskDispatch
@@ -36,17 +37,20 @@ def schedule(run: Run, state: TaskState) -> Go | None:
     run.pending = build(PendingTask, {**dispatch, "scheduled_at": run.now})
     run.timer_at = None
     run.dispatches.append(build(TaskDispatch, dispatch))
+    kind = kind_of(state.resource)
     scheduled: dict[str, Any] = {
-        "resource": state.resource,
-        "parameters": parameters,
+        **kind.names,
+        kind.input_key: parameters,
         "token": token,
         "attempt": run.attempt,
         "timeoutInSeconds": timeout,
     }
     if run.attempt:
         scheduled["retryDelaySeconds"] = run.retry_delay_seconds
-    run.emit("TaskScheduled", scheduled)
-    run.emit("TaskStarted", {"resource": state.resource, "attempt": run.attempt})
+    run.emit(f"{kind.prefix}Scheduled", scheduled)
+    run.emit(f"{kind.prefix}Started", {**kind.names, "attempt": run.attempt})
+    if kind.waits_for_token:
+        run.emit("TaskSubmitted", {**kind.names, "output": {"TaskToken": token}, "attempt": run.attempt})
     return None
 
 
@@ -67,7 +71,8 @@ def _timeout_from_path(run: Run, state: TaskState, task_input: Any) -> int | Non
 def succeeded(run: Run, state: TaskState, result: Any) -> Go | None:
     """The pending attempt returned `result`: ResultSelector, ResultPath, OutputPath, then leave the state."""
     run.pending = None
-    run.emit("TaskSucceeded", {"resource": state.resource, "output": result, "attempt": run.attempt})
+    kind = kind_of(state.resource)
+    run.emit(f"{kind.prefix}Succeeded", {**kind.names, "output": result, "attempt": run.attempt})
     try:
         selected = render(run, state.result_selector, result) if state.result_selector is not None else result
         merged = merge_result(state.result_path, run.state_input, selected)
@@ -81,8 +86,8 @@ def succeeded(run: Run, state: TaskState, result: Any) -> Go | None:
 def failed(run: Run, state: TaskState, error: str, cause: str) -> Go | None:
     """The pending attempt reported an error."""
     run.pending = None
-    details = {"resource": state.resource, "attempt": run.attempt}
-    return handle_error(run, state, error, cause, "TaskFailed", details)
+    kind = kind_of(state.resource)
+    return handle_error(run, state, error, cause, f"{kind.prefix}Failed", {**kind.names, "attempt": run.attempt})
 
 
 def timed_out(run: Run, state: TaskState) -> Go | None:
@@ -90,9 +95,10 @@ def timed_out(run: Run, state: TaskState) -> Go | None:
     pending = run.pending
     seconds = (pending.timeout_at - pending.scheduled_at).total_seconds() if pending and pending.timeout_at else 0
     run.pending = None
-    details = {"resource": state.resource, "attempt": run.attempt}
+    kind = kind_of(state.resource)
+    details = {**kind.names, "attempt": run.attempt}
     cause = f"Task did not complete within {seconds:g} seconds"
-    return handle_error(run, state, TIMEOUT, cause, "TaskTimedOut", details)
+    return handle_error(run, state, TIMEOUT, cause, f"{kind.prefix}TimedOut", details)
 
 
 def _evaluation_details(run: Run, state: TaskState, exc: StatesError) -> dict[str, Any]:

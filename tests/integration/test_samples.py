@@ -208,7 +208,7 @@ async def test_booking_saga_retries_a_compensation_that_fails_at_random(
     async with lambdas(amqp_url, namespace, tmp_path / "data", lambda: next(draws, 1.0)):
         outcome = await run("booking-saga-cdk", booking("failPayment"), amqp_url, namespace, tmp_path)
     assert path_of(outcome) == BOOKING_PATHS["failPayment"]
-    failed = [e["taskFailedEventDetails"] for e in outcome.history if e["type"] == "TaskFailed"]
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in outcome.history if e["type"] == "LambdaFunctionFailed"]
     assert [(f["error"], json.loads(f["cause"])["errorMessage"], f["willRetry"]) for f in failed] == [
         ("Error", "Failed to book the flights", False),
         ("Error", "Internal Server Error", True),

@@ -106,3 +106,49 @@ def test_bad_branches_are_refused_naming_the_state_and_branch(fields: dict[str, 
     with pytest.raises(DefinitionError) as caught:
         load_definition({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, **fields}}})
     assert any(problem.startswith(message) for problem in caught.value.problems), caught.value.problems
+
+
+# --- history as Step Functions writes it (Task kinds) -------------------------------------------------------
+
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:charge"
+
+
+def test_a_bare_lambda_arn_gets_lambda_function_events() -> None:
+    run = drive(machine({"T": task(LAMBDA_ARN)}), {"a": 1}, lambda resource, parameters: {"ok": True})
+    assert [e.type for e in run.events][1:-1] == [
+        "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded",
+        "TaskStateExited",
+    ]
+    scheduled = of_type(run.events, "LambdaFunctionScheduled")[0]
+    assert scheduled.details["resource"] == LAMBDA_ARN and scheduled.details["input"] == {"a": 1}
+    assert scheduled.model_dump(mode="json")["lambdaFunctionScheduledEventDetails"]["input"] == {"a": 1}
+
+
+def test_a_failing_or_late_lambda_gets_lambda_function_failed_and_timed_out() -> None:
+    interpreter = machine({"T": task(LAMBDA_ARN, TimeoutSeconds=3)})
+    step = interpreter.start("e", {}, at(0))
+    failed = interpreter.task_failed(step.execution, step.dispatches[0].token, "Error", "boom", at(1))
+    assert [e.type for e in failed.events] == ["LambdaFunctionFailed", "ExecutionFailed"]
+    timed_out = interpreter.wake(step.execution, at(3))
+    assert [e.type for e in timed_out.events] == ["LambdaFunctionTimedOut", "ExecutionFailed"]
+
+
+def test_a_service_integration_names_its_resource_type_and_action() -> None:
+    state = task("arn:aws:states:::lambda:invoke", Parameters={"FunctionName": "f", "Payload.$": "$"})
+    run = drive(machine({"T": state}), {}, lambda resource, parameters: 1)
+    scheduled = of_type(run.events, "TaskScheduled")[0]
+    assert (scheduled.details["resourceType"], scheduled.details["resource"]) == ("lambda", "invoke")
+    assert of_type(run.events, "TaskSucceeded")[0].details["resourceType"] == "lambda"
+
+
+def test_wait_for_task_token_is_submitted_then_waits_for_the_token_answer() -> None:
+    state = task("arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                 Parameters={"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}})  # fmt: skip
+    interpreter = machine({"T": state})
+    step = interpreter.start("e", {}, at(0))
+    assert [e.type for e in step.events][-3:] == ["TaskScheduled", "TaskStarted", "TaskSubmitted"]
+    submitted = step.events[-1].details
+    assert submitted["resource"] == "sendMessage.waitForTaskToken" and submitted["resourceType"] == "sqs"
+    assert step.dispatches[0].parameters["MessageBody"]["token"] == step.dispatches[0].token
+    done = interpreter.task_succeeded(step.execution, step.dispatches[0].token, {"approved": True}, at(9))
+    assert done.execution.output == {"approved": True}
