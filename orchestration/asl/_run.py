@@ -92,6 +92,7 @@ class Run:
         candidates: list[tuple[datetime | None, WakeReason]] = [
             (self.deadline, "execution_timeout"),
             (self.pending.timeout_at if self.pending is not None else None, "task_timeout"),
+            (self.pending.heartbeat_at if self.pending is not None else None, "heartbeat_timeout"),
             (self.timer_at, timer_reason),
         ]
         if self.fanout is not None:

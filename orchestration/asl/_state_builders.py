@@ -33,7 +33,8 @@ Nested = Callable[[Any, str, str, Problems], "StateMachine | None"]
 FIELDS: dict[str, frozenset[str]] = {
     "Task": frozenset(
         {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath"}
-        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath"}
+        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds"}
+        | {"HeartbeatSecondsPath"}
     ),
     "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}),
     "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default"}),
@@ -56,8 +57,6 @@ FIELDS: dict[str, frozenset[str]] = {
 COMMON_FIELDS = frozenset({"Type", "Comment", "QueryLanguage"})
 
 UNSUPPORTED_FIELDS: dict[str, str] = {
-    "HeartbeatSeconds": "task heartbeats",
-    "HeartbeatSecondsPath": "task heartbeats",
     "Credentials": "cross-account task credentials",
     "Arguments": "JSONata",
     "Output": "JSONata",
@@ -175,6 +174,7 @@ class StateBuilder:
             timeout_path = self._optional_reference(raw, "TimeoutSecondsPath", where)
             if "TimeoutSeconds" in raw:
                 self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
+        heartbeat, heartbeat_path = self._heartbeat(raw, where, timeout)
         retriers = compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else ()
         catchers = compile_catchers(raw["Catch"], self.problems, where) if "Catch" in raw else ()
         for index, catcher in enumerate(catchers):
@@ -191,7 +191,22 @@ class StateBuilder:
             timeout_seconds_path=timeout_path,
             retriers=retriers,
             catchers=catchers,
+            heartbeat_seconds=heartbeat,
+            heartbeat_seconds_path=heartbeat_path,
         )
+
+    def _heartbeat(self, raw: dict[str, Any], where: str, timeout: int | None) -> tuple[int | None, JsonPath | None]:
+        """HeartbeatSeconds (smaller than TimeoutSeconds, as the spec requires) or HeartbeatSecondsPath."""
+        heartbeat = raw.get("HeartbeatSeconds")
+        if heartbeat is not None and not positive_integer(heartbeat):
+            self.problems.add(where, "HeartbeatSeconds", f"must be a positive integer up to {MAX_INTEGER}")
+            heartbeat = None
+        if heartbeat is not None and timeout is not None and heartbeat >= timeout:
+            self.problems.add(where, "HeartbeatSeconds", f"must be smaller than TimeoutSeconds ({timeout})")
+        path = self._optional_reference(raw, "HeartbeatSecondsPath", where) if "HeartbeatSecondsPath" in raw else None
+        if "HeartbeatSecondsPath" in raw and "HeartbeatSeconds" in raw:
+            self.problems.add(where, "HeartbeatSecondsPath", "cannot be used together with 'HeartbeatSeconds'")
+        return heartbeat, path
 
     def _pass(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
         return PassState(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from .history import HistoryEvent
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT"]
-WakeReason = Literal["execution_timeout", "task_timeout", "retry", "wait"]
+WakeReason = Literal["execution_timeout", "task_timeout", "heartbeat_timeout", "retry", "wait"]
 
 
 class PendingTask(BaseModel):
@@ -26,6 +26,14 @@ class PendingTask(BaseModel):
     attempt: int
     scheduled_at: datetime
     timeout_at: datetime | None
+    heartbeat_seconds: int | None = None
+    heartbeat_at: datetime | None = None
+    """When the task times out with States.HeartbeatTimeout unless a heartbeat (or its answer) comes first."""
+
+    def due_at(self) -> datetime | None:
+        """The first of its deadlines (TimeoutSeconds, HeartbeatSeconds)."""
+        deadlines = [at for at in (self.timeout_at, self.heartbeat_at) if at is not None]
+        return min(deadlines, default=None)
 
 
 class TaskDispatch(BaseModel):

@@ -10,7 +10,7 @@ from ._fanout import absorb, child_index, machine_of, settle
 from ._fanout import start as start_fanout
 from ._flow import continue_with, wait_over
 from ._run import Go, Reply, Run
-from ._task import failed, schedule, succeeded, timed_out
+from ._task import failed, heartbeat, schedule, succeeded, timed_out
 from .errors import TIMEOUT
 from .execution import Execution, PendingTask, Step, pending_tasks
 from .history import Recorder
@@ -61,6 +61,11 @@ class Interpreter:
         """The task dispatched with `token` failed with an error name and cause (`attempt` as in task_succeeded)."""
         return self._reply(execution, token, attempt, now, lambda run, state: failed(run, state, error, cause))
 
+    def task_heartbeat(self, execution: Execution, token: str, now: datetime) -> Step:
+        """The participant working on the task with `token` is alive: its HeartbeatSeconds start again.
+        A heartbeat for a task that is not pending (or one whose deadline already passed) changes nothing."""
+        return self._reply(execution, token, None, now, heartbeat)
+
     def wake(self, execution: Execution, now: datetime) -> Step:
         """Fire whatever timer is due at `now`: execution timeout, task timeout, retry backoff or Wait end."""
         _require_aware(now)
@@ -73,7 +78,8 @@ class Interpreter:
         state = self.machine.states[execution.state_name or self.machine.start_at]
         pending = execution.pending
         go: Go | None
-        if pending is not None and pending.timeout_at is not None and now >= pending.timeout_at:
+        due = pending.due_at() if pending is not None else None
+        if due is not None and now >= due:
             assert isinstance(state, TaskState)
             go = timed_out(run, state)
         elif execution.timer_at is not None and now >= execution.timer_at:
@@ -221,8 +227,8 @@ def deadline_passed(execution: Execution, now: datetime, pending: PendingTask | 
     if execution.deadline is not None and now >= execution.deadline:
         return True
     pending = pending or execution.pending
-    timeout_at = pending.timeout_at if pending is not None else None
-    return timeout_at is not None and now >= timeout_at
+    due = pending.due_at() if pending is not None else None
+    return due is not None and now >= due
 
 
 def _when(moment: datetime | None) -> str:

@@ -39,6 +39,8 @@ class TaskState:
     timeout_seconds_path: JsonPath | None
     retriers: tuple[Retrier, ...]
     catchers: tuple[Catcher, ...]
+    heartbeat_seconds: int | None = None
+    heartbeat_seconds_path: JsonPath | None = None
     type: StateType = "Task"
 
 

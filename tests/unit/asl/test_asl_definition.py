@@ -104,10 +104,6 @@ def test_a_state_nothing_leads_to_is_reported() -> None:
          "State 'S': field 'Arguments' is not supported (JSONata)"),
         (one_state(Type="Pass", Output={}, End=True), "State 'S': field 'Output' is not supported (JSONata)"),
         (one_state(Type="Pass", Assign={"x": 1}, End=True), "State 'S': field 'Assign' is not supported (variables)"),
-        (one_state(Type="Task", Resource="r", HeartbeatSeconds=5, End=True),
-         "State 'S': field 'HeartbeatSeconds' is not supported (task heartbeats)"),
-        (one_state(Type="Task", Resource="r", HeartbeatSecondsPath="$.h", End=True),
-         "State 'S': field 'HeartbeatSecondsPath' is not supported (task heartbeats)"),
         (one_state(Type="Task", Resource="r", Credentials={"RoleArn": "x"}, End=True),
          "State 'S': field 'Credentials' is not supported (cross-account task credentials)"),
         (one_state(Type="Task", Resource="r", ItemReader={}, End=True),
@@ -119,7 +115,7 @@ def test_a_state_nothing_leads_to_is_reported() -> None:
     ],
 )
 def test_unsupported_features_are_refused_naming_state_and_field(definition: dict[str, Any], message: str) -> None:
-    """Distributed Map, JSONata, variables, heartbeats and credentials are refused at load with a precise message."""
+    """Distributed Map, JSONata, variables and credentials are refused at load with a precise message."""
     assert any(found.startswith(message) for found in problems(definition))
 
 

@@ -152,3 +152,52 @@ def test_wait_for_task_token_is_submitted_then_waits_for_the_token_answer() -> N
     assert step.dispatches[0].parameters["MessageBody"]["token"] == step.dispatches[0].token
     done = interpreter.task_succeeded(step.execution, step.dispatches[0].token, {"approved": True}, at(9))
     assert done.execution.output == {"approved": True}
+
+
+# --- HeartbeatSeconds ---------------------------------------------------------------------------------------
+
+
+def test_no_heartbeat_within_heartbeat_seconds_fails_the_task_with_states_heartbeat_timeout() -> None:
+    catch = [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Late"}]
+    interpreter = machine({"T": task("svc:slow", TimeoutSeconds=60, HeartbeatSeconds=5, Catch=catch),
+                           "Late": {"Type": "Succeed"}})  # fmt: skip
+    step = interpreter.start("e", {}, at(0))
+    assert step.execution.wake_at == at(5) and step.execution.wake_for == "heartbeat_timeout"
+    assert of_type(step.events, "TaskScheduled")[0].details["heartbeatInSeconds"] == 5
+    step = interpreter.wake(roundtrip(step.execution), at(5))
+    timed_out = of_type(step.events, "TaskTimedOut")[0].details
+    assert timed_out["error"] == "States.HeartbeatTimeout" and timed_out["next"] == "Late"
+
+
+def test_a_heartbeat_restarts_heartbeat_seconds_and_records_nothing() -> None:
+    interpreter = machine({"T": task("svc:slow", TimeoutSeconds=60, HeartbeatSeconds=5)})
+    step = interpreter.start("e", {}, at(0))
+    token = step.dispatches[0].token
+    beat = interpreter.task_heartbeat(roundtrip(step.execution), token, at(4))
+    assert beat.ignored is None and beat.events == [] and beat.execution.wake_at == at(9)
+    assert interpreter.wake(beat.execution, at(5)).ignored is not None  # the old deadline is gone
+    done = interpreter.task_succeeded(beat.execution, token, "ok", at(8))
+    assert done.execution.status == "SUCCEEDED"
+    assert interpreter.task_heartbeat(beat.execution, "other", at(6)).ignored is not None
+
+
+def test_a_heartbeat_reaches_a_task_inside_a_map_iteration() -> None:
+    processor = {"StartAt": "T", "States": {"T": task("svc:slow", HeartbeatSeconds=5)}}
+    interpreter = machine({"M": {"Type": "Map", "ItemProcessor": processor, "End": True}})
+    step = interpreter.start("e", [1], at(0))
+    beat = interpreter.task_heartbeat(step.execution, step.dispatches[0].token, at(3))
+    assert beat.execution.wake_at == at(8)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"HeartbeatSeconds": 10, "TimeoutSeconds": 10}, "field 'HeartbeatSeconds' must be smaller than TimeoutSeconds"),
+        ({"HeartbeatSeconds": 0}, "field 'HeartbeatSeconds' must be a positive integer"),
+        ({"HeartbeatSeconds": 3, "HeartbeatSecondsPath": "$.h"}, "field 'HeartbeatSecondsPath' cannot be used"),
+    ],
+)
+def test_bad_heartbeat_fields_are_refused(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load_definition({"StartAt": "T", "States": {"T": task("svc:x", **fields)}})
+    assert any(message in problem for problem in caught.value.problems), caught.value.problems
