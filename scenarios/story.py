@@ -197,15 +197,18 @@ class _Tries:
 
 
 def _history_attempts(history: Iterable[dict[str, Any]]) -> _Tries:
-    """Per step, how many times the orchestrator scheduled it, the Retry delay before each retry, and the
-    error each failed or timed-out attempt ended with."""
+    """Per step, the most times the orchestrator scheduled it for one line of the order, the Retry delay before
+    each retry, and the error each failed or timed-out attempt ended with."""
     tries = _Tries()
+    scheduled: dict[tuple[str, Any], int] = defaultdict(int)  # per step and line: an order's lines are no retries
     for event in history:
         kind = event.get("type")
         if kind == "TaskScheduled":
             details = event.get("taskScheduledEventDetails", {})
             step = _step_of_resource(str(details.get("resource", "")))
-            tries.count[step] += 1
+            parameters = details.get("parameters")
+            scheduled[step, parameters.get("line") if isinstance(parameters, dict) else None] += 1
+            tries.count[step] = max(scheduled[(step, line)] for (s, line) in scheduled if s == step)
             if "retryDelaySeconds" in details:
                 tries.delays[step].append(round(float(details["retryDelaySeconds"]), RETRY_DELAY_DIGITS))
         elif kind in ("TaskFailed", "TaskTimedOut"):
