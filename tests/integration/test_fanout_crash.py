@@ -105,7 +105,7 @@ async def test_standard_resumes_a_parallel_branch_after_kill_9_with_each_task_ap
     assert types[-1] == "ExecutionSucceeded"
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert _count(out, "shipping.db", "SELECT COUNT(*) FROM shipments") == 1
-    assert _count(out, "inventory.db", "SELECT COUNT(*) FROM reservations") == 1
+    assert _count(out, "inventory.db", "SELECT COUNT(*) FROM reservation_lines") == 1
 
 
 async def test_standard_resumes_a_map_iteration_after_kill_9_with_each_task_applied_once(
@@ -119,4 +119,4 @@ async def test_standard_resumes_a_map_iteration_after_kill_9_with_each_task_appl
     assert types.count("TaskSucceeded") == 3
     entered = [e[details_key(e["type"])]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered == ["ChargePayment", "Lines", "ReserveEach", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
-    assert _count(out, "inventory.db", "SELECT COUNT(*) FROM reservations") == 1
+    assert _count(out, "inventory.db", "SELECT COUNT(*) FROM reservation_lines") == 1
