@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from choreography import order_service
-from choreography.reactions import Reaction, reactions_of, watched_events
+from choreography.reactions import Reaction, event_key, reactions_of, watched_events
 from shared.config import Settings
 from shared.domain.contracts import Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
@@ -27,7 +29,8 @@ def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
         routes: dict[type[Message], Route] = {PlaceOrder: Route(order_service.place_order)}
         routes.update({event: Route(order_service.watch) for event in watched_events()})
         keys = [Binding("commands", routing_key(PlaceOrder))]
-        keys += [Binding("events", routing_key(e)) for e in sorted(watched_events(), key=lambda e: e.__name__)]
+        # ``.#``: the order service sees an order's events whatever line they are about
+        keys += [Binding("events", f"{routing_key(e)}.#") for e in sorted(watched_events(), key=lambda e: e.__name__)]
         return [Subscription(QueueSpec("orders", tuple(keys), prefetch), routes)]
     reactions = reactions_of(service)
     if not reactions:
@@ -36,22 +39,24 @@ def subscriptions(service: str, prefetch: int = 64) -> list[Subscription]:
     for r in reactions:
         by_event.setdefault(r.when, []).append(r)
     reacting: dict[type[Message], Route] = {event: Route(_react(rs), step=_step(rs)) for event, rs in by_event.items()}
-    bound = tuple(Binding("events", routing_key(event)) for event in by_event)
+    bound = tuple(Binding("events", r.binding_key()) for r in reactions)
     return [Subscription(QueueSpec(service, bound, prefetch), reacting)]
 
 
 def _react(reactions: list[Reaction]) -> Handle:
     def handle(event: Message, tx: Tx) -> list[Outgoing]:
-        outcomes = [handle_command(r.command_for(event), tx.conn) for r in reactions]
-        return [Outgoing.event(outcome) for outcome in outcomes]
+        outcomes = [handle_command(r.command_for(event), tx.conn) for r in reactions if r.applies_to(event)]
+        return [Outgoing.of(outcome, "events", event_key(outcome)) for outcome in outcomes]
 
     return handle
 
 
 def _step(reactions: list[Reaction]) -> Step:
-    """The saga step the service takes for this event (its business key, barrier and failure event)."""
+    """The saga step the service takes for this event (its business key, barrier and failure event), for the
+    line the reaction is for; an event the reaction is not for takes no step."""
     if len(reactions) == 1:
-        return step_of(reactions[0].does, _fail(reactions))
+        r = reactions[0]
+        return replace(step_of(r.does, _fail(reactions)), line=r.line, applies=r.applies_to)
     return Step("+".join(r.does.__name__ for r in reactions))
 
 
@@ -59,8 +64,8 @@ def _fail(reactions: list[Reaction]) -> Fail:
     """The failure event a reaction emits when its step is refused or its handler fails for good: it starts
     the compensations exactly as the business failure would."""
     def fail(event: Message, reason: str, tx: Tx) -> list[Outgoing]:
-        failures = [failure_of(r.command_for(event), reason) for r in reactions]
-        return [Outgoing.event(f) for f in failures if f is not None]
+        failures = [failure_of(r.command_for(event), reason) for r in reactions if r.applies_to(event)]
+        return [Outgoing.of(f, "events", event_key(f)) for f in failures if f is not None]
 
     return fail
 

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestration.asl import DefinitionError, Interpreter, StateMachine, load_definition
 from orchestration.resources import ResourceMap
@@ -51,7 +52,7 @@ class Definition:
         if not isinstance(raw, dict):
             raise DefinitionError(["Top level: the definition must be a JSON object"])
         machine = load_definition(raw)
-        tasks = [(n, s["Resource"], s.get("Parameters")) for n, s in raw["States"].items() if s["Type"] == "Task"]
+        tasks = _raw_tasks(raw["States"])
         problems = resources.check(tasks)
         if problems:
             raise DefinitionError(problems)
@@ -68,6 +69,18 @@ class Definition:
     @property
     def short(self) -> str:
         return f"sha256:{self.digest[:12]}"
+
+
+def _raw_tasks(states: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(name, Resource, Parameters) of every Task, including those in Parallel branches and Map processors."""
+    found = []
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            found.append((name, state["Resource"], state.get("Parameters")))
+        for nested in [*state.get("Branches", []), state.get("ItemProcessor") or state.get("Iterator")]:
+            if isinstance(nested, dict):
+                found.extend(_raw_tasks(nested["States"]))
+    return found
 
 
 def digest_of(text: str) -> str:

@@ -12,13 +12,14 @@ import asyncio
 import functools
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from orchestration.asl import Execution, Interpreter, Step, abandon, deadline_passed
+from orchestration.asl import Execution, Interpreter, PendingTask, Step, abandon, deadline_passed, pending_tasks
 from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
 from orchestration.executions import DurableExecutions, Executions, InMemoryExecutions
@@ -57,6 +58,13 @@ def command_id(token: str) -> str:
     """A task's command id: the same for every attempt of one visit to a state, so a participant's
     inbox recognises a retry of work it already did and answers it again instead of redoing it."""
     return str(uuid.uuid5(_TOKEN_NAMESPACE, token))
+
+
+def awaited_task(execution: Execution, causation_id: str | None) -> PendingTask | None:
+    """The task (of the execution, or of one of its Parallel branches or Map iterations) a reply answers."""
+    if execution.pending is not None and command_id(execution.pending.token) == causation_id:
+        return execution.pending
+    return next((p for p in pending_tasks(execution) if command_id(p.token) == causation_id), None)
 
 
 def outcome_of(reply: Message) -> tuple[bool, Any, str, str]:
@@ -165,13 +173,13 @@ class Orchestrator:
         ignored as late must not be remembered, because a participant answers the retry of the same command
         with that same stored reply, which is then the answer the retry waits for."""
         execution = self.executions.load(tx.conn, message.correlation_id)
-        pending = execution.pending if execution else None
-        if execution is None or pending is None or command_id(pending.token) != message.causation_id:
+        pending = awaited_task(execution, message.causation_id) if execution else None
+        if execution is None or pending is None:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
             tx.ignored("a reply no task is waiting for (late, duplicate or unknown)")
             return []
         now = self.clock()
-        applies = not deadline_passed(execution, now)  # else the step is the timeout, and this reply is unused
+        applies = not deadline_passed(execution, now, pending)  # else the step is the timeout, and this reply is unused
         if applies and not self.express and Database.remember(tx.conn, REPLIES_APPLIED, message.message_id) != "new":
             log.info("ignoring a reply already applied (a redelivered copy)")
             return []
@@ -235,35 +243,38 @@ class Orchestrator:
         """Record the step and turn its dispatches into messages; tasks that finish at once
         (``sns:publish``, a resource that cannot be resolved) are fed back immediately."""
         outgoing: list[Outgoing] = []
-        while step.ignored is None:
-            execution = step.execution
-            self.executions.record(conn, step)
-            self._note_wake(execution)
-            follow_up: Step | None = None
-            for dispatch in step.dispatches:
-                now = self.clock()
-                try:
-                    call = self.resources.resolve(dispatch.resource, dispatch.parameters)
-                    message = self._message(call, execution.execution_id, dispatch.token, cause_id)
-                except (UnknownResource, ValueError) as exc:
-                    follow_up = interpreter.task_failed(
-                        execution, dispatch.token, "States.TaskFailed", f"cannot dispatch: {exc}", now
-                    )
-                    continue
-                headers = {"x-state": dispatch.state_name, "x-attempt": dispatch.attempt}
-                if call.kind == "notify":
-                    outgoing.append(Outgoing.event(message, **headers))
-                    follow_up = interpreter.task_succeeded(
-                        execution, dispatch.token, {"MessageId": message.message_id}, now
-                    )
-                else:
-                    outgoing.append(Outgoing.command(message, call.participant, self.reply_key, **headers))
-            if execution.status != "RUNNING":
-                self._finished(conn, execution)
-            if follow_up is None:
-                break
-            step = follow_up
-        return outgoing
+        immediate: deque[tuple[str, bool, Any]] = deque()  # (token, succeeded, output or cause)
+        execution = step.execution
+        while True:
+            if step.ignored is None:
+                execution = step.execution
+                self.executions.record(conn, step)
+                self._note_wake(execution)
+                for dispatch in step.dispatches:
+                    try:
+                        call = self.resources.resolve(dispatch.resource, dispatch.parameters)
+                        message = self._message(call, execution.execution_id, dispatch.token, cause_id)
+                    except (UnknownResource, ValueError) as exc:
+                        immediate.append((dispatch.token, False, f"cannot dispatch: {exc}"))
+                        continue
+                    headers = {"x-state": dispatch.state_name, "x-attempt": dispatch.attempt}
+                    if call.kind == "notify":
+                        outgoing.append(Outgoing.event(message, **headers))
+                        immediate.append((dispatch.token, True, {"MessageId": message.message_id}))
+                    else:
+                        outgoing.append(Outgoing.command(message, call.participant, self.reply_key, **headers))
+                if execution.status != "RUNNING":
+                    self._finished(conn, execution)
+            if not immediate:
+                return outgoing
+            # Tasks that finished at once are fed back one by one, each to the execution as it now stands
+            # (several may finish at once: the branches of a Parallel, the items of a Map).
+            token, succeeded, result = immediate.popleft()
+            now = self.clock()
+            if succeeded:
+                step = interpreter.task_succeeded(execution, token, result, now)
+            else:
+                step = interpreter.task_failed(execution, token, "States.TaskFailed", result, now)
 
     def _park(self, conn: sqlite3.Connection, execution: Execution, reason: str) -> list[Outgoing]:
         """The execution cannot go on (its pinned definition is unusable): end it as failed, and park its

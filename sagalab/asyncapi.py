@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from choreography.reactions import REACTIONS
+from choreography.reactions import REACTIONS, event_keys
 from orchestration.orchestrator import REPLY_KEY
 from sagalab.report.event_graph import domain_outcomes, step_outcomes
 from sagalab.schemas import render
@@ -120,8 +120,8 @@ def publications(mode: Mode) -> list[Publication]:
         watcher = coordinator(mode)
         pubs += [Publication(watcher, "events", routing_key(cls), cls) for cls in MESSAGE_TYPES.values()
                  if issubclass(cls, Event) and cls.owner == watcher]  # fmt: skip
-        pubs += [Publication(r.service, "events", routing_key(outcome), outcome)
-                 for r in REACTIONS for outcome in step_outcomes(r.does)]  # fmt: skip
+        pubs += [Publication(r.service, "events", key, outcome)
+                 for r in REACTIONS for outcome in step_outcomes(r.does) for key in event_keys(outcome)]  # fmt: skip
     else:
         orchestrator = coordinator(mode)
         answers = (TaskSucceeded, TaskFailed)

@@ -19,6 +19,7 @@ from scenarios.files.load import load as load_file
 from scenarios.files.template import starting_file
 from shared.config import NAMESPACE_PATTERN
 
+
 def scenarios(args: argparse.Namespace, console: Console) -> int:
     """``sagalab scenarios``: list the catalogue; ``[check] FILE...``: check files; ``new NAME``: write one."""
     words = list(args.words)

@@ -27,8 +27,8 @@ from sagalab.asyncapi import write_documents
 from sagalab.bench.command import bench as run_bench
 from sagalab.clean import clean as clean_namespace
 from sagalab.compare import render
-from sagalab.golden_view import show_golden
 from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
+from sagalab.golden_view import show_golden
 from sagalab.history_view import render_history
 from sagalab.report.html import write_report
 from sagalab.report.runs import newest_folder

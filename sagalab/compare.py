@@ -43,6 +43,8 @@ def render(results: list[RunResult], console: Console) -> None:
         row(f"  {t}", *(str(r.messages.by_type.get(t, 0) or "·") for r in results))
     row("messages", *(f"[bold]{r.messages.total}[/]" for r in results))
     row("per order", *(f"{r.messages.per_order:g}" for r in results))
+    if any(r.messages.per_line is not None for r in results):
+        row("per order line", *(f"{r.messages.per_line:g}" if r.messages.per_line is not None else "·" for r in results))
     row("dead-lettered", *(str(r.messages.dead_lettered) for r in results))
     table.add_section()
     used = [(key, label) for key, label in Defences.ROWS if any(getattr(r.defences, key) for r in results)]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.files.model import json_schema
-from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES, Message
+from shared.domain.contracts import MESSAGE_TYPES, Message
+from shared.domain.ledger import LEDGER_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIR = Path("docs/schemas")

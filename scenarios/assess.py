@@ -43,6 +43,12 @@ def strays(databases: Iterable[Path], order_ids: set[str]) -> int:
     return found
 
 
+def _per_line(total: int, orders: list[Order]) -> float | None:
+    """Messages per order line, or None when every order had one line (then it is ``per_order``)."""
+    lines = sum(len(o.lines) for o in orders)
+    return round(total / lines, 2) if lines > len(orders) else None
+
+
 def workflow_of(opts: RunOptions) -> str:
     """The orchestrator's workflow in this run: the command line's, else the scenario's, else standard."""
     options = opts.scenario.service_options.get("orchestrator", {}) | opts.service_options
@@ -71,6 +77,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
                            **{k: verdict.count(k) for k in ("completed", "compensated", "inconsistent", "stuck")}),
         consistency=Consistency(ok=verdict.ok, violations=[ViolationOut(**v.__dict__) for v in verdict.violations]),
         messages=MessageCounts(total=total, per_order=round(total / max(len(orders), 1), 2), by_type=by_type,
+                               per_line=_per_line(total, orders),
                                dead_lettered=run.trace.dead_lettered(),
                                dead_lettered_by_reason=run.trace.dead_lettered_by_reason(),
                                refused=refused.get("refused", 0), ignored=refused.get("ignored", 0),

@@ -59,8 +59,9 @@ async def wait_for_stack(stack: Path, mode: str, timeout_s: float = 120.0) -> No
 
 
 def _own_skus(orders: list[Order], stock: dict[str, int], token: str) -> tuple[list[Order], dict[str, int]]:
-    rename = {sku: f"{sku}-{token}" for sku in stock} | {o.sku: f"{o.sku}-{token}" for o in orders}
-    return ([o.model_copy(update={"sku": rename[o.sku]}) for o in orders],
+    rename = {sku: f"{sku}-{token}" for sku in stock} | {line.sku: f"{line.sku}-{token}" for o in orders
+                                                         for line in o.lines}  # fmt: skip
+    return ([o.with_skus(rename) for o in orders],
             {rename[sku]: level for sku, level in stock.items()})  # fmt: skip
 
 

@@ -36,8 +36,8 @@ from scenarios.injectors import (
     Poison,
     RestartBroker,
     Resubmit,
-    Stray,
     RunInjector,
+    Stray,
     Trigger,
 )
 from scenarios.scenario import Scenario, ServiceFaults

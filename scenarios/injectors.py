@@ -23,8 +23,8 @@ from orchestration.orchestrator import REPLY_KEY
 from scenarios.run_state import Run
 from scenarios.scenario import Injector, Need
 from scenarios.settle import statuses_now
-from shared.stores.orders import FINAL_STATUSES
 from shared.domain.contracts import MESSAGE_TYPES, Message, PaymentCharged, routing_key
+from shared.stores.orders import FINAL_STATUSES
 from shared.transport.broker import Broker, PublishFailed
 from shared.transport.observed import Observed
 from shared.transport.wire import ExchangeKind, Outgoing

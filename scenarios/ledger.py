@@ -19,11 +19,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
-from shared.domain.contracts import MAX_LEDGER_ORDERS, LedgerReport, QueryLedger
+from shared.domain.ledger import MAX_LEDGER_ORDERS, LedgerReport, QueryLedger
 from shared.stores.business import PaymentLedgerView, ShipmentsView, StockView
 from shared.stores.read import read_only
 from shared.transport.broker import Broker, Consumer, PublishFailed
@@ -39,13 +39,22 @@ RULES_OF = {"payment": "money", "inventory": "stock", "shipping": "shipping"}
 """The oracle's rule family each participant's ledger decides."""
 
 
+class Held(NamedTuple):
+    """One line of an order's reservation: ``reserved`` holds stock (shipped stock stays reserved)."""
+
+    sku: str
+    quantity: int
+    status: str
+
+
 @dataclass
 class Effects:
     """Every charge, refund, reservation, stock level and shipment the participants reported."""
 
     charges: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     refunds: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    reservations: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # order_id -> (sku, qty, status)
+    reservations: dict[str, dict[int, Held]] = field(default_factory=lambda: defaultdict(dict))
+    """order id -> line -> what that line holds."""
     stock: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (initial, available)
     shipments: dict[str, str] = field(default_factory=dict)  # order_id -> status
     unanswered: dict[str, str] = field(default_factory=dict)
@@ -61,7 +70,7 @@ class Effects:
         for s in report.stock:
             self.stock[s.sku] = (s.initial, s.available)
         for r in report.reservations:
-            self.reservations[r.order_id] = (r.sku, r.quantity, r.status)
+            self.reservations[r.order_id][r.line] = Held(r.sku, r.quantity, r.status)
         for shipment in report.shipments:
             self.shipments[shipment.order_id] = shipment.status
 
@@ -106,7 +115,7 @@ class StoreLedger:
             elif service == "inventory":
                 stock = StockView(db)
                 for r in stock.reservations():
-                    into.reservations[r.order_id] = (r.sku, r.quantity, r.status)
+                    into.reservations[r.order_id][r.line] = Held(r.sku, r.quantity, r.status)
                 for level in stock.levels():
                     into.stock[level.sku] = (level.initial, level.available)
             elif service == "shipping":

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenarios.ledger import RULES_OF, Effects, StoreLedger
+from scenarios.ledger import RULES_OF, Effects, Held, StoreLedger
 from shared.domain.contracts import Order, money
 from shared.stores.orders import FINAL_STATUSES, OrderRecord, OrdersView
 from shared.stores.read import read_only
@@ -96,7 +96,7 @@ def _stray_effects(ledger: Effects, placed: set[str]) -> list[Violation]:
     """Money taken, stock held or a parcel booked for an order that was never placed (a forged message)."""
     effects = {
         "charged": set(ledger.charges),
-        "stock reserved": {o for o, (_, _, status) in ledger.reservations.items() if status == "reserved"},
+        "stock reserved": {o for o, lines in ledger.reservations.items() if _reserved(lines)},
         "a shipment scheduled": {o for o, status in ledger.shipments.items() if status == "scheduled"},
     }
     return [Violation(order_id, "stray.unknown-order", f"{what} for an order nobody placed")
@@ -106,8 +106,7 @@ def _stray_effects(ledger: Effects, placed: set[str]) -> list[Violation]:
 def _order_violations(order: Order, status: str, ledger: Effects) -> list[Violation]:
     oid = order.order_id
     charges, refunds = ledger.charges.get(oid, []), ledger.refunds.get(oid, [])
-    reservation = ledger.reservations.get(oid)
-    reserved = reservation is not None and reservation[2] == "reserved"
+    held = _reserved(ledger.reservations.get(oid, {}))
     shipped = ledger.shipments.get(oid) == "scheduled"
     net = sum(charges) - sum(refunds)
     found: list[tuple[str, str]] = []
@@ -118,18 +117,26 @@ def _order_violations(order: Order, status: str, ledger: Effects) -> list[Violat
     if status == "completed":
         if net != order.amount_cents:
             found.append(("money.net", f"completed but net charged {money(net)}, order total {money(order.amount_cents)}"))
-        if not reserved:
-            found.append(("stock.missing", "completed without a stock reservation"))
+        if missing := [i for i in range(len(order.lines)) if i not in held]:
+            lines = "" if len(order.lines) == 1 else f" for line(s) {', '.join(str(i + 1) for i in missing)}"
+            found.append(("stock.missing", f"completed without a stock reservation{lines}"))
         if not shipped:
             found.append(("shipping.missing", "completed without a shipment"))
     elif status in FINAL_STATUSES:
         if net != 0:
             found.append(("money.net", f"{status} but net charged {money(net)}"))
-        if reserved:
-            found.append(("stock.left-behind", f"{status} but {reservation[1]} x {reservation[0]} still reserved"))  # type: ignore[index]
+        if held:
+            what = ", ".join(f"{h.quantity} x {h.sku}" + (f" (line {i + 1})" if len(order.lines) > 1 else "")
+                             for i, h in sorted(held.items()))  # fmt: skip
+            found.append(("stock.left-behind", f"{status} but {what} still reserved"))
         if shipped:
             found.append(("shipping.not-completed", f"{status} but a shipment is scheduled"))
     return [Violation(oid, rule, detail) for rule, detail in found if _judged(rule, ledger)]
+
+
+def _reserved(lines: dict[int, Held]) -> dict[int, Held]:
+    """The lines of an order's reservation that hold stock."""
+    return {i: h for i, h in lines.items() if h.status == "reserved"}
 
 
 def _judged(rule: str, ledger: Effects) -> bool:
@@ -139,9 +146,9 @@ def _judged(rule: str, ledger: Effects) -> bool:
 
 def _stock_violations(ledger: Effects, skus: set[str] | None = None) -> list[Violation]:
     held: dict[str, int] = defaultdict(int)
-    for sku, qty, status in ledger.reservations.values():
-        if status == "reserved":
-            held[sku] += qty
+    for lines in ledger.reservations.values():
+        for line in _reserved(lines).values():
+            held[line.sku] += line.quantity
     found = []
     for sku, (initial, available) in ledger.stock.items():
         if skus is not None and sku not in skus:

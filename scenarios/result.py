@@ -39,6 +39,8 @@ class Consistency(BaseModel):
 class MessageCounts(BaseModel):
     total: int
     per_order: float
+    per_line: float | None = None
+    """Messages per order line, when some order had several lines: what an extra line costs the mode."""
     by_type: dict[str, int]
     dead_lettered: int
     dead_lettered_by_reason: dict[str, int] = Field(default_factory=dict)

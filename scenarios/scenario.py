@@ -125,7 +125,7 @@ class Scenario:
             return said[0]
         if order.card_number in DECLINED_CARDS or order.destination in UNSERVED_DESTINATIONS:
             return "compensated"
-        if stock.get(order.sku, 0) < order.quantity:
+        if any(stock.get(sku, 0) < wanted for sku, wanted in order.quantities().items()):
             return "compensated"
         return None
 
@@ -141,6 +141,9 @@ def order_fields(run_token: str, i: int, rng: random.Random, **overrides: object
         card_number=GOOD_CARD,
         destination=rng.choice(CITIES),
     )
+    if "lines" in overrides:  # an order of several lines: they replace the one-line default
+        del fields["sku"], fields["quantity"]
+        overrides = overrides | {"lines": [dict(line) for line in overrides["lines"]]}  # type: ignore[union-attr]
     fields.update(overrides)
     return fields
 

@@ -185,7 +185,8 @@ def _inconsistent_for(steps: _Steps, delivered: Sequence[TraceRecord]) -> float 
 
 @dataclass
 class _Tries:
-    """Per step: how many times it was tried, the wait before each retry, the error of each failed try."""
+    """Per step: the most times one message of it was tried (each line of an order is a message of its own), the
+    wait before each retry, the error of each failed try."""
 
     count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     delays: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -196,15 +197,18 @@ class _Tries:
 
 
 def _history_attempts(history: Iterable[dict[str, Any]]) -> _Tries:
-    """Per step, how many times the orchestrator scheduled it, the Retry delay before each retry, and the
-    error each failed or timed-out attempt ended with."""
+    """Per step, the most times the orchestrator scheduled it for one line of the order, the Retry delay before
+    each retry, and the error each failed or timed-out attempt ended with."""
     tries = _Tries()
+    scheduled: dict[tuple[str, Any], int] = defaultdict(int)  # per step and line: an order's lines are no retries
     for event in history:
         kind = event.get("type")
         if kind == "TaskScheduled":
             details = event.get("taskScheduledEventDetails", {})
             step = _step_of_resource(str(details.get("resource", "")))
-            tries.count[step] += 1
+            parameters = details.get("parameters")
+            scheduled[step, parameters.get("line") if isinstance(parameters, dict) else None] += 1
+            tries.count[step] = max(scheduled[(step, line)] for (s, line) in scheduled if s == step)
             if "retryDelaySeconds" in details:
                 tries.delays[step].append(round(float(details["retryDelaySeconds"]), RETRY_DELAY_DIGITS))
         elif kind in ("TaskFailed", "TaskTimedOut"):
@@ -235,15 +239,15 @@ def _log_attempts(attempts: Sequence[Attempt]) -> _Tries:
     """Per step, the deliveries that ran its handler (failed or not), the wait between them, and the error of
     each that raised."""
     tries = _Tries()
-    times: dict[str, list[float]] = defaultdict(list)
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)  # (step, message id): a retry is the same message
     for a in attempts:
         step = STEP_OF_REACTION.get((a.service, a.message_type), a.message_type)
         if step not in STEPS:
             continue  # the order service's and the orchestrator's own deliveries are no step
-        times[step].append(a.t)
-        tries.count[step] += 1
+        times[step, a.message_id].append(a.t)
         if a.error:
             tries.errors[step].append(a.error)
-    for step, ts in times.items():
-        tries.delays[step] = [round(b - a, RETRY_DELAY_DIGITS) for a, b in zip(ts, ts[1:], strict=False)]
+    for (step, _), ts in times.items():  # the step of each line of an order is its own message
+        tries.count[step] = max(tries.count[step], len(ts))
+        tries.delays[step] += [round(b - a, RETRY_DELAY_DIGITS) for a, b in zip(ts, ts[1:], strict=False)]
     return tries

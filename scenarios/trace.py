@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES
+from shared.domain.contracts import MESSAGE_TYPES
+from shared.domain.ledger import LEDGER_TYPES
 from shared.runtime.publishers import broker_user, expected_publisher
 from shared.transport.dead_letter import reason_of
 from shared.transport.observed import Observed

@@ -4,7 +4,7 @@ standard library, pydantic and jsonpath-ng only), so it could be lifted out whol
 
 from .definition import load_definition
 from .errors import DefinitionError, StatesError
-from .execution import Execution, PendingTask, Step, TaskDispatch
+from .execution import Execution, Fanout, PendingTask, Step, TaskDispatch, pending_tasks
 from .history import HistoryEvent
 from .interpreter import Interpreter, abandon, deadline_passed
 from .states import StateMachine, Transition
@@ -12,6 +12,7 @@ from .states import StateMachine, Transition
 __all__ = [
     "DefinitionError",
     "Execution",
+    "Fanout",
     "HistoryEvent",
     "Interpreter",
     "PendingTask",
@@ -23,4 +24,5 @@ __all__ = [
     "abandon",
     "deadline_passed",
     "load_definition",
+    "pending_tasks",
 ]

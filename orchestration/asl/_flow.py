@@ -6,13 +6,27 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._fanout import start as start_fanout
 from ._run import Go, Run, effective_input, merge_result, render, state_output
 from ._task import fail_execution, schedule
 from ._timestamps import parse_timestamp
 from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
 from .paths import JsonPath, PathNotFound
-from .states import ChoiceState, Dynamic, FailState, PassState, State, SucceedState, TaskState, WaitState
+from .states import (
+    ChoiceState,
+    Dynamic,
+    FailState,
+    MapState,
+    ParallelState,
+    PassState,
+    State,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 
+RETRYING = (TaskState, ParallelState, MapState)
+"""The states with Retry and Catch."""
 # A definition can loop through Pass/Choice states forever without waiting; stop such a step instead of hanging.
 MAX_TRANSITIONS_PER_STEP = 10_000
 
@@ -36,10 +50,12 @@ def continue_with(run: Run, go: Go | None) -> None:
 def enter(run: Run, name: str, raw_input: Any) -> Go | None:
     """Enter state `name` with `raw_input` and run it as far as it goes without waiting."""
     state = run.machine.states[name]
-    run.enter_state(name, raw_input, len(state.retriers) if isinstance(state, TaskState) else 0)
+    run.enter_state(name, raw_input, len(state.retriers) if isinstance(state, RETRYING) else 0)
     run.emit(f"{state.type}StateEntered", {"name": name, "input": raw_input})
     if isinstance(state, TaskState):
         return schedule(run, state)
+    if isinstance(state, (ParallelState, MapState)):
+        return start_fanout(run, state)
     try:
         return _HANDLERS[state.type](run, state, raw_input)
     except StatesError as exc:

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ._fast import build
 from ._timestamps import format_timestamp
 from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
-from .execution import Execution, PendingTask, Status, Step, TaskDispatch, WakeReason
+from .execution import Execution, Fanout, PendingTask, Status, Step, TaskDispatch, WakeReason
 from .history import Recorder
 from .paths import JsonPath, PathNotFound, ResultPath, ResultPathMismatch
-from .states import Flow, StateMachine, WaitState
+from .states import Flow, StateMachine, TaskState, WaitState
 from .templates import Template
+
+Reply = Callable[["Run", TaskState], "Go | None"]
+"""What to do with a task's reply, once the state it answers is known."""
+
+
+class Children(Protocol):
+    """Steps the sub-executions of Parallel and Map states (the interpreter, handed to each Run)."""
+
+    def start(self, machine: StateMachine, parent: Run, scope: str, input: Any) -> Step: ...
+    def reply(self, machine: StateMachine, child: Execution, token: str, attempt: int | None, now: datetime,
+              handle: Reply) -> Step: ...  # fmt: skip
+    def wake(self, machine: StateMachine, child: Execution, now: datetime) -> Step: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +64,19 @@ class Run:
     retry_counts: tuple[int, ...]
     visits: dict[str, int]
     execution_input: Any
+    scope: str
+    fanout: Fanout | None
     dispatches: list[TaskDispatch] = field(default_factory=list)
+    children: Children | None = None
 
     @classmethod
-    def resume(cls, machine: StateMachine, rng: random.Random, execution: Execution, now: datetime) -> Run:
+    def resume(
+        cls, machine: StateMachine, rng: random.Random, execution: Execution, now: datetime,
+        children: Children | None = None,
+    ) -> Run:  # fmt: skip
         fields = {name: getattr(execution, name) for name in _CARRIED}
-        return cls(machine=machine, rng=rng, now=now, recorder=Recorder(execution.last_event_id, now), **fields)
+        recorder = Recorder(execution.last_event_id, now)
+        return cls(machine=machine, rng=rng, now=now, recorder=recorder, children=children, **fields)
 
     def step(self) -> Step:
         wake_at, wake_for = self._next_wake()
@@ -72,8 +92,11 @@ class Run:
         candidates: list[tuple[datetime | None, WakeReason]] = [
             (self.deadline, "execution_timeout"),
             (self.pending.timeout_at if self.pending is not None else None, "task_timeout"),
+            (self.pending.heartbeat_at if self.pending is not None else None, "heartbeat_timeout"),
             (self.timer_at, timer_reason),
         ]
+        if self.fanout is not None:
+            candidates.extend((child.wake_at, child.wake_for or "task_timeout") for child in self.fanout.running())
         due = [(when, reason) for when, reason in candidates if when is not None]
         if not due:
             return None, None
@@ -91,6 +114,7 @@ class Run:
         self.state_input = raw_input
         self.state_entered_at = self.now
         self.pending = None
+        self.fanout = None
         self.timer_at = None
         self.attempt = 0
         self.retry_delay_seconds = None
@@ -99,7 +123,7 @@ class Run:
     def token(self) -> str:
         """The task token of the current visit: the same for every retry attempt of that visit."""
         name = self.state_name or ""
-        return f"{self.execution_id}:{name}:{self.visits.get(name, 0)}"
+        return f"{self.execution_id}:{self.scope}{name}:{self.visits.get(name, 0)}"
 
     def context(self) -> dict[str, Any]:
         """The `$$` context object."""
@@ -122,13 +146,14 @@ class Run:
         self.cause = cause
         self.finished_at = self.now
         self.pending = None
+        self.fanout = None  # a Parallel's or Map's unfinished branches are cancelled with it
         self.timer_at = None
 
 
 _CARRIED = (
     "execution_id", "status", "state_name", "pending", "output", "error", "cause", "started_at", "finished_at",
     "deadline", "timer_at", "state_input", "state_entered_at", "attempt", "retry_delay_seconds", "retry_counts",
-    "visits", "execution_input",
+    "visits", "execution_input", "scope", "fanout",
 )
 
 

@@ -5,22 +5,36 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
+from ._fanout_builders import build_map, build_parallel
 from ._problems import Problems
-from .errors import did_you_mean
 from ._timestamps import parse_timestamp
 from .choice import ChoiceBranch, compile_rule
+from .errors import did_you_mean
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
 from .paths import ROOT, InvalidPath, JsonPath, ResultPath, compile_path, compile_reference_path
 from .retry import compile_catchers, compile_retriers
-from .states import ChoiceState, Dynamic, FailState, Flow, PassState, State, SucceedState, TaskState, WaitState
+from .states import (
+    ChoiceState,
+    Dynamic,
+    FailState,
+    Flow,
+    PassState,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
 from .templates import Template, compile_template
 
 MAX_INTEGER = 99_999_999
+Nested = Callable[[Any, str, str, Problems], "StateMachine | None"]
 
 FIELDS: dict[str, frozenset[str]] = {
     "Task": frozenset(
         {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath"}
-        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath"}
+        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds"}
+        | {"HeartbeatSecondsPath"}
     ),
     "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}),
     "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default"}),
@@ -29,24 +43,27 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     "Succeed": frozenset({"InputPath", "OutputPath"}),
     "Fail": frozenset({"Error", "ErrorPath", "Cause", "CausePath"}),
+    "Parallel": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
+        | {"Branches"}
+    ),
+    "Map": frozenset(
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
+        | {"ItemsPath", "ItemsPointer", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}
+        | {"MaxConcurrencyPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}
+        | {"ToleratedFailureCount", "ToleratedFailureCountPath"}
+    ),
 }
 COMMON_FIELDS = frozenset({"Type", "Comment", "QueryLanguage"})
 
 UNSUPPORTED_FIELDS: dict[str, str] = {
-    "HeartbeatSeconds": "task heartbeats",
-    "HeartbeatSecondsPath": "task heartbeats",
     "Credentials": "cross-account task credentials",
     "Arguments": "JSONata",
     "Output": "JSONata",
     "Assign": "variables",
-    "Branches": "Parallel states",
     **{
-        name: "Map states"
-        for name in (
-            "Items", "ItemsPath", "ItemSelector", "ItemProcessor", "ItemReader", "ItemBatcher", "ResultWriter",
-            "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label",
-        )
+        name: "distributed Map states (only ProcessorConfig Mode INLINE runs here)"
+        for name in ("ItemReader", "ItemBatcher", "ResultWriter", "Label")
     },
 }
 
@@ -58,9 +75,11 @@ def positive_integer(value: Any, least: int = 1) -> bool:
 class StateBuilder:
     """Compiles the states of one definition; `names` are all its state names, for checking targets."""
 
-    def __init__(self, names: Collection[str], problems: Problems) -> None:
+    def __init__(self, names: Collection[str], problems: Problems, nested: Nested | None = None) -> None:
         self.names = names
         self.problems = problems
+        self.nested = nested
+        """Compiles a Parallel branch or Map item processor: (raw, where, field, problems)."""
 
     def build(self, name: str, raw: dict[str, Any], kind: str) -> State:
         where = f"State '{name}'"
@@ -74,6 +93,8 @@ class StateBuilder:
             "Wait": self._wait,
             "Succeed": lambda raw, flow, where: SucceedState(flow),
             "Fail": self._fail,
+            "Parallel": lambda raw, flow, where: build_parallel(self, raw, flow, where),
+            "Map": lambda raw, flow, where: build_map(self, raw, flow, where),
         }
         return builders[kind](raw, flow, where)
 
@@ -153,6 +174,7 @@ class StateBuilder:
             timeout_path = self._optional_reference(raw, "TimeoutSecondsPath", where)
             if "TimeoutSeconds" in raw:
                 self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
+        heartbeat, heartbeat_path = self._heartbeat(raw, where, timeout)
         retriers = compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else ()
         catchers = compile_catchers(raw["Catch"], self.problems, where) if "Catch" in raw else ()
         for index, catcher in enumerate(catchers):
@@ -169,7 +191,22 @@ class StateBuilder:
             timeout_seconds_path=timeout_path,
             retriers=retriers,
             catchers=catchers,
+            heartbeat_seconds=heartbeat,
+            heartbeat_seconds_path=heartbeat_path,
         )
+
+    def _heartbeat(self, raw: dict[str, Any], where: str, timeout: int | None) -> tuple[int | None, JsonPath | None]:
+        """HeartbeatSeconds (smaller than TimeoutSeconds, as the spec requires) or HeartbeatSecondsPath."""
+        heartbeat = raw.get("HeartbeatSeconds")
+        if heartbeat is not None and not positive_integer(heartbeat):
+            self.problems.add(where, "HeartbeatSeconds", f"must be a positive integer up to {MAX_INTEGER}")
+            heartbeat = None
+        if heartbeat is not None and timeout is not None and heartbeat >= timeout:
+            self.problems.add(where, "HeartbeatSeconds", f"must be smaller than TimeoutSeconds ({timeout})")
+        path = self._optional_reference(raw, "HeartbeatSecondsPath", where) if "HeartbeatSecondsPath" in raw else None
+        if "HeartbeatSecondsPath" in raw and "HeartbeatSeconds" in raw:
+            self.problems.add(where, "HeartbeatSecondsPath", "cannot be used together with 'HeartbeatSeconds'")
+        return heartbeat, path
 
     def _pass(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
         return PassState(
@@ -251,3 +288,4 @@ class StateBuilder:
                 self.problems.add(where, key, f"is invalid: {exc}")
                 return None
         return self._path(text, key, where, reference=True)
+

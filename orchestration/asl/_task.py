@@ -7,12 +7,13 @@ from typing import Any
 
 from ._fast import build
 from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._task_kinds import kind_of
 from ._timestamps import format_timestamp
-from .errors import RUNTIME, TIMEOUT, StatesError, is_catchable
+from .errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError, is_catchable
 from .execution import PendingTask, TaskDispatch
-from .paths import PathNotFound
+from .paths import JsonPath, PathNotFound
 from .retry import backoff_seconds, find_catcher, find_retrier
-from .states import TaskState
+from .states import FanoutState, TaskState
 
 
 def schedule(run: Run, state: TaskState) -> Go | None:
@@ -21,6 +22,8 @@ def schedule(run: Run, state: TaskState) -> Go | None:
         task_input = effective_input(run, state.flow, run.state_input)
         parameters = render(run, state.parameters, task_input) if state.parameters is not None else task_input
         timeout = state.timeout_seconds or _timeout_from_path(run, state, task_input)
+        heartbeat = state.heartbeat_seconds or _seconds_from_path(run, state.heartbeat_seconds_path, task_input,
+                                                                  "HeartbeatSecondsPath")  # fmt: skip
     except StatesError as exc:
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", _evaluation_details(run, state, exc))
     timeout_at = run.now + timedelta(seconds=timeout) if timeout else None
@@ -33,41 +36,52 @@ def schedule(run: Run, state: TaskState) -> Go | None:
         "attempt": run.attempt,
         "timeout_at": timeout_at,
     }
-    run.pending = build(PendingTask, {**dispatch, "scheduled_at": run.now})
+    heartbeat_at = run.now + timedelta(seconds=heartbeat) if heartbeat else None
+    pending = {**dispatch, "scheduled_at": run.now, "heartbeat_seconds": heartbeat, "heartbeat_at": heartbeat_at}
+    run.pending = build(PendingTask, pending)
     run.timer_at = None
     run.dispatches.append(build(TaskDispatch, dispatch))
+    kind = kind_of(state.resource)
     scheduled: dict[str, Any] = {
-        "resource": state.resource,
-        "parameters": parameters,
+        **kind.names,
+        kind.input_key: parameters,
         "token": token,
         "attempt": run.attempt,
         "timeoutInSeconds": timeout,
     }
+    if heartbeat:
+        scheduled["heartbeatInSeconds"] = heartbeat
     if run.attempt:
         scheduled["retryDelaySeconds"] = run.retry_delay_seconds
-    run.emit("TaskScheduled", scheduled)
-    run.emit("TaskStarted", {"resource": state.resource, "attempt": run.attempt})
+    run.emit(f"{kind.prefix}Scheduled", scheduled)
+    run.emit(f"{kind.prefix}Started", {**kind.names, "attempt": run.attempt})
+    if kind.waits_for_token:
+        run.emit("TaskSubmitted", {**kind.names, "output": {"TaskToken": token}, "attempt": run.attempt})
     return None
 
 
 def _timeout_from_path(run: Run, state: TaskState, task_input: Any) -> int | None:
-    path = state.timeout_seconds_path
+    return _seconds_from_path(run, state.timeout_seconds_path, task_input, "TimeoutSecondsPath")
+
+
+def _seconds_from_path(run: Run, path: JsonPath | None, task_input: Any, field_name: str) -> int | None:
     if path is None:
         return None
     try:
         value = path.read(task_input, run.context)
     except PathNotFound:
-        raise StatesError(RUNTIME, f"TimeoutSecondsPath '{path.text}' selects nothing", "TimeoutSecondsPath") from None
+        raise StatesError(RUNTIME, f"{field_name} '{path.text}' selects nothing", field_name) from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        cause = f"TimeoutSecondsPath '{path.text}' must select a positive integer, got {value!r}"
-        raise StatesError(RUNTIME, cause, "TimeoutSecondsPath")
+        cause = f"{field_name} '{path.text}' must select a positive integer, got {value!r}"
+        raise StatesError(RUNTIME, cause, field_name)
     return value
 
 
 def succeeded(run: Run, state: TaskState, result: Any) -> Go | None:
     """The pending attempt returned `result`: ResultSelector, ResultPath, OutputPath, then leave the state."""
     run.pending = None
-    run.emit("TaskSucceeded", {"resource": state.resource, "output": result, "attempt": run.attempt})
+    kind = kind_of(state.resource)
+    run.emit(f"{kind.prefix}Succeeded", {**kind.names, "output": result, "attempt": run.attempt})
     try:
         selected = render(run, state.result_selector, result) if state.result_selector is not None else result
         merged = merge_result(state.result_path, run.state_input, selected)
@@ -81,18 +95,33 @@ def succeeded(run: Run, state: TaskState, result: Any) -> Go | None:
 def failed(run: Run, state: TaskState, error: str, cause: str) -> Go | None:
     """The pending attempt reported an error."""
     run.pending = None
-    details = {"resource": state.resource, "attempt": run.attempt}
-    return handle_error(run, state, error, cause, "TaskFailed", details)
+    kind = kind_of(state.resource)
+    return handle_error(run, state, error, cause, f"{kind.prefix}Failed", {**kind.names, "attempt": run.attempt})
 
 
 def timed_out(run: Run, state: TaskState) -> Go | None:
-    """The pending attempt ran past its TimeoutSeconds: States.Timeout, which Retry/Catch may handle."""
+    """The pending attempt ran past its TimeoutSeconds (States.Timeout) or went HeartbeatSeconds without a
+    heartbeat (States.HeartbeatTimeout); Retry/Catch may handle either."""
     pending = run.pending
-    seconds = (pending.timeout_at - pending.scheduled_at).total_seconds() if pending and pending.timeout_at else 0
     run.pending = None
-    details = {"resource": state.resource, "attempt": run.attempt}
+    kind = kind_of(state.resource)
+    details = {**kind.names, "attempt": run.attempt}
+    if pending is not None and pending.heartbeat_at is not None and pending.due_at() == pending.heartbeat_at:
+        cause = f"Task sent no heartbeat within {pending.heartbeat_seconds} seconds"
+        return handle_error(run, state, HEARTBEAT_TIMEOUT, cause, f"{kind.prefix}TimedOut", details)
+    seconds = (pending.timeout_at - pending.scheduled_at).total_seconds() if pending and pending.timeout_at else 0
     cause = f"Task did not complete within {seconds:g} seconds"
-    return handle_error(run, state, TIMEOUT, cause, "TaskTimedOut", details)
+    return handle_error(run, state, TIMEOUT, cause, f"{kind.prefix}TimedOut", details)
+
+
+def heartbeat(run: Run, state: TaskState) -> Go | None:
+    """The pending attempt's participant is alive: its HeartbeatSeconds start again (no history event, as in
+    Step Functions)."""
+    pending = run.pending
+    if pending is not None and pending.heartbeat_seconds:
+        beat = run.now + timedelta(seconds=pending.heartbeat_seconds)
+        run.pending = pending.model_copy(update={"heartbeat_at": beat})
+    return None
 
 
 def _evaluation_details(run: Run, state: TaskState, exc: StatesError) -> dict[str, Any]:
@@ -100,7 +129,7 @@ def _evaluation_details(run: Run, state: TaskState, exc: StatesError) -> dict[st
 
 
 def handle_error(
-    run: Run, state: TaskState, error: str, cause: str, event_type: str, details: dict[str, Any]
+    run: Run, state: TaskState | FanoutState, error: str, cause: str, event_type: str, details: dict[str, Any]
 ) -> Go | None:
     """Retry (first matching retrier decides), else Catch (first matching catcher), else fail the execution.
 
@@ -125,11 +154,11 @@ def handle_error(
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
         return None
-    run.emit("TaskStateExited", {"name": state.flow.name, "output": output})
+    run.emit(f"{state.type}StateExited", {"name": state.flow.name, "output": output})
     return Go(catcher.next, output)
 
 
-def _plan_retry(run: Run, state: TaskState, index: int, details: dict[str, Any]) -> None:
+def _plan_retry(run: Run, state: TaskState | FanoutState, index: int, details: dict[str, Any]) -> None:
     count = run.retry_counts[index] + 1
     delay = backoff_seconds(state.retriers[index], count, run.rng)
     run.retry_counts = run.retry_counts[:index] + (count,) + run.retry_counts[index + 1 :]

@@ -16,8 +16,8 @@ from .errors import DefinitionError, did_you_mean
 from .states import State, StateMachine, Transition, edges_of
 
 _TOP_FIELDS = frozenset({"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"})
-_STATE_TYPES = frozenset({"Task", "Pass", "Choice", "Wait", "Succeed", "Fail"})
-_UNSUPPORTED_TYPES = frozenset({"Parallel", "Map"})
+_STATE_TYPES = frozenset({"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
+_NESTED_FIELDS = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
 _MAX_NAME = 80
 _TOP = "Top level"
 # `$$` context paths that do not need the execution's input to be kept in the Execution.
@@ -54,11 +54,17 @@ def _parse(text: str, origin: str) -> Any:
         raise DefinitionError([f"{_TOP}: {origin} is not valid JSON ({exc})"]) from None
 
 
-def _compile(raw: Any, problems: Problems) -> StateMachine | None:
+def _compile(raw: Any, problems: Problems, nested: str | None = None) -> StateMachine | None:
+    """Compile a whole definition, or (`nested` naming where it sits) a Parallel branch or Map item processor."""
     if not isinstance(raw, dict):
-        problems.note(_TOP, "the definition must be a JSON object")
+        problems.note(_TOP, "the definition must be a JSON object" if nested is None else f"{nested} must be an object")
         return None
-    _check_top_fields(raw, problems)
+    if nested is None:
+        _check_top_fields(raw, problems)
+    else:
+        for key in raw:
+            if key not in _NESTED_FIELDS:
+                problems.add(_TOP, key, f"is not a valid field of {nested}{did_you_mean(key, _NESTED_FIELDS)}")
     states_raw = raw.get("States")
     if not isinstance(states_raw, dict) or not states_raw:
         problems.add(_TOP, "States", "is required and must be a non-empty object")
@@ -68,7 +74,7 @@ def _compile(raw: Any, problems: Problems) -> StateMachine | None:
         problems.add(_TOP, "StartAt", "is required and must be a state name")
     elif states_raw and start_at not in states_raw:
         problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'{did_you_mean(start_at, states_raw)}")
-    builder = StateBuilder(frozenset(states_raw), problems)
+    builder = StateBuilder(frozenset(states_raw), problems, _compile_nested)
     states = {name: state for name, value in states_raw.items() if (state := _state(builder, name, value)) is not None}
     if isinstance(start_at, str) and start_at in states_raw:
         _check_reachable(start_at, states_raw, problems)
@@ -77,11 +83,20 @@ def _compile(raw: Any, problems: Problems) -> StateMachine | None:
     return StateMachine(
         start_at=str(start_at),
         states=MappingProxyType(states),
-        timeout_seconds=raw.get("TimeoutSeconds"),
+        timeout_seconds=raw.get("TimeoutSeconds") if nested is None else None,
         comment=raw.get("Comment"),
         uses_execution_input=_CONTEXT_WITHOUT_INPUT.search(json.dumps(raw)) is not None,
         _transitions=tuple(edge for state in states.values() for edge in edges_of(state)),
     )
+
+
+def _compile_nested(raw: Any, where: str, field: str, problems: Problems) -> StateMachine | None:
+    """A branch or item processor, its problems prefixed with where it sits ("State 'Fan' Branches[0] > ...")."""
+    inner = Problems()
+    machine = _compile(raw, inner, nested=field)
+    for item in inner.items:
+        problems.note(f"{where} {field}", item.removeprefix(f"{_TOP}: "))
+    return machine if not inner else None
 
 
 def _check_top_fields(raw: dict[str, Any], problems: Problems) -> None:
@@ -115,9 +130,7 @@ def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
     kind = raw.get("Type")
     if kind in _STATE_TYPES:
         return builder.build(name, raw, str(kind))
-    if kind in _UNSUPPORTED_TYPES:
-        builder.problems.add(where, "Type", f"value '{kind}' is not supported")
-    elif kind is None:
+    if kind is None:
         builder.problems.add(where, "Type", "is required")
     else:
         builder.problems.add(where, "Type", f"value {json.dumps(kind)} is not a valid state type"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 ALL = "States.ALL"
 TIMEOUT = "States.Timeout"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 TASK_FAILED = "States.TaskFailed"
 RUNTIME = "States.Runtime"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
@@ -27,7 +28,7 @@ KNOWN_STATES_ERRORS = frozenset(
         RESULT_PATH_MATCH_FAILURE,
         INTRINSIC_FAILURE,
         DATA_LIMIT_EXCEEDED,
-        "States.HeartbeatTimeout",
+        HEARTBEAT_TIMEOUT,
         "States.Permissions",
         "States.BranchFailed",
         "States.ExceedToleratedFailureThreshold",

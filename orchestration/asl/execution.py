@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from .history import HistoryEvent
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT"]
-WakeReason = Literal["execution_timeout", "task_timeout", "retry", "wait"]
+WakeReason = Literal["execution_timeout", "task_timeout", "heartbeat_timeout", "retry", "wait"]
 
 
 class PendingTask(BaseModel):
@@ -26,6 +26,14 @@ class PendingTask(BaseModel):
     attempt: int
     scheduled_at: datetime
     timeout_at: datetime | None
+    heartbeat_seconds: int | None = None
+    heartbeat_at: datetime | None = None
+    """When the task times out with States.HeartbeatTimeout unless a heartbeat (or its answer) comes first."""
+
+    def due_at(self) -> datetime | None:
+        """The first of its deadlines (TimeoutSeconds, HeartbeatSeconds)."""
+        deadlines = [at for at in (self.timeout_at, self.heartbeat_at) if at is not None]
+        return min(deadlines, default=None)
 
 
 class TaskDispatch(BaseModel):
@@ -78,10 +86,51 @@ class Execution(BaseModel):
     last_event_id: int = 0
     execution_input: Any = None
     """Kept only when the definition reads `$$.Execution.Input`."""
+    scope: str = ""
+    """Empty for an execution; for a Parallel branch or Map iteration, what makes its task tokens unique."""
+    fanout: Fanout | None = None
+    """The branches or iterations of the Parallel or Map state being run (None in any other state)."""
 
     @property
     def finished(self) -> bool:
         return self.status != "RUNNING"
+
+
+class Fanout(BaseModel):
+    """The sub-executions of the current Parallel (one per branch) or Map (one per item) state.
+
+    Each child is an Execution of the branch's or item processor's states, stepped by the interpreter inside
+    its parent's steps and persisted inside the parent; a finished child keeps only its status and result.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["Parallel", "Map"]
+    inputs: tuple[Any, ...]
+    """Each branch's or iteration's input."""
+    children: tuple[Execution, ...] = ()
+    """The children started so far, in branch / item order (a Map starts them as MaxConcurrency allows)."""
+    max_concurrency: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+
+    def running(self) -> list[Execution]:
+        return [child for child in self.children if child.status == "RUNNING"]
+
+
+def pending_tasks(execution: Execution) -> list[PendingTask]:
+    """Every task attempt an execution awaits, including those of its Parallel branches and Map iterations."""
+    found = [execution.pending] if execution.pending is not None else []
+    if execution.fanout is not None:
+        for child in execution.fanout.children:
+            if child.status == "RUNNING":
+                found.extend(pending_tasks(child))
+    return found
+
+
+def awaits(execution: Execution, token: str) -> bool:
+    """Whether the task with `token` is awaited by this execution or one of its running sub-executions."""
+    return any(pending.token == token for pending in pending_tasks(execution))
 
 
 @dataclass(frozen=True)
@@ -93,3 +142,6 @@ class Step:
     events: list[HistoryEvent] = field(default_factory=list)
     ignored: str | None = None
     """Why a reply or wake-up changed nothing (stale token, finished execution, nothing due ...)."""
+
+
+Execution.model_rebuild()

@@ -13,7 +13,7 @@ from .paths import JsonPath, ResultPath
 from .retry import Catcher, Retrier
 from .templates import Template
 
-StateType = Literal["Task", "Pass", "Choice", "Wait", "Succeed", "Fail"]
+StateType = Literal["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"]
 TransitionKind = Literal["next", "catch", "choice", "default"]
 
 
@@ -39,6 +39,8 @@ class TaskState:
     timeout_seconds_path: JsonPath | None
     retriers: tuple[Retrier, ...]
     catchers: tuple[Catcher, ...]
+    heartbeat_seconds: int | None = None
+    heartbeat_seconds_path: JsonPath | None = None
     type: StateType = "Task"
 
 
@@ -92,7 +94,50 @@ class FailState:
     type: StateType = "Fail"
 
 
-State = TaskState | PassState | ChoiceState | WaitState | SucceedState | FailState
+@dataclass(frozen=True, slots=True)
+class ParallelState:
+    """Runs each of `branches` (a StateMachine each) on the same input; the output is their outputs in order."""
+
+    flow: Flow
+    next: str | None
+    branches: tuple[StateMachine, ...]
+    parameters: Template | None
+    result_selector: Template | None
+    result_path: ResultPath
+    retriers: tuple[Retrier, ...]
+    catchers: tuple[Catcher, ...]
+    type: StateType = "Parallel"
+
+
+@dataclass(frozen=True, slots=True)
+class MapState:
+    """Runs `processor` once per item of an array (inline mode); the output is their outputs in item order."""
+
+    flow: Flow
+    next: str | None
+    processor: StateMachine
+    items_path: JsonPath | None
+    """ItemsPath (a reference path; `$` by default), or None when ItemsPointer is used."""
+    items_pointer: str | None
+    """ItemsPointer: an RFC 6901 JSON Pointer into the effective input."""
+    item_selector: Template | None
+    """ItemSelector (or the legacy Parameters), rendered per item with `$$.Map.Item.Index`/`Value`."""
+    max_concurrency: int
+    """0: unbounded."""
+    max_concurrency_path: JsonPath | None
+    tolerated_count: int | None
+    tolerated_count_path: JsonPath | None
+    tolerated_percentage: float | None
+    tolerated_percentage_path: JsonPath | None
+    result_selector: Template | None
+    result_path: ResultPath
+    retriers: tuple[Retrier, ...]
+    catchers: tuple[Catcher, ...]
+    type: StateType = "Map"
+
+
+State = TaskState | PassState | ChoiceState | WaitState | SucceedState | FailState | ParallelState | MapState
+FanoutState = ParallelState | MapState
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +179,20 @@ class StateMachine:
         return state.resource
 
     def task_resources(self) -> dict[str, str]:
-        """Resource of each Task state, by state name."""
+        """Resource of each Task state, by state name (top-level states only; see `all_task_states`)."""
         return {name: state.resource for name, state in self.states.items() if isinstance(state, TaskState)}
+
+    def all_task_states(self) -> list[TaskState]:
+        """Every Task state, including those inside Parallel branches and Map item processors."""
+        found: list[TaskState] = []
+        for state in self.states.values():
+            if isinstance(state, TaskState):
+                found.append(state)
+            elif isinstance(state, ParallelState):
+                found.extend(task for branch in state.branches for task in branch.all_task_states())
+            elif isinstance(state, MapState):
+                found.extend(state.processor.all_task_states())
+        return found
 
 
 def edges_of(state: State) -> list[Transition]:
@@ -147,9 +204,9 @@ def edges_of(state: State) -> list[Transition]:
             edges.append(Transition(name, state.default, "default", "Default"))
         return edges
     edges = []
-    if isinstance(state, (TaskState, PassState, WaitState)) and state.next is not None:
+    if isinstance(state, (TaskState, PassState, WaitState, ParallelState, MapState)) and state.next is not None:
         edges.append(Transition(name, state.next, "next", "Next"))
-    if isinstance(state, TaskState):
+    if isinstance(state, (TaskState, ParallelState, MapState)):
         for catcher in state.catchers:
             edges.append(Transition(name, catcher.next, "catch", ", ".join(catcher.errors.names)))
     return edges

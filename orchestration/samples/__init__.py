@@ -7,8 +7,10 @@ from __future__ import annotations
 from importlib import resources as _package_files
 from pathlib import Path
 
-SAMPLES = ("travel-saga-sam", "booking-saga-cdk", "order-saga-choice-wait", "long-lived-transaction")
-"""The four definitions of ``../shared/asl-samples``, by the stem of their file name."""
+SAMPLES = ("travel-saga-sam", "booking-saga-cdk", "order-saga-choice-wait", "long-lived-transaction",
+           "inventory-reserve-stock-sam")  # fmt: skip
+"""The four definitions of ``../shared/asl-samples`` and one with Parallel states (inventory-reserve-stock-sam,
+not in that folder), by the stem of their file name."""
 
 
 def definition_path(sample: str) -> Path:

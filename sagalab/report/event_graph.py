@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_type_hints
 
-from choreography.reactions import REACTIONS
+from choreography.reactions import REACTIONS, event_keys
 from sagalab.report.layout import Box, Placed, layered
 from sagalab.report.state_graph import smooth
 from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
@@ -72,7 +72,8 @@ def wiring() -> Wiring:
         for binding in spec.bindings:
             base = Event if binding.exchange in ("events", "replies") else Command
             for name, cls in MESSAGE_TYPES.items():
-                if not issubclass(cls, base) or not cls.owner or not key_matches(binding.routing_key, routing_key(cls)):
+                keys = event_keys(cls) if base is Event else (routing_key(cls),)  # type: ignore[arg-type]
+                if not issubclass(cls, base) or not cls.owner or not any(key_matches(binding.routing_key, k) for k in keys):
                     continue
                 does = [r.does.__name__ for r in REACTIONS if r.service == spec.service and r.when is cls]
                 if spec.service == watcher and base is Event:

@@ -30,6 +30,7 @@ STATUS_STYLE: dict[str, tuple[str, str, str]] = {
 """Green for what went well (forward or undo), red for what failed, blue for what never finished."""
 
 STATUSES = tuple(STATUS_STYLE)
+_FAILURES = frozenset({"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut"})
 
 
 @dataclass
@@ -58,11 +59,11 @@ def walk(events: Sequence[dict[str, Any]], machine: StateMachine) -> Walk:
                 w.taken.append((current, name))
             current, entered_in[name] = name, phase
             w.status[name] = _on_entry(machine, name, phase)
-        elif kind in ("TaskFailed", "TaskTimedOut") and current is not None:
+        elif kind in _FAILURES and current is not None:
             if details.get("willRetry"):
                 w.retries[current] = w.retries.get(current, 0) + 1
             elif details.get("catcherIndex") is not None or details.get("next"):
-                w.caught[current] = str(details.get("error") or kind.removeprefix("Task"))
+                w.caught[current] = str(details.get("error") or kind.removeprefix("Task").removeprefix("LambdaFunction"))
                 w.status[current] = "caught"
                 phase = "undo" if entered_in[current] == "forward" else "broken"
             else:

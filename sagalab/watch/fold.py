@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from choreography.reactions import REACTIONS
+from choreography.reactions import LINE_CHAIN, REACTIONS, Reaction
 from shared.transport.dead_letter import reason_of
 from shared.transport.observed import Observed
 from shared.transport.topology import Topology
@@ -49,7 +49,9 @@ _FAILED = {s.failed: s.command for s in STEPS}
 _UNDO = {s.undo: s.command for s in STEPS}
 _UNDONE = {s.undone: s.command for s in STEPS}
 _UNDO_FAILED = {s.undo_failed: s.command for s in STEPS if s.undo_failed}
-_REACTS = {r.when.__name__: r for r in REACTIONS}
+_REACTS: dict[str, list[Reaction]] = {}
+for _r in REACTIONS:
+    _REACTS.setdefault(_r.when.__name__, []).append(_r)
 MARKER_TYPE = "sagalab.TapMarker"
 
 
@@ -123,7 +125,7 @@ class Fold:
         elif kind == "replies":
             self._reply(saga, type_name, _causation(seen))
         else:
-            self._event(saga, type_name)
+            self._event(saga, type_name, seen)
         self._conclude(saga)
         return saga
 
@@ -154,11 +156,11 @@ class Fold:
         saga.pending = None
         self._outcome(saga, type_name)
 
-    def _event(self, saga: Saga, type_name: str) -> None:
+    def _event(self, saga: Saga, type_name: str, seen: Observed) -> None:
         """A choreographed event: record what it says, then what it asks of which service."""
         saga.pending = None
         self._outcome(saga, type_name)
-        if (reaction := _REACTS.get(type_name)) is not None:
+        if (reaction := _reaction_to(type_name, seen)) is not None:
             command = reaction.does.__name__
             saga.step = command
             saga.pending = f"{reaction.service}: {command} on {type_name}"
@@ -201,6 +203,13 @@ class Fold:
         elif all(s in self._undo_asked.get(saga.order_id, set()) for s in left):
             saga.status, saga.step, saga.compensating = "parked", None, []
             saga.parked = saga.parked or f"not undone: {', '.join(left)}"
+
+
+def _reaction_to(type_name: str, seen: Observed) -> Reaction | None:
+    """The reaction the event asks for: with several for one event type (an order's lines), the one its routing
+    key is for (the line chain's own, or the others')."""
+    on_chain = seen.routing_key.endswith(f".{LINE_CHAIN}")
+    return next((r for r in _REACTS.get(type_name, []) if r.chain == on_chain), None)
 
 
 def _causation(seen: Observed) -> str | None:

@@ -33,6 +33,13 @@ class Repeat(_Model):
 Text = str | Repeat
 
 
+class LineFields(_Model):
+    """One line of an order: so many of one SKU."""
+
+    sku: Text
+    quantity: int = 1
+
+
 class OrderFields(_Model):
     """Fields of an order, each replacing what a good order would have (a card that pays, one KEYBOARD at
     49.99, a city Shipping serves, ids made for the run). Out-of-bounds values are allowed on purpose: the edge
@@ -42,7 +49,11 @@ class OrderFields(_Model):
     """Usually made for you (``ord-<run token>-0001``); fix it only to aim a fault at one order."""
     customer_id: Text | None = None
     sku: Text | None = None
+    """A one-line order's SKU (``KEYBOARD``); ``lines`` writes an order of several lines instead."""
     quantity: int | None = None
+    lines: tuple[LineFields, ...] | None = None
+    """An order of several lines, reserved line by line: ``lines = [{ sku = "MOUSE" }, { sku = "DOCK", quantity = 2
+    }]``; ``amount_cents`` stays the order's total."""
     amount_cents: int | None = None
     card_number: Text | None = None
     """``4242424242424242`` pays; ``4000000000000002`` is declined."""

@@ -17,7 +17,15 @@ Fields = tuple[tuple[str, Any], ...]
 def fields_of(written: OrderFields) -> Fields:
     """The fields a file sets, with every ``{ repeat, times }`` written out."""
     values = ((k, getattr(written, k)) for k in type(written).model_fields)
-    return tuple((k, v.repeat * v.times if isinstance(v, Repeat) else v) for k, v in values if v is not None)
+    return tuple((k, _written_out(v)) for k, v in values if v is not None)
+
+
+def _written_out(value: Any) -> Any:
+    if isinstance(value, Repeat):
+        return value.repeat * value.times
+    if isinstance(value, tuple):  # an order's lines
+        return tuple(tuple((k, _written_out(v)) for k, v in line.model_dump().items()) for line in value)
+    return value
 
 
 @dataclass(frozen=True)

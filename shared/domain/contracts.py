@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 # --- Bounds -----------------------------------------------------------------------------------
@@ -27,6 +27,10 @@ MAX_DOCUMENT_BYTES = 32 * 1024
 MAX_AMOUNT_CENTS = 10**12
 """Ten billion in currency units: far above any card, far below SQLite's 64-bit integers, even summed."""
 MAX_QUANTITY = 10_000
+MAX_LINES = 50
+"""The most lines one order may have."""
+LineIndex = Annotated[int, Field(ge=0, lt=MAX_LINES)]
+"""A line of an order, counted from 0."""
 
 CURRENCY = "EUR"
 """Every amount is in cents of this currency (the shop sells in one)."""
@@ -127,18 +131,56 @@ class Failure(Event):
     reason: Text
 
 
+class OrderLine(BaseModel):
+    """One line of an order: so many of one SKU."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: Sku
+    quantity: Quantity
+
+
 class Order(BaseModel):
-    """What the customer ordered: one line, paid by card, sent to one destination."""
+    """What the customer ordered: one or more lines, paid by card (``amount_cents`` is the order's total), sent
+    to one destination.
+
+    A one-line order may also be written the way sagalab wrote every order before orders had lines, with
+    ``sku`` and ``quantity`` beside the other fields; it is read as one line and always sent as ``lines``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     order_id: Identifier
     customer_id: Identifier
-    sku: Sku
-    quantity: Quantity
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1, max_length=MAX_LINES)]
     amount_cents: Amount
     card_number: CardNumber
     destination: Place
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_line_form(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lines" not in data and ("sku" in data or "quantity" in data):
+            data = dict(data)
+            data["lines"] = [{"sku": data.pop("sku", None), "quantity": data.pop("quantity", None)}]
+        return data
+
+    def line(self, index: int) -> OrderLine:
+        """The order's line ``index`` (counted from 0); a ``ValueError`` names the order when it has no such line."""
+        if not 0 <= index < len(self.lines):
+            raise ValueError(f"order {self.order_id} has {len(self.lines)} line(s), no line {index}")
+        return self.lines[index]
+
+    def with_skus(self, rename: dict[str, str]) -> Order:
+        """The same order with its lines' SKUs renamed (those ``rename`` names)."""
+        lines = tuple(line.model_copy(update={"sku": rename.get(line.sku, line.sku)}) for line in self.lines)
+        return self.model_copy(update={"lines": lines})
+
+    def quantities(self) -> dict[str, int]:
+        """How many of each SKU the order wants, all lines together."""
+        wanted: dict[str, int] = {}
+        for line in self.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        return wanted
 
 
 # --- order service / orchestrator -------------------------------------------------------------
@@ -196,29 +238,41 @@ class RefundFailed(Failure):
 
 
 class ReserveStock(Command):
+    """Reserve one line of the order (``line``), or every line at once (no ``line``: all or nothing)."""
+
     owner: ClassVar[str] = "inventory"
     order: Order
+    line: LineIndex | None = None
 
 
 class StockReserved(Event):
     owner: ClassVar[str] = "inventory"
     order: Order
+    line: LineIndex | None = None
+    """The line reserved (none: every line)."""
 
 
 class OutOfStock(Failure):
     owner: ClassVar[str] = "inventory"
     order: Order
+    line: LineIndex | None = None
+    """The line that could not be reserved (none: the order was reserved as a whole)."""
 
 
 class ReleaseStock(Command):
+    """Give back what was reserved for one line of the order (``line``), or for every line (no ``line``)."""
+
     owner: ClassVar[str] = "inventory"
     order_id: Identifier
+    line: LineIndex | None = None
 
 
 class StockReleased(Event):
     owner: ClassVar[str] = "inventory"
     order_id: Identifier
-    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+    line: LineIndex | None = None
+    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY * MAX_LINES)]
+    """How much went back on the shelf, every line released together."""
 
 
 class StockReleaseFailed(Failure):
@@ -227,6 +281,7 @@ class StockReleaseFailed(Failure):
 
     owner: ClassVar[str] = "inventory"
     order_id: Identifier
+    line: LineIndex | None = None
 
 
 # --- shipping ---------------------------------------------------------------------------------
@@ -292,86 +347,6 @@ class Notification(Event):
     owner: ClassVar[str] = "notifications"
     topic: Annotated[str, StringConstraints(max_length=256, pattern=r"^[!-~]*$")]
     message: Document = None
-
-
-# --- the ledger query (both modes): how the oracle learns a participant's effects ------------------
-
-MAX_LEDGER_ORDERS = 200
-"""The most orders one ``QueryLedger`` asks about (a report stays well under ``MAX_MESSAGE_BYTES``); the runner
-asks again for the next ones."""
-MAX_LEDGER_ROWS = 1000
-
-
-class LedgerMoney(BaseModel):
-    """One charge or one refund of an order (``payment_id`` names a charge; a refund may leave it out)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    order_id: Identifier
-    amount_cents: Amount
-    payment_id: Identifier | None = None
-
-
-class LedgerStock(BaseModel):
-    """One SKU's stock: what the run seeded (``initial``) and what is free now (``available``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sku: Sku
-    initial: Annotated[int, Field(ge=0, le=MAX_AMOUNT_CENTS)]
-    available: Annotated[int, Field(ge=-MAX_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
-
-
-class LedgerReservation(BaseModel):
-    """An order's reservation: ``reserved`` holds stock (shipped stock stays reserved), ``released`` gave it
-    back, ``cancelled`` is the tombstone of a release that came before any reservation."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    order_id: Identifier
-    sku: Sku
-    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
-    status: Literal["reserved", "released", "cancelled"]
-
-
-class LedgerShipment(BaseModel):
-    """An order's shipment: ``scheduled``, or ``cancelled`` (also the tombstone of a cancel that came first)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    order_id: Identifier
-    status: Literal["scheduled", "cancelled"]
-
-
-class QueryLedger(Command):
-    """Asks a participant for its effects (the oracle's read of any participant, in any language).
-
-    Sent to ``<ns>.commands`` with routing key ``<participant>.QueryLedger`` and ``reply_to``; answered with
-    one ``LedgerReport`` on ``<ns>.replies`` under that key. ``correlation_id`` is the query's own id. It changes
-    nothing, so it needs no inbox: answer every copy.
-    """
-
-    order_ids: list[Identifier] | None = Field(
-        default=None, max_length=MAX_LEDGER_ORDERS,
-        description="report these orders' effects only; null: report none (a ping), only stock levels",
-    )  # fmt: skip
-
-
-class LedgerReport(Event):
-    """A participant's effects on the orders a ``QueryLedger`` named: payment fills ``charges`` and ``refunds``,
-    inventory ``stock`` (every SKU) and ``reservations``, shipping ``shipments``; the rest stay empty."""
-
-    participant: Identifier
-    charges: list[LedgerMoney] = Field(default_factory=list, max_length=MAX_LEDGER_ROWS)
-    refunds: list[LedgerMoney] = Field(default_factory=list, max_length=MAX_LEDGER_ROWS)
-    stock: list[LedgerStock] = Field(default_factory=list, max_length=MAX_LEDGER_ROWS)
-    reservations: list[LedgerReservation] = Field(default_factory=list, max_length=MAX_LEDGER_ROWS)
-    shipments: list[LedgerShipment] = Field(default_factory=list, max_length=MAX_LEDGER_ROWS)
-
-
-LEDGER_TYPES: dict[str, type[Message]] = {"QueryLedger": QueryLedger, "LedgerReport": LedgerReport}
-"""The ledger query's two messages: part of the protocol (schemas), but not of any saga, so not in
-``MESSAGE_TYPES`` (traces, counts and reports leave them out)."""
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = {

@@ -89,6 +89,8 @@ def failure_of(cmd: Command, reason: str) -> Failure | None:
     if cls is None:
         return None
     fields = {"order": cmd.order} if "order" in cls.model_fields else {"order_id": cmd.order_id}  # type: ignore[attr-defined]
+    if "line" in cls.model_fields:
+        fields["line"] = getattr(cmd, "line", None)
     return cmd.caused(cls, reason=reason, **fields)
 
 

@@ -271,9 +271,10 @@ class ServiceHost:
         step = route.step
         if step is None or step.undone_by is None or step.fail is None or "no-barrier" in self.unsafe:
             return None
-        if not Database.step_done(tx.conn, consumer, message.correlation_id, step.undone_by):
+        undo = step.undo_key(message)
+        if undo is None or not Database.step_done(tx.conn, consumer, message.correlation_id, undo):
             return None
-        reason = f"{step.name} refused: {step.undone_by} was already recorded for order {message.correlation_id}"
+        reason = f"{step.key(message)} refused: {undo} was already recorded for order {message.correlation_id}"
         tx.refused(reason)
         return step.fail(message, reason, tx)
 
@@ -282,10 +283,13 @@ class ServiceHost:
         step = route.step
         if step is None:
             return "handled", route.handle(message, tx)
-        first = Database.claim_step(tx.conn, consumer, message.correlation_id, step.name, message.message_id)
+        key = step.key(message)
+        if key is None:
+            return "handled", route.handle(message, tx)
+        first = Database.claim_step(tx.conn, consumer, message.correlation_id, key, message.message_id)
         if first is None or "no-business-key" in self.unsafe:
             return "handled", route.handle(message, tx)
-        tx.ignored(f"{step.name} {ALREADY_DONE} {message.correlation_id} by message {first}")
+        tx.ignored(f"{key} {ALREADY_DONE} {message.correlation_id} by message {first}")
         if not tx.reply_to:
             return "answered-again", []  # an event: nobody awaits an answer, and the first one went out
         return "answered-again", [answered_again(row.message, message, tx.reply_to) for row in self.db.staged_for(first)]

@@ -16,7 +16,8 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from shared.domain.contracts import LedgerReport, QueryLedger, routing_key
+from shared.domain.contracts import routing_key
+from shared.domain.ledger import LedgerReport, QueryLedger
 from shared.stores.business import ledger_report
 from shared.stores.read import read_only
 from shared.transport.broker import Broker

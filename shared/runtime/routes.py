@@ -76,6 +76,30 @@ class Step:
     """The step's failure event: sent when a forward step is refused, or when the handler fails for good (a
     compensation's failure lets the others go on, see ``shared/runtime/handlers.py``)."""
 
+    line: Callable[[Message], int | None] | None = None
+    """Which line of the order the message asks the step for (default: the message's own ``line``; None:
+    the order as a whole)."""
+    applies: Callable[[Message], bool] | None = None
+    """Whether the message asks for the step at all (default: always). One that does not is acked with no
+    effect, no business key and no barrier (choreography's per-line chain: Shipping waits for the last line)."""
+
+    def key(self, message: Message) -> str | None:
+        """The step as the business key records it: per line of the order when there is a line
+        (``ReserveStock#2``), else the step's name; None when the message does not ask for this step."""
+        if self.applies is not None and not self.applies(message):
+            return None
+        return self.name + self._line_suffix(message)
+
+    def undo_key(self, message: Message) -> str | None:
+        """The compensation that fences this step for the message's order (and line), as recorded."""
+        if self.undone_by is None or self.key(message) is None:
+            return None
+        return self.undone_by + self._line_suffix(message)
+
+    def _line_suffix(self, message: Message) -> str:
+        line = self.line(message) if self.line is not None else getattr(message, "line", None)
+        return "" if line is None else f"#{line}"
+
 
 @dataclass(frozen=True)
 class Route:

@@ -9,12 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.contracts import (
-    LedgerMoney,
-    LedgerReservation,
-    LedgerShipment,
-    LedgerStock,
-)
+from shared.domain.ledger import LedgerMoney, LedgerReservation, LedgerShipment, LedgerStock
 from shared.domain.services.inventory import Reservation
 from shared.domain.services.payment import Charge
 from shared.domain.services.shipping import Shipment
@@ -32,9 +27,18 @@ CREATE TABLE IF NOT EXISTS voided (order_id TEXT PRIMARY KEY, at REAL NOT NULL);
 
 INVENTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, initial INTEGER NOT NULL, available INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reservation_lines (
+    order_id TEXT NOT NULL, line INTEGER NOT NULL, sku TEXT NOT NULL, quantity INTEGER NOT NULL,
+    status TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (order_id, line));
+-- A database written before orders had lines kept one reservation per order: it becomes line 0 (a tombstone,
+-- the whole order: line -1). On a newer database this copies nothing from an empty table it then drops.
 CREATE TABLE IF NOT EXISTS reservations (
     order_id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL,
     at REAL NOT NULL);
+INSERT INTO reservation_lines
+    SELECT order_id, CASE status WHEN 'cancelled' THEN -1 ELSE 0 END, sku, quantity, status, at
+    FROM reservations WHERE true ON CONFLICT DO NOTHING;
+DROP TABLE reservations;
 """
 
 SHIPPING_SCHEMA = """
@@ -81,16 +85,16 @@ class SqliteStockRepository:
     def adjust_available(self, sku: str, delta: int) -> None:
         self.conn.execute("UPDATE stock SET available = available + ? WHERE sku = ?", (delta, sku))
 
-    def reservation(self, order_id: str) -> Reservation | None:
-        row = self.conn.execute(
-            "SELECT sku, quantity, status FROM reservations WHERE order_id = ?", (order_id,)
-        ).fetchone()
-        return Reservation(*row) if row else None
+    def reservations(self, order_id: str) -> dict[int, Reservation]:
+        rows = self.conn.execute(
+            "SELECT line, sku, quantity, status FROM reservation_lines WHERE order_id = ?", (order_id,)
+        )
+        return {line: Reservation(sku, quantity, status) for line, sku, quantity, status in rows}
 
-    def save_reservation(self, order_id: str, reservation: Reservation) -> None:
+    def save_reservation(self, order_id: str, line: int, reservation: Reservation) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?)",
-            (order_id, reservation.sku, reservation.quantity, reservation.status, time.time()),
+            "INSERT OR REPLACE INTO reservation_lines VALUES (?, ?, ?, ?, ?, ?)",
+            (order_id, line, reservation.sku, reservation.quantity, reservation.status, time.time()),
         )
 
 
@@ -138,6 +142,7 @@ class StockLevel:
 @dataclass(frozen=True)
 class ReservationRow:
     order_id: str
+    line: int
     sku: str
     quantity: int
     status: str
@@ -163,7 +168,7 @@ class PaymentLedgerView:
 
 
 class StockView:
-    """An inventory database, read-only: each SKU's levels and each order's reservation."""
+    """An inventory database, read-only: each SKU's levels and each order's reservations, line by line."""
 
     def __init__(self, db: ReadOnly) -> None:
         self.db = db
@@ -172,7 +177,8 @@ class StockView:
         return [StockLevel(*r) for r in self.db.rows("SELECT sku, initial, available FROM stock")]
 
     def reservations(self) -> list[ReservationRow]:
-        return [ReservationRow(*r) for r in self.db.rows("SELECT order_id, sku, quantity, status FROM reservations")]
+        return [ReservationRow(*r) for r in self.db.rows(
+            "SELECT order_id, line, sku, quantity, status FROM reservation_lines ORDER BY order_id, line")]
 
 
 class ShipmentsView:
@@ -199,7 +205,7 @@ def ledger_report(service: str, db: ReadOnly, order_ids: Iterable[str] | None) -
     if service == "inventory":
         stock = StockView(db)
         return {"stock": [LedgerStock(sku=s.sku, initial=s.initial, available=s.available) for s in stock.levels()],
-                "reservations": [LedgerReservation(order_id=r.order_id, sku=r.sku, quantity=r.quantity,
+                "reservations": [LedgerReservation(order_id=r.order_id, line=r.line, sku=r.sku, quantity=r.quantity,
                                                    status=r.status)  # type: ignore[arg-type]
                                  for r in stock.reservations() if r.order_id in wanted]}  # fmt: skip
     if service == "shipping":

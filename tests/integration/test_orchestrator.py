@@ -64,7 +64,7 @@ async def test_standard_resumes_after_kill_9_without_running_a_step_twice(
     result = await runner.run(runner.RunOptions(SCENARIOS["coordinator-crash"], "orchestration", amqp_url, tmp_path,
                                                 namespace, service_options={"workflow": "standard"}))  # fmt: skip
     assert result.expectation_met and result.extra["restarts"] == {"orchestrator": 1}
-    assert _entered(_history(tmp_path)) == ["ChargePayment", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
+    assert _entered(_history(tmp_path)) == ["ChargePayment", "OneLineOrMore", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
     assert set(result.messages.by_type.values()) == {1}
     assert _count(tmp_path, "payment.db", "SELECT COUNT(*) FROM charges") == 1
     assert _count(tmp_path, "shipping.db", "SELECT COUNT(*) FROM shipments") == 1
@@ -81,10 +81,10 @@ async def test_express_runs_again_from_the_start_after_a_crash_with_single_effec
     assert by_type["ChargePayment"] == 2 and by_type["ReserveStock"] == 2 and by_type["ScheduleShipment"] == 1
     assert result.extra["duplicates dropped"] >= 2
     assert _count(tmp_path, "payment.db", "SELECT COUNT(*) FROM charges") == 1
-    assert _count(tmp_path, "inventory.db", "SELECT COUNT(*) FROM reservations") == 1
+    assert _count(tmp_path, "inventory.db", "SELECT COUNT(*) FROM reservation_lines") == 1
     events = _history(tmp_path)
     assert [e["type"] for e in events].count("ExecutionStarted") == 1
-    assert _entered(events) == ["ChargePayment", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
+    assert _entered(events) == ["ChargePayment", "OneLineOrMore", "ReserveStock", "ScheduleShipment", "OrderCompleted"]
 
 
 async def test_the_result_json_can_carry_each_execution_history(amqp_url: str, namespace: str, tmp_path: Path) -> None:
@@ -93,5 +93,5 @@ async def test_the_result_json_can_carry_each_execution_history(amqp_url: str, n
                                                 namespace, include_history=True))  # fmt: skip
     (events,) = result.extra["history"].values()
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionFailed"
-    assert _entered(events) == ["ChargePayment", "ReserveStock", "RefundPayment", "CompensationsDone", "OrderCancelled"]
+    assert _entered(events) == ["ChargePayment", "OneLineOrMore", "ReserveStock", "RefundPayment", "CompensationsDone", "OrderCancelled"]
     assert "ExecutionFailed" in result.model_dump_json()

@@ -120,7 +120,7 @@ async def test_a_retry_after_a_timeout_takes_the_participants_stored_reply(
     reserve = [e for e in events if _details(e).get("resource", "").endswith("ReserveStock")]
     assert [(e["type"], _details(e)["attempt"]) for e in reserve if e["type"] != "TaskStarted"] == [
         ("TaskScheduled", 0), ("TaskTimedOut", 0), ("TaskScheduled", 1), ("TaskSucceeded", 1)]  # fmt: skip
-    assert _rows(tmp_path, "inventory.db", "SELECT COUNT(*) FROM reservations") == [(1,)]
+    assert _rows(tmp_path, "inventory.db", "SELECT COUNT(*) FROM reservation_lines") == [(1,)]
 
 
 async def test_a_data_bug_in_a_tasks_parameters_parks_the_order_instead_of_compensating(

@@ -100,7 +100,7 @@ async def test_a_forged_message_is_dead_lettered_as_wrong_publisher_and_has_no_e
     assert all(h["x-sagalab-queue"] == f"{namespace}.{h['x-sagalab-service']}" and h["x-sagalab-attempts"] == 1
                and h["x-sagalab-exchange"].startswith(namespace) and h["x-sagalab-routing-key"] for h in headers)  # fmt: skip
     data = tmp_path / "safe" / "data"
-    assert not _rows(data / "inventory.db", "SELECT * FROM reservations WHERE order_id = ?", order_id)
+    assert not _rows(data / "inventory.db", "SELECT * FROM reservation_lines WHERE order_id = ?", order_id)
     assert not _rows(data / "shipping.db", "SELECT * FROM shipments WHERE order_id = ?", order_id)
 
     unsafe = await runner.run(runner.RunOptions(SCENARIOS["unsafe-no-publisher-check"], mode, amqp_url,

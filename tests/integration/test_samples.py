@@ -1,4 +1,4 @@
-"""The four public sample definitions, unmodified, run over RabbitMQ against the ``lambdas`` participant.
+"""The five public sample definitions, unmodified, run over RabbitMQ against the ``lambdas`` participant.
 
 Each documented input must take the documented path: the states entered (from the execution history), the
 final status and error, and the notifications its ``sns:publish`` tasks sent.
@@ -208,7 +208,7 @@ async def test_booking_saga_retries_a_compensation_that_fails_at_random(
     async with lambdas(amqp_url, namespace, tmp_path / "data", lambda: next(draws, 1.0)):
         outcome = await run("booking-saga-cdk", booking("failPayment"), amqp_url, namespace, tmp_path)
     assert path_of(outcome) == BOOKING_PATHS["failPayment"]
-    failed = [e["taskFailedEventDetails"] for e in outcome.history if e["type"] == "TaskFailed"]
+    failed = [e["lambdaFunctionFailedEventDetails"] for e in outcome.history if e["type"] == "LambdaFunctionFailed"]
     assert [(f["error"], json.loads(f["cause"])["errorMessage"], f["willRetry"]) for f in failed] == [
         ("Error", "Failed to book the flights", False),
         ("Error", "Internal Server Error", True),
@@ -290,6 +290,45 @@ async def test_order_saga_takes_the_documented_path(
     if stage == "None":
         assert outcome.execution is not None
         assert outcome.execution.output == {**order, "Status": "PAYMENT_COMPLETED"}
+
+
+# --- inventory-reserve-stock-sam (Parallel) ---------------------------------------------------------------
+
+RESERVE_BRANCHES = ["Update stock", "Send stock reserved event", "Write Item to InventoryReservationTable"]
+UNAVAILABLE_BRANCHES = ["Send create-purchase-order event", "Send stock unavailable event",
+                        "Send stock unavailable notification"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("quantity", "parallel", "branches"),
+    [(3, "Reserve Stock", RESERVE_BRANCHES), (11, "Stock Unavailable", UNAVAILABLE_BRANCHES)],
+)
+async def test_inventory_reserve_stock_runs_its_parallel_branches(
+    quantity: int, parallel: str, branches: list[str], participant: None, amqp_url: str, namespace: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Enough stock (10 TVs) runs the three reservation branches side by side; too little, the three
+    purchase-order/notification branches; the Parallel's output is their three results, in branch order."""
+    order = {"orderId": "o-1", "productId": "tv", "quantity": quantity}
+    outcome = await run("inventory-reserve-stock-sam", order, amqp_url, namespace, tmp_path)
+    assert ending(outcome) == ("SUCCEEDED", None)
+    entered = path_of(outcome)
+    assert entered[:3] == ["DynamoDB GetItem", "IN STOCK and Enough Stock?", parallel]
+    assert sorted(entered[3:-1]) == sorted(branches) and entered[-1] == "Pass"
+    types = [e["type"] for e in outcome.history]
+    assert types.count("ParallelStateStarted") == 1 and types.count("ParallelStateSucceeded") == 1
+    assert outcome.execution is not None and len(outcome.execution.output) == 3
+    if parallel == "Stock Unavailable":
+        (sent,) = await notifications(amqp_url, namespace)
+        assert "Stock unavailable for order id o-1, product id tv, quantity 11." in json.dumps(sent.message)
+
+
+async def test_inventory_reserve_stock_fails_on_an_unknown_product(
+    participant: None, amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    outcome = await run("inventory-reserve-stock-sam", {"orderId": "o-2", "productId": "sofa", "quantity": 1},
+                        amqp_url, namespace, tmp_path)  # fmt: skip
+    assert ending(outcome) == ("FAILED", "States.Runtime")
 
 
 # --- the participant protocol ------------------------------------------------------------------------------

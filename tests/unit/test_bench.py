@@ -96,7 +96,7 @@ def test_cpu_used_is_the_difference_and_other_is_the_machine_outside_the_listed_
 def test_failure_rate_sends_exactly_that_share_out_of_stock_seeded() -> None:
     """10% of 200 orders ask for the SKU with no stock, the same ones for the same seed."""
     orders = bench_orders(200, 0.1, seed=3, run_token="t")
-    failing = [o for o in orders if o.sku == OUT_OF_STOCK_SKU]
+    failing = [o for o in orders if o.lines[0].sku == OUT_OF_STOCK_SKU]
     assert len(failing) == 20 and len({o.order_id for o in orders}) == 200
     assert failing_indexes(200, 0.1, 3) == failing_indexes(200, 0.1, 3)
     assert {expected_outcome(o) for o in failing} == {"compensated"}

@@ -91,7 +91,7 @@ def test_decode_names_out_of_bounds_apart_from_malformed() -> None:
 
 def test_the_edge_rejects_orders_out_of_bounds_with_their_reason() -> None:
     """Raw fields and ``Order``s built without validation are both checked; a huge id is shortened for display."""
-    sneaky = Order.model_construct(**GOOD | {"order_id": "o-2", "amount_cents": 10**30})
+    sneaky = Order.model_construct(**Order.model_validate(GOOD).model_dump() | {"order_id": "o-2", "amount_cents": 10**30})
     admission = admit([GOOD, sneaky, GOOD | {"order_id": "o" * 5000}, GOOD | {"order_id": None}])
     assert [o.order_id for o in admission.orders] == ["o-1"]
     [amount, long_id, no_id] = admission.rejected

@@ -20,7 +20,7 @@ from scenarios.ledger import Effects, LedgerUnanswered, StoreLedger, gather
 from scenarios.oracle import judge
 from scenarios.participants import CannotReplace, ParticipantProcess, parse_participants, refuse_faults_on
 from shared.config import Settings
-from shared.domain.contracts import LedgerReport, QueryLedger
+from shared.domain.ledger import LedgerReport, QueryLedger
 from shared.stores.business import ledger_report
 from shared.stores.read import read_only
 from tests.unit.test_oracle import ORDER, _world
@@ -46,7 +46,7 @@ def test_the_query_reports_what_the_store_holds(tmp_path: Path) -> None:
             report = query.caused(LedgerReport, participant=service, **ledger_report(service, db, query.order_ids))
         queried.add(LedgerReport.model_validate_json(report.model_dump_json()))
     assert _effects(queried) == _effects(stored)
-    assert stored.charges == {"o-1": [500]} and stored.reservations == {"o-1": ("KEYBOARD", 1, "released")}
+    assert stored.charges == {"o-1": [500]} and stored.reservations == {"o-1": {0: ("KEYBOARD", 1, "released")}}
 
 
 def test_a_ping_reports_no_order(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def _world(tmp_path: Path, status: str | None, charges: list[int] = (), refunds:
         stock_up(conn, {"KEYBOARD": 10})
         conn.execute("UPDATE stock SET available = ?", (available,))
         if reservation:
-            conn.execute("INSERT INTO reservations VALUES ('o-1', 'KEYBOARD', 1, ?, 0)", (reservation,))
+            conn.execute("INSERT INTO reservation_lines VALUES ('o-1', 0, 'KEYBOARD', 1, ?, 0)", (reservation,))
     with dbs["shipping"].transaction() as conn:
         if shipment:
             conn.execute("INSERT INTO shipments VALUES ('o-1', 's1', ?, 0)", (shipment,))
@@ -97,7 +97,7 @@ def test_an_effect_for_an_order_nobody_placed_is_a_violation(tmp_path: Path) -> 
     with Database(tmp_path / "shipping.db", SCHEMAS["shipping"]).transaction() as conn:
         conn.execute("INSERT INTO shipments VALUES ('forged-1', 's2', 'scheduled', 0)")
     with Database(tmp_path / "inventory.db", SCHEMAS["inventory"]).transaction() as conn:
-        conn.execute("INSERT INTO reservations VALUES ('forged-1', 'KEYBOARD', 1, 'reserved', 0)")
+        conn.execute("INSERT INTO reservation_lines VALUES ('forged-1', 0, 'KEYBOARD', 1, 'reserved', 0)")
     stray = [v for v in judge(tmp_path, coord, [ORDER]).violations if v.rule == "stray.unknown-order"]
     assert {(v.order_id, v.detail) for v in stray} == {
         ("forged-1", "stock reserved for an order nobody placed"),

@@ -116,6 +116,10 @@ def test_every_choreography_route_names_its_step_and_forward_steps_can_fail() ->
         ("payment", "StockReleased"): ("RefundPayment", None, True),
         ("payment", "StockReleaseFailed"): ("RefundPayment", None, True),
         ("inventory", "PaymentCharged"): ("ReserveStock", "ReleaseStock", True),
+        ("inventory", "StockReserved"): ("ReserveStock", "ReleaseStock", True),  # the next line
         ("inventory", "ShipmentFailed"): ("ReleaseStock", None, True),
+        ("inventory", "OutOfStock"): ("ReleaseStock", None, True),  # the line before
+        ("inventory", "StockReleased"): ("ReleaseStock", None, True),
+        ("inventory", "StockReleaseFailed"): ("ReleaseStock", None, True),
         ("shipping", "StockReserved"): ("ScheduleShipment", "CancelShipment", True),
     }

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sagalab.cli import main
 from sagalab.schemas import SCENARIO_FILE_SCHEMA, rendered_schemas
-from shared.domain.contracts import LEDGER_TYPES, MESSAGE_TYPES
+from shared.domain.contracts import MESSAGE_TYPES
+from shared.domain.ledger import LEDGER_TYPES
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 ASYNCAPI = SCHEMAS.parent / "asyncapi"

@@ -50,7 +50,7 @@ def _world(tmp_path: Path) -> Path:
         stock_up(conn, {"KEYBOARD": 10})
         repo = SqliteStockRepository(conn)
         repo.adjust_available("KEYBOARD", -1)
-        repo.save_reservation("o-1", Reservation("KEYBOARD", 1, "reserved"))
+        repo.save_reservation("o-1", 0, Reservation("KEYBOARD", 1, "reserved"))
     with Database(tmp_path / "shipping.db", SHIPPING_SCHEMA).transaction() as conn:
         SqliteShipmentRepository(conn).save_shipment("o-1", Shipment("s-1", "scheduled"))
     orders = Database(tmp_path / "orders.db", ORDERS_SCHEMA)
@@ -76,7 +76,7 @@ def test_the_views_read_typed_rows_from_databases_made_by_the_stores_schemas(tmp
         assert PaymentLedgerView(db).refunds() == [Money("o-1", 200)]
     with read_only(tmp_path / "inventory.db") as db:
         assert StockView(db).levels() == [StockLevel("KEYBOARD", 10, 9)]
-        assert StockView(db).reservations() == [ReservationRow("o-1", "KEYBOARD", 1, "reserved")]
+        assert StockView(db).reservations() == [ReservationRow("o-1", 0, "KEYBOARD", 1, "reserved")]
     with read_only(tmp_path / "shipping.db") as db:
         assert ShipmentsView(db).shipments() == [ShipmentRow("o-1", "scheduled")]
     with read_only(coordinator) as db:

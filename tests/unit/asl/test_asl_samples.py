@@ -159,7 +159,8 @@ def test_booking_saga_retries_a_failing_compensation_three_times_then_fails() ->
 
     run = drive(interpreter("booking-saga-cdk.asl.json"), {"run_type": "failPayment"}, refund_broken)
     assert (run.execution.status, run.execution.error) == ("FAILED", "RefundDown")
-    failed = [e for e in of_type(run.events, "TaskFailed") if e.details["error"] == "RefundDown"]
+    # bare Lambda ARNs: Step Functions names the events LambdaFunction*, not Task*
+    failed = [e for e in of_type(run.events, "LambdaFunctionFailed") if e.details["error"] == "RefundDown"]
     assert [e.details["willRetry"] for e in failed] == [True, True, True, False]
     assert [e.details.get("retryDelaySeconds") for e in failed[:3]] == [1.0, 2.0, 4.0]
 
