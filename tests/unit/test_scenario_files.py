@@ -165,7 +165,7 @@ completes = 1
     assert found == [
         "mine.toml:2: deadline_second: unknown key 'deadline_second'; did you mean 'deadline_seconds'? (known here: "
         "name, teaches, orders, stock, stock_per_order, deadline_seconds, place_interval_seconds, "
-        "attention_grace_seconds, own_users, unsafe, faults, service_options, expect)",
+        "attention_grace_seconds, own_users, unsafe, durability, faults, service_options, expect)",
         "mine.toml:6: orders.fields.card_numbr: unknown key 'card_numbr'; did you mean 'card_number'? (known here: "
         "order_id, customer_id, sku, quantity, amount_cents, card_number, destination)",
         "mine.toml:9: expect.all_end: 'compensate' is not one of completed, compensated; did you mean 'compensated'?",
