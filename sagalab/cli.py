@@ -287,8 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["raw-relay"]:  # hidden: one relay process of the bench's raw chain
         return relay_main(argv[1:])
-    args = parser().parse_args(argv)
     console = Console()
+    try:
+        default_durability()  # a bad SAGALAB_DURABILITY is refused before anything reads it
+    except UnknownDurability as exc:
+        _error(console, f"sagalab: {exc}")
+        return EXIT_USAGE
+    args = parser().parse_args(argv)
     if args.command != "serve":
         # The runner's own connection rides out broker restarts; the client libraries' reconnect
         # chatter would only clutter the table the user is waiting for.
@@ -296,10 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
-        default_durability()  # and a bad SAGALAB_DURABILITY
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport, UnknownDurability,
-            DurabilityClash) as exc:  # fmt: skip
+    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport, DurabilityClash) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except ScenarioFileError as exc:
