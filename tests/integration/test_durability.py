@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import runner
+from scenarios.catalogue import SCENARIOS
+from scenarios.run_state import RunOptions
+from shared.config import Mode
 from shared.transport.adapter import Transport
 from shared.transport.broker import TRANSPORTS, Broker, DurabilityClash, bindings
 from shared.transport.delivery import Delivery
@@ -88,3 +92,16 @@ def test_a_light_bench_measures_the_raw_chain_and_the_sagas_alike(amqp_url: str,
     assert "light durability" in out.stdout
     m = data["modes"]["orchestration"]
     assert m["raw"]["settled"] == 30 and (m["saga"]["verdict"]["completed"], m["saga"]["verdict"]["compensated"]) == (27, 3)
+
+
+@pytest.mark.broker_control
+@pytest.mark.parametrize("mode", ["choreography", "orchestration"])
+async def test_the_crash_that_loses_messages_under_light_loses_none_under_strict(
+    amqp_url: str, namespace: str, tmp_path: Path, mode: Mode
+) -> None:
+    """``light-broker-crash`` at strict: every publish the unread window swallowed was unconfirmed, so it is sent
+    again; every order ends, consistently (the light side is ``test_faults``' run of the same scenario)."""
+    options = RunOptions(SCENARIOS["light-broker-crash"], mode, amqp_url, tmp_path, namespace, durability="strict")
+    result = await runner.run(options)
+    assert result.durability == "strict" and result.extra["faults_injected"] == {"broker down with unread publishes": 1}
+    assert result.settled and result.consistency.ok and result.orders.stuck == 0, result.consistency
