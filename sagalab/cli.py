@@ -44,16 +44,25 @@ from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
+    DURABILITIES,
     MODES,
     UNSAFE_SWITCHES,
     Mode,
     Settings,
+    UnknownDurability,
+    default_durability,
     default_namespace,
     namespace_problem,
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
-from shared.transport.broker import BrokerRefused, BrokerUnavailable, UnknownTransport, transport_from_env
+from shared.transport.broker import (
+    BrokerRefused,
+    BrokerUnavailable,
+    DurabilityClash,
+    UnknownTransport,
+    transport_from_env,
+)
 from shared.transport.failover import BadAmqpUrl
 
 
@@ -80,6 +89,14 @@ def _fault_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fault", action="append", type=_fault, default=[], metavar="[MODE/]TARGET:KIND[:ARGS][@WHEN]",
                    help="add a fault to the scenario's own (repeatable), e.g. payment:crash:after-commit:ChargePayment "
                         "or broker:restart@PaymentCharged#5; `sagalab faults` lists every kind")  # fmt: skip
+
+
+def durability_option(p: argparse.ArgumentParser) -> None:
+    """``--durability strict|light``; its default is ``$SAGALAB_DURABILITY`` (checked in ``main``), else strict."""
+    p.add_argument("--durability", choices=DURABILITIES, default=None,
+                   help="strict: quorum queues and publisher confirms; light: classic durable queues, persistent "
+                        "messages, no confirms (a broker crash can lose a publish the outbox marked sent; see README). "
+                        "Default: the scenario's own (run, compare), else $SAGALAB_DURABILITY, else strict")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -121,6 +138,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="bring your own participant: start COMMAND (any language, speaking docs/participant-"
                         "protocol.md) instead of the built-in payment, inventory or shipping; SERVICE=external "
                         "waits for one you run yourself. Repeatable")  # fmt: skip
+    durability_option(p)
     p.add_argument("--ledger", choices=("store", "query"), default="store",
                    help="how the oracle reads the built-in services' effects: their databases (default) or the "
                         "protocol's ledger query; a participant you bring is always queried")  # fmt: skip
@@ -238,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
+    durability_option(p)
     _common(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
     p.add_argument("definition", type=Path, help="a States Language definition (JSON)")
@@ -268,8 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["raw-relay"]:  # hidden: one relay process of the bench's raw chain
         return relay_main(argv[1:])
-    args = parser().parse_args(argv)
     console = Console()
+    try:
+        default_durability()  # a bad SAGALAB_DURABILITY is refused before anything reads it
+    except UnknownDurability as exc:
+        _error(console, f"sagalab: {exc}")
+        return EXIT_USAGE
+    args = parser().parse_args(argv)
     if args.command != "serve":
         # The runner's own connection rides out broker restarts; the client libraries' reconnect
         # chatter would only clutter the table the user is waiting for.
@@ -278,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         transport_from_env()  # a bad SAGALAB_TRANSPORT is refused here, before any process starts
         return _dispatch(args, console)
-    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport, BadAmqpUrl) as exc:
+    except (UsageError, CannotAttach, CannotReplace, BadFaultSpec, UnknownTransport, BadAmqpUrl,
+            DurabilityClash) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
     except ScenarioFileError as exc:
@@ -369,6 +394,7 @@ def _serve(args: argparse.Namespace) -> int:
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
         data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
+        durability=args.durability or default_durability(),
     )  # fmt: skip
     if args.exit_with_parent:
         exit_with_parent()

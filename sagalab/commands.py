@@ -106,7 +106,8 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         deadline_s=args.deadline, service_options=service_options, include_history=args.history,
         own_users=args.own_users, participants=participants, ledger=args.ledger,
         golden_action="record" if args.record_golden else "check",
-        golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault), **extra,
+        golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault),
+        durability=args.durability, **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)

@@ -39,7 +39,10 @@ def _check(args: argparse.Namespace) -> None:
 
 async def dead_letters(args: argparse.Namespace, console: Console) -> int:
     _check(args)
-    broker = await Broker.connect(args.amqp_url, Topology(args.namespace), "dead-letters", declare=False)
+    # Always confirmed, whatever SAGALAB_DURABILITY says: a requeued message leaves the dead-letter queue only
+    # once the broker confirmed its copy (it declares no queue, so it never clashes with a light namespace).
+    topology = Topology(args.namespace, durability="strict")
+    broker = await Broker.connect(args.amqp_url, topology, "dead-letters", declare=False)
     try:
         letters, total = await look(broker, args.limit)
         if args.action == "list":

@@ -17,7 +17,6 @@ from shared.runtime.host import ServiceHost
 from shared.runtime.ledger_query import answering_ledger_queries
 from shared.runtime.publishers import PublisherCheck
 from shared.transport.broker import Broker, BrokerUnavailable, safe_url
-from shared.transport.topology import Topology
 
 log = structlog.get_logger()
 
@@ -42,7 +41,7 @@ async def connect_patiently(settings: Settings, wait_s: float) -> Broker:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return await Broker.connect(settings.amqp_url, Topology(settings.namespace), settings.service)
+            return await Broker.connect(settings.amqp_url, settings.topology(), settings.service)
         except BrokerUnavailable:
             if time.monotonic() >= deadline:
                 raise
@@ -65,6 +64,7 @@ async def serve(settings: Settings, wait_for_broker_s: float = 0.0) -> None:
         with open(ready, "w") as f:
             f.write(str(os.getpid()))
         log.info("ready", namespace=settings.namespace, unsafe=sorted(settings.unsafe), user=broker.user,
+                 durability=settings.durability,
                  publisher_check=host.publishers.enabled)  # fmt: skip
         await stop.wait()
         log.info("stopping")

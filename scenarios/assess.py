@@ -22,7 +22,7 @@ from scenarios.result import (
     RunResult,
     ViolationOut,
 )
-from scenarios.run_state import Run, RunOptions
+from scenarios.run_state import Run, RunOptions, durability_of
 from scenarios.scenario import Scenario
 from scenarios.service_logs import read_logs
 from scenarios.settle import alerts, settled_at
@@ -84,7 +84,8 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
                                stray=strays(databases, order_ids)),
         latency_ms=Latency.of(latencies), duration_s=round(duration_s, 3), settled=settled,
         stall_s=stall_s([r.t for r in run.trace.records if not r.dead_lettered], run.marks.get(KILLED_MARK)),
-        expectation_met=False, publisher_check=run.publisher_check, namespace=opts.namespace,
+        expectation_met=False, publisher_check=run.publisher_check, durability=durability_of(opts),
+        namespace=opts.namespace,
         run_dir=str(opts.out_dir), outcomes=verdict.outcomes | {r.order_id: "rejected" for r in rejected},
         rejected_orders=rejected,
         extra={

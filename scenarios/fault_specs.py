@@ -27,6 +27,7 @@ from scenarios.cluster_faults import KillNode
 from scenarios.injectors import (
     ChangeDefinition,
     CloseConnections,
+    CrashBrokerUnread,
     Duplicate,
     Forge,
     KillService,
@@ -150,6 +151,10 @@ def _kill_node(spec: Spec) -> KillNode:
 
 def _pause_broker(spec: Spec) -> PauseBroker:
     return PauseBroker(_when(spec), paused_s=spec.number(0, "the seconds publishers stay blocked", 3.0))
+
+
+def _crash_unread(spec: Spec) -> CrashBrokerUnread:
+    return CrashBrokerUnread(_when(spec), unread_s=spec.number(0, "the seconds its publishers stay unread", 2.0))
 
 
 def _resubmit(spec: Spec) -> Resubmit:
@@ -277,6 +282,13 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "publisher confirms: nothing counts as sent until confirmed; the outbox keeps what was committed and "
               "the sagas resume when the pause ends", _pause_broker, frozenset({"broker"}),
               example="sagalab compare happy-path --orders 10 --fault broker:pause:3@PaymentCharged#3"),
+    FaultKind("crash-unread", "broker:crash-unread[:SECONDS]@TRIGGER",
+              "the broker stops reading its publishers for SECONDS, then its app stops and starts: what they published "
+              "in that time was never read",
+              "publisher confirms (`--durability strict`): nothing unconfirmed counts as sent, and the outbox sends it "
+              "again after the restart; under `--durability light` nothing does, and the sagas those messages carried "
+              "stop (scenario `light-broker-crash`)", _crash_unread, frozenset({"broker"}),
+              example="sagalab compare happy-path --orders 10 --durability light --fault broker:crash-unread:2@PaymentCharged#3"),
     FaultKind("close-connections", "broker:close-connections@TRIGGER",
               "the broker closes every connection of the run",
               "reconnects; unacked work is redelivered and the inbox drops what was done", _close_connections,

@@ -20,6 +20,7 @@ from yarl import URL
 
 from orchestration.bootstrap import default_definition_path
 from orchestration.orchestrator import REPLY_KEY
+from scenarios.broker_control import BrokerControl
 from scenarios.run_state import Run
 from scenarios.scenario import Injector, Need
 from scenarios.settle import statuses_now
@@ -141,6 +142,39 @@ class PauseBroker:
         finally:
             # Whatever happens to this task, never leave the broker refusing publishers.
             await asyncio.shield(control.unblock_publishers(previous))
+
+
+@dataclass(frozen=True)
+class CrashBrokerUnread:
+    """The broker goes down with publishes it has not read: its publishers are blocked first (the memory alarm, as
+    ``PauseBroker``), so for ``unread_s`` what they publish waits unread in the broker's sockets; then its app
+    stops (every connection drops, and the unread frames with them) and starts again. With publisher confirms
+    (``--durability strict``) none of those publishes was confirmed, so the outbox still holds them and sends them
+    again; without (``light``) the outbox had marked them sent: they are lost. The watermark is put back and the
+    app started whatever happens to the run."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.BROKER_CONTROL})
+    when: Trigger = Trigger()
+    unread_s: float = 2.0
+
+    async def inject(self, run: Run) -> None:
+        control = run.broker_control()
+        previous = await control.memory_watermark()  # read before the trigger: rabbitmqctl is slow on a busy machine
+        await self.when.wait(run)
+        log.warning("fault: the broker stops reading its publishers, then goes down", unread_s=self.unread_s)
+        try:
+            await control.block_publishers()
+            await asyncio.sleep(self.unread_s)  # publishes pile up unread
+            await control.stop_app()
+            run.count("broker down with unread publishes")
+        finally:
+            await asyncio.shield(self._back(control, previous))
+
+    @staticmethod
+    async def _back(control: BrokerControl, watermark: tuple[str, ...]) -> None:
+        """Never leave the broker stopped or refusing publishers."""
+        await control.start_app()
+        await control.unblock_publishers(watermark)
 
 
 @dataclass(frozen=True)

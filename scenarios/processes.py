@@ -56,7 +56,7 @@ class ServiceProcess:
         s = self.settings
         cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
                "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance),
-               EXIT_WITH_PARENT]  # fmt: skip
+               "--durability", s.durability, EXIT_WITH_PARENT]  # fmt: skip
         for switch in sorted(s.unsafe):
             cmd += ["--unsafe", switch]
         for fault in s.faults:

@@ -217,6 +217,8 @@ class RunResult(BaseModel):
     expectation_failures: list[str] = Field(default_factory=list)
     publisher_check: bool = False
     """Consumers dead-lettered messages whose publisher was not the service that may send them (own users)."""
+    durability: Literal["strict", "light"] = "strict"
+    """``strict``: quorum queues and publisher confirms; ``light``: classic queues, no confirms (``--durability``)."""
     namespace: str = ""
     run_dir: str = ""
     outcomes: dict[str, str] = Field(default_factory=dict)

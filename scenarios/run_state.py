@@ -21,7 +21,7 @@ from scenarios.processes import Fleet
 from scenarios.scenario import Scenario
 from scenarios.topologies import coordinator
 from scenarios.trace import MARKER_TYPE, Trace
-from shared.config import Mode, default_namespace
+from shared.config import Durability, Mode, default_durability, default_namespace
 from shared.domain.contracts import Order, PlaceOrder
 from shared.transport.broker import Broker, PublishFailed
 from shared.transport.wire import Outgoing
@@ -65,6 +65,14 @@ class RunOptions:
     added_faults: tuple[str, ...] = ()
     """Faults the command line added to the scenario's own (``--fault``): a golden recorded without them does not
     apply."""
+    durability: Durability | None = None
+    """``strict`` or ``light`` from the command line (``--durability``); None: the scenario's own, else
+    ``$SAGALAB_DURABILITY``, else strict."""
+
+
+def durability_of(options: RunOptions) -> Durability:
+    """The run's durability: the command line's, else the scenario's, else ``$SAGALAB_DURABILITY`` (strict)."""
+    return options.durability or options.scenario.durability or default_durability()
 
 
 @dataclass

@@ -20,7 +20,7 @@ from scenarios.oracle import judge
 from scenarios.participants import EXTERNAL, ParticipantProcess, refuse_faults_on, wait_answering
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import RunResult
-from scenarios.run_state import Run, RunOptions, drain_tap, keep_definition, place
+from scenarios.run_state import Run, RunOptions, drain_tap, durability_of, keep_definition, place
 from scenarios.scenario import Need
 from scenarios.settle import wait_settled
 from scenarios.topologies import WIRINGS, queue_specs, services
@@ -48,7 +48,8 @@ async def run(options: RunOptions) -> RunResult:
     say("connecting to the broker")
     # No broker is exit 3 before anything asks how to administer it (a container has no rabbitmqctl); either
     # failure comes before any process starts.
-    broker = await Broker.connect(options.amqp_url, Topology(options.namespace), "runner")
+    broker = await Broker.connect(options.amqp_url, Topology(options.namespace, durability=durability_of(options)),
+                                  "runner")  # fmt: skip
     try:
         admin = users.require_admin(options.amqp_url) if own_users else None
         if Need.BROKER_CONTROL in scenario.needs(mode):
@@ -204,6 +205,7 @@ def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
             service=service, mode=mode, amqp_url=credentials.get(service, options.amqp_url), namespace=options.namespace,
             data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
             faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
+            durability=durability_of(options),
         )  # fmt: skip
         log_path = logs / f"{service}.log"
         fleet.processes.append(ServiceProcess(settings, log_path) if command is None else

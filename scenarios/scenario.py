@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from scenarios.checks import OPEN, BrokenOnPurpose, Check, describe, with_defaults
 from scenarios.edge import Admission, OrderRequest, admit
-from shared.config import Mode
+from shared.config import Durability, Mode
 from shared.domain.contracts import Order
 from shared.domain.services.payment import DECLINED_CARDS
 from shared.domain.services.shipping import UNSERVED_DESTINATIONS
@@ -83,6 +83,8 @@ class Scenario:
     """Pause between orders, so faults strike while sagas are in flight."""
     own_users: bool = False
     """Each service logs in as its own broker user, so consumers can check who published a message."""
+    durability: Durability | None = None
+    """``strict`` or ``light`` for this scenario's runs (``--durability`` overrides it); None: the run's default."""
     golden_file: Path | None = None
     """Where this scenario's golden transcript lives, when not in the catalogue's own folder
     (``scenarios/golden/<name>.json``): see ``scenarios/golden.py``."""

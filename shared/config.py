@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from shared.transport.topology import DURABILITIES as DURABILITIES  # re-exported: the entry points' settings
+from shared.transport.topology import Durability, Topology, default_durability
+from shared.transport.topology import UnknownDurability as UnknownDurability
+
 Mode = Literal["choreography", "orchestration"]
 MODES: tuple[Mode, ...] = ("choreography", "orchestration")
 UNSAFE_SWITCHES = (
@@ -68,6 +72,11 @@ class Settings:
     faults: tuple[str, ...] = ()
     instance: int = 0
     options: dict[str, str] = field(default_factory=dict)
+    durability: Durability = field(default_factory=default_durability)
+
+    def topology(self) -> Topology:
+        """The namespace's names, declared as this process's durability says."""
+        return Topology(self.namespace, durability=self.durability)
 
     def database_path(self, service: str | None = None) -> Path:
         return self.data_dir / f"{service or self.service}.db"

@@ -97,7 +97,8 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
     modes: dict[str, ModeFigures] = {mode: compare(mode, pairs[mode], opts) for mode in opts.modes}
     return BenchResult(
         command=command, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=_commit(),
-        machine=Machine(cores=os.cpu_count() or 0, broker=broker,
+        machine=Machine(cores=os.cpu_count() or 0, broker=broker, durability=opts.durability,
+                        queues=Topology(opts.namespace, durability=opts.durability).queue_type,
                         transport=os.environ.get("SAGALAB_TRANSPORT") or "plain"),
         orders=opts.orders,
         concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances,
@@ -111,7 +112,8 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     out_dir = args.out or run_dir("bench", "", args.namespace)
     opts = options_from(args, out_dir)
     os.environ["SAGALAB_TRANSPORT"] = args.transport  # every process of the bench inherits it
-    probe = await Broker.connect(args.amqp_url, Topology(args.namespace), "bench")  # BrokerUnavailable: exit 3
+    os.environ["SAGALAB_DURABILITY"] = opts.durability  # and its durability
+    probe = await Broker.connect(args.amqp_url, Topology(args.namespace, durability=opts.durability), "bench")  # exit 3
     await probe.close()
     try:
         with progress_bar(console) as progress:

@@ -13,7 +13,7 @@ from orchestration.executions import WORKFLOWS
 from sagalab.exits import UsageError
 from scenarios.edge import admit
 from scenarios.scenario import Scenario, same
-from shared.config import MODES, Mode
+from shared.config import DURABILITIES, MODES, Durability, Mode
 from shared.domain.contracts import Order
 from shared.transport.broker import TRANSPORTS
 
@@ -39,6 +39,8 @@ class BenchOptions:
     repeat: int = 1
     """Pairs of (raw chain, saga) runs per mode; the ratios reported are the medians over the pairs."""
     deadline_s: float | None = None
+    durability: Durability = "strict"
+    """Both the sagas and the raw chain: quorum queues and confirms (strict), or classic queues, no confirms."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
 
     @property
@@ -89,6 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for the runs' databases and logs (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME "
                         "defaults to .sagalab)")  # fmt: skip
     p.add_argument("--deadline", type=float, help="seconds each run may take (default: 120 + 0.05 per order)")
+    p.add_argument("--durability", choices=DURABILITIES, default=os.environ.get("SAGALAB_DURABILITY") or "strict",
+                   help="strict (quorum queues, publisher confirms) or light (classic durable queues, persistent "
+                        "messages, no confirms), for the sagas and the raw chain alike")  # fmt: skip
     p.add_argument("--transport", choices=sorted(TRANSPORTS), default=os.environ.get("SAGALAB_TRANSPORT") or "fast",
                    help="the services' transport: fast (aiormq under aio-pika's channels, what the bench measures "
                         "unless told otherwise) or plain (aio-pika's own objects, the default of every other "
@@ -106,4 +111,5 @@ def options_from(args: argparse.Namespace, out_dir: Path) -> BenchOptions:
         modes=modes, amqp_url=args.amqp_url, out_dir=out_dir.resolve(), orders=args.orders,
         concurrency=args.concurrency, failure_rate=args.failure_rate, instances=args.instances, seed=args.seed,
         workflow=args.workflow, namespace=args.namespace, deadline_s=args.deadline, repeat=args.repeat,
+        durability=args.durability,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The bar: a mode's raw chain, relay processes on quorum queues, measured by the same driver as the sagas."""
+"""The bar: a mode's raw chain, relay processes at the sagas' durability, measured by the same driver as the sagas."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def relay_fleet(opts: BenchOptions, chain: raw_chain.Chain, folder_name: str) ->
     for role in chain.roles:
         for i in range(opts.instances):
             settings = Settings(service=role, mode="choreography", amqp_url=opts.amqp_url,
-                                namespace=opts.namespace, data_dir=out / "data", instance=i)  # fmt: skip
+                                namespace=opts.namespace, data_dir=out / "data", instance=i,
+                                durability=opts.durability)  # fmt: skip
             name = f"{role}.{i}" if i else role
             fleet.processes.append(RelayProcess(settings, out / "logs" / f"{name}.log", chain=chain,
                                                 prefetch=opts.prefetch))  # fmt: skip
@@ -38,7 +39,7 @@ def relay_fleet(opts: BenchOptions, chain: raw_chain.Chain, folder_name: str) ->
 async def run_raw(opts: BenchOptions, mode: Mode, orders: list[Order], on_settled: Callable[[int], None]) -> RunFigures:
     """Relay every order along the mode's happy-path route and record it at the end, as the saga would."""
     chain = CHAINS[mode]
-    topology = Topology(opts.namespace)
+    topology = Topology(opts.namespace, durability=opts.durability)
     folder = f"raw-{mode}"
     await raw_chain.declare(opts.amqp_url, topology, chain)
     fleet = relay_fleet(opts, chain, folder)

@@ -13,6 +13,7 @@ from sagalab.parent import exit_with_parent
 from scenarios.processes import EXIT_WITH_PARENT, ServiceProcess
 from shared.config import Mode, default_amqp_url
 from shared.transport.raw_chain import Chain, serve_relay
+from shared.transport.topology import DURABILITIES
 
 CHAINS: dict[Mode, Chain] = {
     "choreography": Chain("choreography", ("orders", "payment", "inventory", "shipping", "orders")),
@@ -38,7 +39,7 @@ class RelayProcess(ServiceProcess):
         return [sys.executable, "-m", "sagalab.cli", COMMAND, s.service, "--chain", chain.name,
                 "--route", ",".join(chain.route), "--amqp-url", s.amqp_url, "--namespace", s.namespace,
                 "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch),
-                EXIT_WITH_PARENT]  # fmt: skip
+                "--durability", s.durability, EXIT_WITH_PARENT]  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, required=True, help="where the last role keeps raw-CHAIN.db")
     p.add_argument("--ready", type=Path, required=True, help="file written once the relay consumes")
     p.add_argument("--prefetch", type=int, default=128)
+    p.add_argument("--durability", choices=DURABILITIES, default="strict", help="queues and confirms, as the sagas'")
     p.add_argument("--amqp-url", default=default_amqp_url())
     p.add_argument("--namespace", default="sagalab")
     p.add_argument(EXIT_WITH_PARENT, action="store_true", help="stop when stdin (the bench's pipe) closes")
@@ -65,5 +67,6 @@ def main(argv: Sequence[str]) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     if args.exit_with_parent:
         exit_with_parent()
-    asyncio.run(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch))
+    asyncio.run(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch,
+                            args.durability))  # fmt: skip
     return 0

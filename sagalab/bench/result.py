@@ -84,6 +84,9 @@ class Machine(BaseModel):
     cores: int
     broker: str
     queues: str = "quorum"
+    durability: str = "strict"
+    """``sagalab bench --durability``: strict (quorum queues, confirms) or light (classic queues, no confirms),
+    the same for the sagas and the raw chain."""
     transport: str = "plain"
     """The services' transport (``sagalab bench --transport``): ``fast`` unless told otherwise."""
 

@@ -16,7 +16,7 @@ from scenarios import runner
 from scenarios.oracle import judge
 from scenarios.processes import Fleet, ServiceProcess
 from scenarios.result import ViolationOut
-from scenarios.run_state import publish_patiently
+from scenarios.run_state import durability_of, publish_patiently
 from scenarios.topologies import coordinator, services
 from shared.config import Mode, Settings
 from shared.domain.contracts import Order, PlaceOrder
@@ -45,6 +45,7 @@ def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
                 service=service, mode=options.mode, amqp_url=options.amqp_url, namespace=options.namespace,
                 data_dir=options.out_dir / "data", instance=i,
                 options=dict(options.service_options) if service == "orchestrator" else {},
+                durability=durability_of(options),
             )  # fmt: skip
             fleet.processes.append(ServiceProcess(settings, logs / f"{service}{f'.{i}' if i else ''}.log"))
     return fleet
@@ -99,12 +100,13 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         scenario=bench_scenario(opts.orders, opts.failure_rate, opts.seed), mode=mode, amqp_url=opts.amqp_url,
         out_dir=(opts.out_dir / mode).resolve(), namespace=opts.namespace, orders=len(orders), seed=opts.seed,
         service_options={"workflow": opts.workflow} if mode == "orchestration" else {}, run_token=opts.run_token,
+        durability=opts.durability,
     )  # fmt: skip
     data_dir = options.out_dir / "data"
     coordinator_db = data_dir / f"{coordinator(mode)}.db"
     commands = {o.order_id: Outgoing.command(PlaceOrder(correlation_id=o.order_id, order=o), "orders", reply_to=None)
                 for o in orders}  # fmt: skip
-    broker = await Broker.connect(opts.amqp_url, Topology(opts.namespace), "bench")
+    broker = await Broker.connect(opts.amqp_url, Topology(opts.namespace, durability=opts.durability), "bench")
     fleet = Fleet()
     try:
         await runner.reset_namespace(broker, mode)

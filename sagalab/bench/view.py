@@ -52,7 +52,8 @@ def figures_table(result: BenchResult) -> Table:
     title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
              f" · K={result.instances}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
              f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues, "
-             f"{result.machine.transport} transport")  # fmt: skip
+             f"{result.machine.transport} transport, {result.machine.durability} durability"
+             f"{'' if result.machine.durability == 'strict' else ' (no confirms)'}")  # fmt: skip
     table = Table(title=title, header_style="bold")
     table.add_column("", no_wrap=True)
     for run in runs:

@@ -118,7 +118,7 @@ class _Reader:
             default_orders=count, expect=self.expectations(model), deadline_s=model.deadline_seconds,
             unsafe=frozenset(model.unsafe), service_options=self.service_options(model),
             attention_grace_s=model.attention_grace_seconds, place_interval_s=model.place_interval_seconds,
-            own_users=model.own_users, golden_file=self.path.with_name(f"{self.path.stem}.golden.json"),
+            own_users=model.own_users, durability=model.durability, golden_file=self.path.with_name(f"{self.path.stem}.golden.json"),
         )  # fmt: skip
         scenario = self.with_faults(scenario, model.faults)
         if self.found:

@@ -158,6 +158,9 @@ class ScenarioFile(_Model):
     """Each service logs in as its own broker user, so consumers check who published each message."""
     unsafe: tuple[UnsafeSwitch, ...] = ()
     """Defences switched off, to show what they prevent."""
+    durability: Literal["strict", "light"] | None = None
+    """``strict`` (quorum queues, publisher confirms) or ``light`` (classic queues, no confirms); ``--durability``
+    overrides it (default: ``$SAGALAB_DURABILITY``, else strict)."""
     faults: tuple[str, ...] = ()
     """Faults in ``sagalab faults``' grammar: ``[MODE/]TARGET:KIND[:ARGS][@TYPE[#N][+SECONDS]]``."""
     service_options: ServiceOptions = ServiceOptions()

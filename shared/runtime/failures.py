@@ -2,12 +2,14 @@
 
 A route that answers errors (orchestration's TaskFailed) answers and acks; otherwise the delivery is requeued, and
 the queue's delivery limit bounds the retries; on the last attempt the step fails as its business failure would.
+Classic queues (``light`` durability) count no deliveries, so the host also counts each message's failed attempts
+itself and takes the larger count (a count kept in memory: a restart starts it again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -30,6 +32,12 @@ class HandlerFailures:
     db: Database
     relay: OutboxRelay
     unsafe: frozenset[str]
+    failed: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Failed attempts this process saw, by (queue, message id): classic queues keep no delivery count."""
+
+    def attempts_before(self, delivery: Delivery) -> int:
+        """How many times this message was delivered before: the quorum queue's count, or this process's own."""
+        return max(delivery.delivery_count, self.failed.get((delivery.queue, delivery.message_id or ""), 0))
 
     async def settle(
         self,
@@ -50,12 +58,17 @@ class HandlerFailures:
             await self.relay.send([OutboxRow(s, o) for s, o in zip(seqs, outgoing, strict=True)])
             log.info("handled", failed=type(exc).__name__, sent=[o.type for o in outgoing])
             return
-        if not queue.durable or delivery.delivery_count < queue.delivery_limit:
+        before = self.attempts_before(delivery)
+        key = (delivery.queue, delivery.message_id or "")
+        if not queue.durable or before < queue.delivery_limit:
             log.error("handler failed; requeueing (the queue's delivery limit bounds the retries)",
-                      error=repr(exc), delivery_count=delivery.delivery_count, exc_info=exc)  # fmt: skip
+                      error=repr(exc), delivery_count=before, exc_info=exc)  # fmt: skip
+            if queue.durable:
+                self.failed[key] = before + 1
             await delivery.retry_later()
             return
-        await self._give_up(consumer, message, route, exc, delivery, tx_meta)
+        self.failed.pop(key, None)
+        await self._give_up(consumer, message, route, exc, delivery, tx_meta, before)
 
     async def _give_up(
         self,
@@ -65,11 +78,12 @@ class HandlerFailures:
         exc: Exception,
         delivery: Delivery,
         tx_meta: Mapping[str, Any],
+        before: int,
     ) -> None:
         """The handler failed on the last attempt the queue allows. A forward step fails as its business
         failure would (the failure event compensates what came before, as an orchestrator's Catch does),
         committed with the inbox row so a requeued copy changes nothing; the message is dead-lettered."""
-        attempts = delivery.delivery_count + 1
+        attempts = before + 1
         reason = f"handler failed {attempts} times, last with {type(exc).__name__}: {exc}"
         rows: list[OutboxRow] = []
         step = route.step
@@ -84,4 +98,4 @@ class HandlerFailures:
         await delivery.dead_letter("HandlerFailed", reason)
         await self.relay.send(rows)
         log.info("handled", failed=type(exc).__name__, gave_up=True, redelivered=delivery.redelivered,
-                 delivery_count=delivery.delivery_count, sent=[r.message.type for r in rows])  # fmt: skip
+                 delivery_count=before, sent=[r.message.type for r in rows])  # fmt: skip

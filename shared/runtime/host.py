@@ -116,8 +116,14 @@ class ServiceHost:
         self._tasks.append(asyncio.create_task(self.relay.run(self.stopping)))
         for loop in self.background:
             self._tasks.append(asyncio.create_task(loop(self.stopping)))
-        for sub in self.subscriptions:
-            self._consumers.append(await self.broker.consume(sub.queue, self._handler_for(sub)))
+        try:
+            for sub in self.subscriptions:
+                self._consumers.append(await self.broker.consume(sub.queue, self._handler_for(sub)))
+        except BaseException:  # a queue that cannot be declared (another durability's): stop the loops quietly
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            raise
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Stop consuming, let in-flight deliveries finish, publish what is staged, close."""

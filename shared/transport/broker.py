@@ -114,6 +114,20 @@ class MessageTooLarge(ValueError):
     bound every field, so a valid message never gets this large; this is a bug, not a broker fault."""
 
 
+class DurabilityClash(Exception):
+    """A queue of the namespace exists with the other durability's type (quorum under strict, classic under light):
+    RabbitMQ cannot redeclare a queue as another type, so the namespace must be cleaned first (a usage error)."""
+
+    def __init__(self, queue: str, topology: Topology, reason: object) -> None:
+        other = "strict" if topology.durability == "light" else "light"
+        super().__init__(
+            f"queue {queue} already exists as another type than the {topology.queue_type} queue --durability "
+            f"{topology.durability} declares (it was declared by a {other} run or service; RabbitMQ: {reason}). Stop "
+            f"what serves namespace {topology.namespace} and empty it with `sagalab clean --namespace "
+            f"{topology.namespace}`, or run with --durability {other}",
+        )
+
+
 TRANSPORTS: dict[str, type[Transport]] = {"plain": PlainTransport, "fast": FastTransport}
 """``plain`` is the default; ``SAGALAB_TRANSPORT=fast`` opts every process of a run into the fast one."""
 
@@ -157,7 +171,9 @@ class Broker:
             topology = dataclasses.replace(topology, replicas=len(urls))
         connection = await _connect(urls, timeout, {"connection_name": f"{topology.namespace}:{sender}"})
         broker = cls(connection, topology, sender, transport)
-        broker._publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        # strict: every publish waits for the broker's confirm; light: publish and move on (no confirms).
+        confirms = topology.confirms
+        broker._publish_channel = await connection.channel(publisher_confirms=confirms, on_return_raises=confirms)
         if declare:
             await broker.declare_exchanges(broker._publish_channel)
         return broker
@@ -179,10 +195,16 @@ class Broker:
 
     async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None) -> AbstractQueue:
         channel = channel or self._require_channel()
-        queue = await channel.declare_queue(
-            self.topology.queue(spec), durable=spec.durable, exclusive=not spec.durable,
-            auto_delete=not spec.durable, arguments=self.topology.queue_arguments_for(spec),
-        )  # fmt: skip
+        name = self.topology.queue(spec)
+        try:
+            queue = await channel.declare_queue(
+                name, durable=spec.durable, exclusive=not spec.durable,
+                auto_delete=not spec.durable, arguments=self.topology.queue_arguments_for(spec),
+            )  # fmt: skip
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            if "x-queue-type" in str(exc) or "x-delivery-limit" in str(exc):
+                raise DurabilityClash(name, self.topology, exc) from None
+            raise
         for binding in spec.bindings:
             await queue.bind(self.topology.exchange(binding.exchange), binding.routing_key)
         return queue
@@ -196,7 +218,8 @@ class Broker:
         return await self.transport.consume(queue, handler, self.sender, self.publish_dead_letter)
 
     async def publish(self, out: Outgoing) -> None:
-        """Publish persistently, mandatory, and wait for the broker's confirm (else ``PublishFailed``).
+        """Publish persistently, mandatory, and wait for the broker's confirm (else ``PublishFailed``); under
+        ``light`` durability there is no confirm to wait for: the publish returns once it is written.
 
         A body over ``MAX_MESSAGE_BYTES`` raises ``MessageTooLarge`` (RabbitMQ's own ``max_message_size`` is
         broker-wide)."""
@@ -274,7 +297,7 @@ class Broker:
         return self._publish_channel
 
 
-__all__ = ["Broker", "BrokerRefused", "BrokerUnavailable", "Consumer", "DeliveryHandler", "MessageTooLarge", "PublishFailed",
+__all__ = ["Broker", "BrokerRefused", "BrokerUnavailable", "Consumer", "DurabilityClash", "DeliveryHandler", "MessageTooLarge", "PublishFailed",
            "bindings", "transport_from_env"]
 
 

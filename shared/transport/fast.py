@@ -163,6 +163,8 @@ class FastTransport:
                                                         properties=amqp, mandatory=True)  # fmt: skip
         except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise PublishFailed(f"{properties.type} {properties.message_id}: {exc!r}") from exc
+        if confirmation is None and not underlay.publisher_confirms:
+            return  # light durability: no confirm asked for, none awaited
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"{properties.type} {properties.message_id}: broker answered {confirmation!r}")
 

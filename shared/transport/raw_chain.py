@@ -1,8 +1,9 @@
 """The raw chain: a plain aio-pika relay with a saga's hop count, the bar ``sagalab bench`` measures against.
 
-Each relay process consumes its own quorum queue (the sagas' queue arguments) with manual acks and a
-bounded prefetch. For each delivery it publishes the next hop persistently, with ``mandatory``, on a
-confirming channel, and acks the delivery only once the broker confirmed that publish. The process at the
+Each relay process consumes its own queue (the sagas' queue arguments: quorum under ``strict`` durability,
+classic under ``light``) with manual acks and a bounded prefetch. For each delivery it publishes the next hop
+persistently, with ``mandatory``, and acks the delivery once the broker confirmed that publish (``strict``) or
+once it is written (``light``: no confirms, as the services run then). The process at the
 end of the route records the order in a SQLite ``orders(order_id, placed_at, settled_at)`` table, committed
 before the ack, as a saga's coordinator does, so the same driver measures both.
 
@@ -35,7 +36,7 @@ from aiormq.abc import DeliveredMessage
 
 from shared.transport.acks import BatchedAcks
 from shared.transport.failover import failover_order, split_urls
-from shared.transport.topology import QueueSpec, Topology
+from shared.transport.topology import Durability, QueueSpec, Topology
 
 RAW_ORDERS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, placed_at REAL NOT NULL, settled_at REAL NOT NULL);
@@ -73,7 +74,7 @@ def node_of(url: str, role: str) -> str:
 
 
 async def declare(url: str, topology: Topology, chain: Chain) -> None:
-    """Delete and declare the chain's queues, so a run starts from empty quorum queues."""
+    """Delete and declare the chain's queues, so a run starts from empty queues of the topology's type."""
     connection = await aio_pika.connect(node_of(url, "runner"))
     async with connection:
         channel = await connection.channel()
@@ -103,7 +104,7 @@ class Placer:
     @classmethod
     async def connect(cls, url: str, topology: Topology, chain: Chain) -> Placer:
         connection = await aio_pika.connect(node_of(url, "runner"), client_properties={"connection_name": "raw-chain:placer"})
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        channel = await connection.channel(publisher_confirms=topology.confirms, on_return_raises=topology.confirms)
         return cls(connection, cast(aiormq.Channel, await channel.get_underlay_channel()),
                    chain.queue(topology, chain.route[0]))
 
@@ -114,6 +115,8 @@ class Placer:
         )  # fmt: skip
         confirmation = await self._channel.basic_publish(body, routing_key=self._queue, properties=properties,
                                                          mandatory=True, wait=False)  # fmt: skip
+        if confirmation is None and not self._channel.publisher_confirms:
+            return  # light: written, nothing to wait for
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise aiormq.exceptions.DeliveryError(None, confirmation)  # type: ignore[arg-type]
 
@@ -202,10 +205,12 @@ class Relay:
             confirmation = await self._publish.basic_publish(message.body, routing_key=self._queues[hop + 1],
                                                              properties=properties, mandatory=True, wait=False)  # fmt: skip
         except (aiormq.exceptions.AMQPError, ConnectionError):
-            confirmation = None
-        if isinstance(confirmation, aiormq.spec.Basic.Ack):
+            self._acker.nack(tag, requeue=True)  # the channel died: let the broker deliver it again
+            return
+        unconfirmed = confirmation is None and not self._publish.publisher_confirms  # light: nothing to wait for
+        if unconfirmed or isinstance(confirmation, aiormq.spec.Basic.Ack):
             self._acker.ack(tag)
-        else:  # nacked, returned or the channel died: let the broker deliver it again
+        else:  # nacked or returned: let the broker deliver it again
             self._acker.nack(tag, requeue=True)
 
     async def close(self) -> None:
@@ -216,18 +221,19 @@ class Relay:
 
 
 async def serve_relay(url: str, namespace: str, chain: Chain, role: str, data_dir: Path, ready: Path,
-                      prefetch: int = 128) -> None:  # fmt: skip
+                      prefetch: int = 128, durability: Durability = "strict") -> None:  # fmt: skip
     """Run one relay process until SIGTERM or SIGINT: consume, forward, record; then drain and close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    topology = Topology(namespace)
+    topology = Topology(namespace, durability=durability)
     connection = await aio_pika.connect(node_of(url, role), client_properties={"connection_name": f"{namespace}:raw:{role}"})
     try:
         consume = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=False)).get_underlay_channel())
-        publish = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=True, on_return_raises=True))
-                       .get_underlay_channel())
+        confirms = topology.confirms
+        publish = cast(aiormq.Channel, await (await connection.channel(publisher_confirms=confirms,
+                                                                       on_return_raises=confirms)).get_underlay_channel())
         await consume.basic_qos(prefetch_count=prefetch)
         relay = Relay(topology, chain, role, consume, publish, data_dir / f"raw-{chain.name}.db")
         consumer = await consume.basic_consume(chain.queue(topology, role), relay.on_delivery)

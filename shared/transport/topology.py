@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from shared.transport.wire import ExchangeKind
 
 EXCHANGE_KINDS: tuple[ExchangeKind, ...] = ("events", "commands", "replies")
+Durability = Literal["strict", "light"]
+DURABILITIES: tuple[Durability, ...] = ("strict", "light")
+"""``strict``: quorum queues and publisher confirms (nothing the outbox marked sent is lost when the broker
+crashes). ``light``: classic durable queues, persistent messages and no confirms (publish and move on), the
+peer engine's settings: cheaper, and a broker crash can lose a publish the outbox already marked sent."""
+
+
+class UnknownDurability(ValueError):
+    """``SAGALAB_DURABILITY`` (or ``--durability``) names no durability."""
+
+
+def default_durability() -> Durability:
+    """``SAGALAB_DURABILITY``, else ``strict``: every process a run or bench starts inherits the setting, as it
+    inherits ``SAGALAB_TRANSPORT``."""
+    name = os.environ.get("SAGALAB_DURABILITY") or "strict"
+    for known in DURABILITIES:
+        if name == known:
+            return known
+    raise UnknownDurability(f"SAGALAB_DURABILITY={name!r} names no durability; use one of {', '.join(DURABILITIES)} "
+                            "(or leave it unset for strict)")  # fmt: skip
 DELIVERY_LIMIT = 5
 """A valid message whose handler keeps failing is dead-lettered after this many redeliveries."""
 
@@ -41,6 +62,17 @@ class Topology:
     queue_arguments: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     """Nodes of the cluster (several AMQP URLs): each quorum queue gets a member on every one of them."""
+    durability: Durability = field(default_factory=default_durability)
+    """How the namespace's queues are declared and whether publishes wait for the broker's confirm."""
+
+    @property
+    def confirms(self) -> bool:
+        """Publisher confirms: awaited under ``strict``, not asked for under ``light``."""
+        return self.durability == "strict"
+
+    @property
+    def queue_type(self) -> str:
+        return "quorum" if self.durability == "strict" else "classic"
 
     def exchange(self, kind: ExchangeKind) -> str:
         return f"{self.namespace}.{kind}"
@@ -61,17 +93,17 @@ class Topology:
         return f"{self.namespace}.{spec.service}{'.' + spec.suffix if spec.suffix else ''}"
 
     def queue_arguments_for(self, spec: QueueSpec) -> dict[str, Any]:
-        """Quorum queues: durable, replicated log, and a native delivery limit for poison messages."""
+        """``strict``: quorum queues (durable, a replicated log fsync'd before the confirm, and a native delivery
+        limit for poison messages). ``light``: classic durable queues, which have no delivery limit: the host
+        counts a failing message's attempts itself (``shared/runtime/failures.py``)."""
         if not spec.durable:
             return {"x-dead-letter-exchange": self.dead_letter_exchange}
-        arguments: dict[str, Any] = {
-            "x-queue-type": "quorum",
-            "x-dead-letter-exchange": self.dead_letter_exchange,
-            "x-delivery-limit": spec.delivery_limit,
-        }
+        arguments: dict[str, Any] = {"x-queue-type": self.queue_type, "x-dead-letter-exchange": self.dead_letter_exchange}
+        if self.durability == "strict":
+            arguments["x-delivery-limit"] = spec.delivery_limit
         if spec.max_length is not None:
             arguments["x-max-length"] = spec.max_length
-        if self.replicas > 1:
+        if self.replicas > 1 and self.durability == "strict":
             arguments["x-quorum-initial-group-size"] = self.replicas
         return arguments | self.queue_arguments
 

@@ -13,7 +13,7 @@ from shared.config import Mode
 
 pytestmark = pytest.mark.broker
 
-NEEDS_BROKER_CONTROL = {"broker-restart", "connections-closed"}
+NEEDS_BROKER_CONTROL = {"broker-restart", "connections-closed", "light-broker-crash"}
 
 MAYBE = range(0, 2)
 """A count that depends on whether a late copy arrived before the run settled and its services stopped."""

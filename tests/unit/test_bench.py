@@ -23,8 +23,8 @@ from sagalab.bench.stats import (
     throughput,
     throughput_target,
 )
-from sagalab.cli import parser
 from sagalab.bench.view import disturbed
+from sagalab.cli import parser
 
 STAT = ("4242 (python3 -m (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 "
         "250 75 0 0 20 0 3 0 12345 1000000 5000 18446744073709551615")  # fmt: skip

@@ -90,7 +90,8 @@ def test_podman_s_api_gets_the_image_rabbitmq_image_names_and_podman_s_rabbitmqc
 
 def test_testcontainers_is_set_up_for_podman_and_left_alone_for_docker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Podman: no Ryuk, the mapped port on 127.0.0.1; unless the TESTCONTAINERS_* variables chose. Docker: as it was."""
-    from testcontainers.core.config import ConnectionMode, testcontainers_config as config
+    from testcontainers.core.config import ConnectionMode
+    from testcontainers.core.config import testcontainers_config as config
 
     for name in ("ryuk_disabled", "connection_mode_override", "tc_host_override"):
         monkeypatch.setattr(config, name, None if name != "ryuk_disabled" else False)  # restored after the test

@@ -40,7 +40,7 @@ def problems(source: str, name: str = "mine.toml") -> list[str]:
 
 def test_the_catalogue_is_one_file_per_scenario_story_first() -> None:
     """Every file of scenarios/catalogue is a scenario named after it; the story's five come first, in order."""
-    assert sorted(SCENARIOS) == sorted(p.stem for p in CATALOGUE_FILES) and len(SCENARIOS) == 34
+    assert sorted(SCENARIOS) == sorted(p.stem for p in CATALOGUE_FILES) and len(SCENARIOS) == 35
     assert tuple(SCENARIOS)[:5] == STORY
     assert {s.name for s in SCENARIOS.faults()} == set(SCENARIOS) - set(STORY)
 
@@ -165,7 +165,7 @@ completes = 1
     assert found == [
         "mine.toml:2: deadline_second: unknown key 'deadline_second'; did you mean 'deadline_seconds'? (known here: "
         "name, teaches, orders, stock, stock_per_order, deadline_seconds, place_interval_seconds, "
-        "attention_grace_seconds, own_users, unsafe, faults, service_options, expect)",
+        "attention_grace_seconds, own_users, unsafe, durability, faults, service_options, expect)",
         "mine.toml:6: orders.fields.card_numbr: unknown key 'card_numbr'; did you mean 'card_number'? (known here: "
         "order_id, customer_id, sku, quantity, lines, amount_cents, card_number, destination)",
         "mine.toml:9: expect.all_end: 'compensate' is not one of completed, compensated; did you mean 'compensated'?",
