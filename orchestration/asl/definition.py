@@ -21,7 +21,7 @@ _NESTED_FIELDS = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
 _MAX_NAME = 80
 _TOP = "Top level"
 # `$$` context paths that do not need the execution's input to be kept in the Execution.
-_CONTEXT_WITHOUT_INPUT = re.compile(r"\$\$(?!\.(?:State|Task|StateMachine)\b|\.Execution\.(?:Id|Name|StartTime)\b)")
+_CONTEXT_WITHOUT_INPUT = re.compile(r"\$\$(?!\.(?:State|Task|StateMachine|Map)\b|\.Execution\.(?:Id|Name|StartTime)\b)")
 
 
 def load_definition(source: str | Path | dict[str, Any]) -> StateMachine:

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from orchestration.asl import DefinitionError
 from orchestration.definitions import Definition
 from orchestration.orchestrator import Orchestrator
 from orchestration.resources import ResourceMap
@@ -95,3 +98,20 @@ def test_a_task_heartbeat_restarts_heartbeat_seconds_inside_a_map_iteration(tmp_
     assert saga.execution().status == "RUNNING"
     saga.wake(9)
     assert (saga.execution().status, saga.execution().error) == ("FAILED", "States.HeartbeatTimeout")
+
+
+def test_lambda_invoke_wait_for_task_token_goes_to_the_function_and_its_answer_is_not_wrapped() -> None:
+    resources = ResourceMap({"approve": "humans"})
+    call = resources.resolve("arn:aws:states:::lambda:invoke.waitForTaskToken",
+                             {"FunctionName": "approve", "Payload": {"token": "t"}})  # fmt: skip
+    assert (call.participant, call.function, call.input) == ("humans", "approve", {"token": "t"})
+    assert call.output({"approved": True}) == {"approved": True}
+    assert resources.resolve("arn:aws:states:::lambda:invoke", {"FunctionName": "approve"}).output(1)["Payload"] == 1
+
+
+def test_nested_task_resources_are_checked_at_load() -> None:
+    """A Task inside a Parallel branch or a Map processor must be bound too."""
+    branch = {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "unbound", "End": True}}}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch], "End": True}}}
+    with pytest.raises(DefinitionError, match="State 'X': field 'Resource': 'unbound' is not in the resource map"):
+        Definition.compile("d.asl.json", json.dumps(definition), ResourceMap())
