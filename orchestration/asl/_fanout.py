@@ -148,10 +148,10 @@ def _succeed(run: Run, state: FanoutState, fanout: Fanout) -> Go | None:
 
 def _compact(child: Execution) -> Execution:
     """A finished child keeps only what the parent needs: its status and result."""
-    values = {"execution_id": child.execution_id, "status": child.status, "state_name": None,
-              "started_at": child.started_at, "output": child.output, "error": child.error, "cause": child.cause,
-              "scope": child.scope}  # fmt: skip
-    return Execution.model_validate(values)
+    values = {name: info.default for name, info in Execution.model_fields.items()}
+    values.update(execution_id=child.execution_id, status=child.status, state_name=None, started_at=child.started_at,
+                  output=child.output, error=child.error, cause=child.cause, scope=child.scope)  # fmt: skip
+    return build(Execution, values)
 
 
 def _prepare(run: Run, state: FanoutState, effective: Any) -> Fanout:
