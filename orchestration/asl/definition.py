@@ -21,7 +21,11 @@ _UNSUPPORTED_TYPES = frozenset({"Parallel", "Map"})
 _MAX_NAME = 80
 _TOP = "Top level"
 # `$$` context paths that do not need the execution's input to be kept in the Execution.
-_CONTEXT_WITHOUT_INPUT = re.compile(r"\$\$(?!\.(?:State|Task|StateMachine)\b|\.Execution\.(?:Id|Name|StartTime)\b)")
+_CONTEXT_WITHOUT_INPUT = re.compile(
+    r"\$\$(?!\.(?:State|Task|StateMachine)\b|\.Execution\.(?:Id|Name|StartTime)\b)"
+    r"|\$states(?!\.(?:input|result|errorOutput)\b|\.context\.(?:State|Task|StateMachine)\b"
+    r"|\.context\.Execution\.(?:Id|Name|StartTime)\b)"
+)
 
 
 def load_definition(source: str | Path | dict[str, Any]) -> StateMachine:
@@ -68,7 +72,8 @@ def _compile(raw: Any, problems: Problems) -> StateMachine | None:
         problems.add(_TOP, "StartAt", "is required and must be a state name")
     elif states_raw and start_at not in states_raw:
         problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'{did_you_mean(start_at, states_raw)}")
-    builder = StateBuilder(frozenset(states_raw), problems)
+    language = "JSONata" if raw.get("QueryLanguage") == "JSONata" else "JSONPath"
+    builder = StateBuilder(frozenset(states_raw), problems, language)
     states = {name: state for name, value in states_raw.items() if (state := _state(builder, name, value)) is not None}
     if isinstance(start_at, str) and start_at in states_raw:
         _check_reachable(start_at, states_raw, problems)
@@ -98,10 +103,8 @@ def _check_top_fields(raw: dict[str, Any], problems: Problems) -> None:
 
 def _check_query_language(raw: dict[str, Any], problems: Problems, where: str) -> None:
     language = raw.get("QueryLanguage", "JSONPath")
-    if language == "JSONata":
-        problems.add(where, "QueryLanguage", "value 'JSONata' is not supported (only JSONPath)")
-    elif language != "JSONPath":
-        problems.add(where, "QueryLanguage", f"must be 'JSONPath', got {json.dumps(language)}")
+    if language not in ("JSONPath", "JSONata"):
+        problems.add(where, "QueryLanguage", f"must be 'JSONPath' or 'JSONata', got {json.dumps(language)}")
 
 
 def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
@@ -111,7 +114,6 @@ def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
     if not isinstance(raw, dict):
         builder.problems.note(where, "the state must be a JSON object")
         return None
-    _check_query_language(raw, builder.problems, where)
     kind = raw.get("Type")
     if kind in _STATE_TYPES:
         return builder.build(name, raw, str(kind))

@@ -78,6 +78,8 @@ class Execution(BaseModel):
     last_event_id: int = 0
     execution_input: Any = None
     """Kept only when the definition reads `$$.Execution.Input`."""
+    variables: dict[str, Any] = {}
+    """The workflow variables assigned so far (Assign), persisted with the execution."""
 
     @property
     def finished(self) -> bool:

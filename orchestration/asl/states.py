@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .choice import ChoiceBranch
 from .intrinsics import Intrinsic
+from .jsonata import Expression, Value
 from .paths import JsonPath, ResultPath
 from .retry import Catcher, Retrier
 from .templates import Template
+
+if TYPE_CHECKING:
+    from ._variables import Assignment
 
 StateType = Literal["Task", "Pass", "Choice", "Wait", "Succeed", "Fail"]
 TransitionKind = Literal["next", "catch", "choice", "default"]
@@ -19,12 +23,16 @@ TransitionKind = Literal["next", "catch", "choice", "default"]
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """What every state shares: its name, and the InputPath/OutputPath (None means JSON null, i.e. `{}`)."""
+    """What every state shares: its name, and the InputPath/OutputPath (None means JSON null, i.e. `{}`); in a
+    JSONata state (`jsonata`), its Output instead; its Assign in either language."""
 
     name: str
     comment: str | None
     input_path: JsonPath | None
     output_path: JsonPath | None
+    jsonata: bool = False
+    assign: Assignment | None = None
+    output: Value | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,9 @@ class TaskState:
     retriers: tuple[Retrier, ...]
     catchers: tuple[Catcher, ...]
     type: StateType = "Task"
+    arguments: Value | None = None
+    """JSONata: the task's input (default: the state's input)."""
+    timeout_expression: Expression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,8 @@ class WaitState:
     timestamp: datetime | None
     timestamp_path: JsonPath | None
     type: StateType = "Wait"
+    seconds_expression: Expression | None = None
+    timestamp_expression: Expression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +91,9 @@ class SucceedState:
     type: StateType = "Succeed"
 
 
-# Fail's ErrorPath/CausePath may be a path or an intrinsic; both read the state's raw input.
-Dynamic = JsonPath | Intrinsic
+# Fail's ErrorPath/CausePath may be a path or an intrinsic; both read the state's raw input. A JSONata state's
+# Error/Cause may be an expression.
+Dynamic = JsonPath | Intrinsic | Expression
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,14 +96,6 @@ def test_a_state_nothing_leads_to_is_reported() -> None:
         (one_state(Type="Parallel", Branches=[], End=True),
          "State 'S': field 'Type' value 'Parallel' is not supported"),
         (one_state(Type="Map", ItemProcessor={}, End=True), "State 'S': field 'Type' value 'Map' is not supported"),
-        ({"StartAt": "S", "QueryLanguage": "JSONata", "States": {"S": {"Type": "Succeed"}}},
-         "Top level: field 'QueryLanguage' value 'JSONata' is not supported (only JSONPath)"),
-        (one_state(Type="Pass", QueryLanguage="JSONata", End=True),
-         "State 'S': field 'QueryLanguage' value 'JSONata' is not supported (only JSONPath)"),
-        (one_state(Type="Task", Resource="r", Arguments={}, End=True),
-         "State 'S': field 'Arguments' is not supported (JSONata)"),
-        (one_state(Type="Pass", Output={}, End=True), "State 'S': field 'Output' is not supported (JSONata)"),
-        (one_state(Type="Pass", Assign={"x": 1}, End=True), "State 'S': field 'Assign' is not supported (variables)"),
         (one_state(Type="Task", Resource="r", HeartbeatSeconds=5, End=True),
          "State 'S': field 'HeartbeatSeconds' is not supported (task heartbeats)"),
         (one_state(Type="Task", Resource="r", HeartbeatSecondsPath="$.h", End=True),
@@ -112,14 +104,10 @@ def test_a_state_nothing_leads_to_is_reported() -> None:
          "State 'S': field 'Credentials' is not supported (cross-account task credentials)"),
         (one_state(Type="Task", Resource="r", ItemReader={}, End=True),
          "State 'S': field 'ItemReader' is not supported (Map states)"),
-        (one_state(Type="Choice", Choices=[{"Condition": "{% true %}", "Next": "S"}]),
-         "State 'S': field 'Choices[0].Condition' is not supported (JSONata)"),
-        (one_state(Type="Task", Resource="r", End=True, Catch=[{"ErrorEquals": ["E"], "Next": "S", "Assign": {}}]),
-         "State 'S': field 'Catch[0].Assign' is not supported (variables)"),
     ],
 )
 def test_unsupported_features_are_refused_naming_state_and_field(definition: dict[str, Any], message: str) -> None:
-    """Parallel, Map, JSONata, variables, heartbeats and credentials are refused at load with a precise message."""
+    """Parallel, Map, heartbeats and credentials are refused at load with a precise message."""
     assert message in problems(definition)
 
 
