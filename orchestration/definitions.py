@@ -51,7 +51,8 @@ class Definition:
         if not isinstance(raw, dict):
             raise DefinitionError(["Top level: the definition must be a JSON object"])
         machine = load_definition(raw)
-        tasks = [(n, s["Resource"], s.get("Parameters")) for n, s in raw["States"].items() if s["Type"] == "Task"]
+        tasks = [(n, s["Resource"], s.get("Parameters", s.get("Arguments")))  # Arguments: a JSONata state's
+                 for n, s in raw["States"].items() if s["Type"] == "Task"]  # fmt: skip
         problems = resources.check(tasks)
         if problems:
             raise DefinitionError(problems)

@@ -85,8 +85,8 @@ class ResourceMap:
         """Problems with statically known resources: (state name, resource, parameters template)."""
         problems = []
         for state, resource, parameters in resources:
-            if resource == LAMBDA_INVOKE and isinstance(parameters, dict) and "FunctionName.$" in parameters:
-                continue  # chosen at run time
+            if resource == LAMBDA_INVOKE and isinstance(parameters, dict) and _chosen_at_run_time(parameters):
+                continue
             try:
                 self.resolve(resource, parameters if isinstance(parameters, dict) else {})
             except UnknownResource as exc:
@@ -108,3 +108,9 @@ def _typed(participant: str, command: str, task_input: Any) -> Call:
     if cls is None or not issubclass(cls, Command):
         raise UnknownResource(f"sagalab has no command {command!r}")
     return Call("typed", participant, task_input, command=cls)
+
+
+def _chosen_at_run_time(parameters: dict[str, Any]) -> bool:
+    """A Lambda's FunctionName read from a path (`FunctionName.$`) or a JSONata expression (`{% %}`)."""
+    name = parameters.get("FunctionName")
+    return "FunctionName.$" in parameters or (isinstance(name, str) and name.startswith("{%") and name.endswith("%}"))
