@@ -34,8 +34,8 @@ def language_of(raw: dict[str, Any], machine_language: str, problems: Problems, 
         problems.add(where, "QueryLanguage", f"must be 'JSONPath' or 'JSONata', got {json.dumps(language)}")
         return machine_language
     if machine_language == JSONATA and language == JSONPATH:
-        problems.add(where, "QueryLanguage", "cannot be 'JSONPath' when the state machine's QueryLanguage is "
-                                             "'JSONata' (only a JSONPath machine may mix in JSONata states)")  # fmt: skip
+        problems.add(where, "QueryLanguage", "cannot be 'JSONPath' when the state machine's QueryLanguage is 'JSONata' "
+                     "(only a JSONPath machine may mix in states of the other language)")
     return str(language)
 
 
@@ -77,7 +77,7 @@ def compile_condition_rule(
         return None, {}
     for key in item:
         if key not in _RULE_FIELDS:
-            hint = " (JSONPath operators such as Variable or StringEquals need a JSONPath state)" if key != "Default" else ""
+            hint = " (JSONPath operators such as Variable or StringEquals need a JSONPath state)"
             problems.add(where, f"{field}.{key}", f"is not a valid field of a JSONata Choice Rule{hint}")
     if not isinstance(item.get("Next"), str):
         problems.add(where, f"{field}.Next", "is required and must be a state name")

@@ -91,7 +91,8 @@ def _wait_until(run: Run, state: WaitState, scope: Scope) -> datetime:
         text = state.timestamp_expression.evaluate(scope)
         timestamp = parse_timestamp(text)
         if timestamp is None:
-            cause = f"The Timestamp expression '{state.timestamp_expression.text}' must give an RFC 3339 timestamp, got {text!r}"  # noqa: E501
+            text_of = state.timestamp_expression.text
+            cause = f"The Timestamp expression '{text_of}' must give an RFC 3339 timestamp, got {text!r}"
             raise StatesError(QUERY_EVALUATION_ERROR, cause, "Timestamp")
         return timestamp
     if state.timestamp is not None:
@@ -102,7 +103,8 @@ def _wait_until(run: Run, state: WaitState, scope: Scope) -> datetime:
 def _integer(expression: Expression, scope: Scope, least: int) -> int:
     value = expression.evaluate(scope)
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        cause = f"The expression '{expression.text}' of field '{expression.field}' must give an integer of at least {least}, got {value!r}"  # noqa: E501
+        where = f"The expression '{expression.text}' of field '{expression.field}'"
+        cause = f"{where} must give an integer of at least {least}, got {value!r}"
         raise StatesError(QUERY_EVALUATION_ERROR, cause, expression.field)
     return value
 

@@ -171,7 +171,7 @@ class StateBuilder:
             resource = ""
         timeout, timeout_path, timeout_expression = raw.get("TimeoutSeconds"), None, None
         if self.jsonata and is_expression(timeout):
-            timeout, timeout_expression = expression_or(raw, "TimeoutSeconds", positive_integer, "", self.problems, where)
+            timeout, timeout_expression = expression_or(raw, "TimeoutSeconds", bool, "", self.problems, where)
         elif timeout is not None and not positive_integer(timeout):
             self.problems.add(where, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
             timeout = None
@@ -195,7 +195,7 @@ class StateBuilder:
             timeout_seconds_path=timeout_path,
             retriers=retriers,
             catchers=catchers,
-            arguments=compile_value(raw["Arguments"], self.problems, where, "Arguments") if "Arguments" in raw else None,
+            arguments=self._jsonata_value(raw, "Arguments", where),
             timeout_expression=timeout_expression,
         )
 
@@ -227,6 +227,9 @@ class StateBuilder:
                 branches.append(branch(rule, target, self._rule_extras(item, index, where)))
         default = self.target(raw["Default"], "Default", where) if "Default" in raw else None
         return ChoiceState(flow=flow, choices=tuple(branches), default=default)
+
+    def _jsonata_value(self, raw: dict[str, Any], key: str, where: str) -> Any:
+        return compile_value(raw[key], self.problems, where, key) if key in raw else None
 
     def _rule_extras(self, item: dict[str, Any], index: int, where: str) -> tuple[Any, Any]:
         """A top-level Choice Rule's Assign and (JSONata) Output."""

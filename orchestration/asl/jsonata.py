@@ -70,17 +70,20 @@ class Expression:
     def evaluate(self, scope: Scope) -> Any:
         value = self.evaluate_or_undefined(scope)
         if value is _UNDEFINED:
-            cause = f"The JSONata expression '{self.text}' specified for the field '{self.field}' returned nothing (undefined)."
+            cause = f"{self._named()} returned nothing (undefined)."
             raise StatesError(QUERY_EVALUATION_ERROR, cause, self.field)
         return value
+
+    def _named(self) -> str:
+        return f"The JSONata expression '{self.text}' specified for the field '{self.field}'"
 
     def evaluate_or_undefined(self, scope: Scope) -> Any:
         variables = {name: Utils.NULL_VALUE if value is None else value for name, value in scope.variables.items()}
         bindings: dict[str, Any] = {**variables, **_functions(scope), "states": scope.states}
         try:
             raw = self.compiled.evaluate(None, bindings)
-        except (JException, RecursionError, ValueError, TypeError, ArithmeticError) as exc:
-            cause = f"An error occurred while evaluating the JSONata expression '{self.text}' specified for the field '{self.field}': {exc}"  # noqa: E501
+        except Exception as exc:  # the library's errors and its bugs alike: the state's error, never a crash loop
+            cause = f"{self._named()} failed: {exc}"
             raise StatesError(QUERY_EVALUATION_ERROR, cause, self.field) from None
         if raw is None:
             return _UNDEFINED  # jsonata-python's `undefined` (its JSON null is Utils.NULL_VALUE: compiled so)
@@ -155,7 +158,7 @@ def _to_json(value: Any, expression: Expression) -> Any:
         return {str(key): _to_json(item, expression) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_to_json(item, expression) for item in value]
-    cause = f"The JSONata expression '{expression.text}' specified for the field '{expression.field}' returned a function, not JSON"  # noqa: E501
+    cause = f"{expression._named()} returned a function, not JSON"
     raise StatesError(QUERY_EVALUATION_ERROR, cause, expression.field)
 
 

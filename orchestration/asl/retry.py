@@ -169,7 +169,9 @@ def compile_catchers(raw: Any, problems: Problems, where: str, jsonata: bool = F
             problems.add(where, f"{field}.Next", "is required and must be a state name")
             target = ""
         result_path = _result_path(item, problems, where, f"{field}.ResultPath")
-        assign = compile_assign(item["Assign"], jsonata, problems, where, f"{field}.Assign") if "Assign" in item else None
+        assign = None
+        if "Assign" in item:
+            assign = compile_assign(item["Assign"], jsonata, problems, where, f"{field}.Assign")
         output = compile_value(item["Output"], problems, where, f"{field}.Output") if "Output" in item else None
         catchers.append(Catcher(errors, target, result_path, assign, output))
     return tuple(catchers)

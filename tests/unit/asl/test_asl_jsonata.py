@@ -51,6 +51,15 @@ def test_states_reserved_variable_gives_input_result_and_context() -> None:
                                     "state": "Work", "entered": "2024-01-01T00:00:00Z"}  # fmt: skip
 
 
+def test_states_context_execution_input_is_the_execution_input() -> None:
+    """`$states.context.Execution.Input` is kept for a definition that reads it, as `$$.Execution.Input` is."""
+    interpreter = machine({
+        "First": {"Type": "Pass", "Output": {"replaced": True}, "Next": "Then"},
+        "Then": {"Type": "Pass", "Output": "{% $states.context.Execution.Input.n %}", "End": True},
+    }, **JSONATA)  # fmt: skip
+    assert drive(interpreter, {"n": 5}, echo).execution.output == 5
+
+
 def test_a_jsonpath_machine_may_hold_a_jsonata_state() -> None:
     """QueryLanguage on one state switches that state only; its neighbours stay JSONPath."""
     interpreter = machine({
