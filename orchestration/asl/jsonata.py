@@ -163,7 +163,8 @@ def _to_json(value: Any, expression: Expression) -> Any:
 
 
 def _functions(scope: Scope) -> dict[str, Any]:
-    """Step Functions' own JSONata functions, and `$now`/`$millis` read from the step's time (no clock is read)."""
+    """Step Functions' own JSONata functions (and no `$eval`, as there), and `$now`/`$millis` read from the step's
+    time (no clock is read)."""
     millis = int(scope.now.timestamp() * 1000)
     return {
         "partition": Jsonata.JLambda(_partition),
@@ -172,6 +173,7 @@ def _functions(scope: Scope) -> dict[str, Any]:
         "random": Jsonata.JLambda(lambda seed=None: scope.rng.random()),
         "uuid": Jsonata.JLambda(lambda: str(uuid.UUID(int=scope.rng.getrandbits(128), version=4))),
         "parse": Jsonata.JLambda(_parse),
+        "eval": Jsonata.JLambda(_no_eval),
         "now": Jsonata.JLambda(lambda picture=None, timezone=None: format_timestamp(scope.now)),
         "millis": Jsonata.JLambda(lambda: millis),
     }
@@ -202,6 +204,10 @@ def _hash(data: Any, algorithm: Any) -> str:
         raise ValueError(f"$hash algorithm must be one of {', '.join(_HASH_ALGORITHMS)}, got {algorithm!r}")
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+
+def _no_eval(*args: Any) -> Any:
+    raise ValueError("$eval is not available in Step Functions' JSONata; use $parse")
 
 
 def _parse(text: Any) -> Any:

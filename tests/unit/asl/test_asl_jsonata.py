@@ -211,6 +211,14 @@ def test_step_functions_jsonata_functions() -> None:
     assert output["uuid"] == again["uuid"]  # from the interpreter's seeded rng, never the global one
 
 
+def test_eval_is_not_available_as_in_step_functions() -> None:
+    """Step Functions leaves `$eval` out of its JSONata (use `$parse`): calling it is a QueryEvaluationError."""
+    interpreter = machine({"S": {"Type": "Pass", "Output": "{% $eval('1 + 1') %}", "End": True}}, **JSONATA)
+    run = drive(interpreter, {}, echo)
+    assert run.execution.error == "States.QueryEvaluationError"
+    assert "use $parse" in (run.execution.cause or "")
+
+
 # --- the checkout saga in both languages: the same commands in the same order, the same ending -------------------
 
 
