@@ -67,14 +67,12 @@ def is_timestamp(value: Any) -> bool:
     return parse_timestamp(value) is not None
 
 
-def compile_condition_rule(
-    item: Any, index: int, problems: Problems, where: str
-) -> tuple[Condition | None, dict[str, Any]]:
+def compile_condition_rule(item: Any, index: int, problems: Problems, where: str) -> Condition | None:
     """A JSONata Choice Rule: `Condition` (an expression) beside Next, and optionally Assign and Output."""
     field = f"Choices[{index}]"
     if not isinstance(item, dict):
         problems.add(where, field, "must be an object")
-        return None, {}
+        return None
     for key in item:
         if key not in _RULE_FIELDS:
             hint = " (JSONPath operators such as Variable or StringEquals need a JSONPath state)"
@@ -84,9 +82,9 @@ def compile_condition_rule(
     text = item.get("Condition")
     if not is_expression(text):
         problems.add(where, f"{field}.Condition", "is required and must be a JSONata expression {% ... %}")
-        return None, item
+        return None
     expression = compile_expression(text, problems, where, f"{field}.Condition")
-    return (Condition(expression) if expression is not None else None), item
+    return Condition(expression) if expression is not None else None
 
 
 def branch(rule: Any, target: str, extras: tuple[Any, Any]) -> ChoiceBranch:

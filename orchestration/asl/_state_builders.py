@@ -85,10 +85,10 @@ class StateBuilder:
         comment = self._comment(raw, where)
         if self.jsonata:
             output = compile_value(raw["Output"], self.problems, where, "Output") if "Output" in raw else None
-            flow = Flow(name, comment, ROOT, ROOT, True, assign, output)
+            flow = Flow(name, comment, ROOT, ROOT, jsonata=True, assign=assign, output=output)
         else:
             input_path, output_path = self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where)
-            flow = Flow(name, comment, input_path, output_path, False, assign)
+            flow = Flow(name, comment, input_path, output_path, assign=assign)
         builders: dict[str, Callable[[dict[str, Any], Flow, str], State]] = {
             "Task": self._task,
             "Pass": self._pass,
@@ -217,7 +217,7 @@ class StateBuilder:
             choices = []
         for index, item in enumerate(choices):
             if self.jsonata:
-                rule, _ = compile_condition_rule(item, index, self.problems, where)
+                rule = compile_condition_rule(item, index, self.problems, where)
             else:
                 rule = compile_rule(item, self.problems, where, f"Choices[{index}]", top_level=True)
             target = item.get("Next") if isinstance(item, dict) else None
