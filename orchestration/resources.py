@@ -90,9 +90,9 @@ class ResourceMap:
         problems = []
         for state, resource, parameters in resources:
             if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT) and isinstance(parameters, dict) and (
-                "FunctionName.$" in parameters
+                _chosen_at_run_time(parameters)
             ):
-                continue  # chosen at run time
+                continue
             try:
                 self.resolve(resource, parameters if isinstance(parameters, dict) else {})
             except UnknownResource as exc:
@@ -114,3 +114,9 @@ def _typed(participant: str, command: str, task_input: Any) -> Call:
     if cls is None or not issubclass(cls, Command):
         raise UnknownResource(f"sagalab has no command {command!r}")
     return Call("typed", participant, task_input, command=cls)
+
+
+def _chosen_at_run_time(parameters: dict[str, Any]) -> bool:
+    """A Lambda's FunctionName read from a path (`FunctionName.$`) or a JSONata expression (`{% %}`)."""
+    name = parameters.get("FunctionName")
+    return "FunctionName.$" in parameters or (isinstance(name, str) and name.startswith("{%") and name.endswith("%}"))
