@@ -26,6 +26,7 @@ from statelint.linter import Linter
 from statelint.problem import ProblemType
 
 from orchestration.asl import load_definition
+from tests.integration.test_fanout_crash import map_checkout, parallel_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Config({ProblemType.FLOAT})
@@ -52,7 +53,13 @@ DEFINITIONS = sorted(
 )
 
 # Beside the files: the new syntax in the shapes the unit tests use (variables in both languages, a JSONPath machine
-# with a JSONata state), so statelint vouches for what it can read of them too.
+# with a JSONata state, Parallel and Map in both languages, the crash tests' Parallel and Map checkouts), so
+# statelint vouches for what it can read of them too. Its gaps besides those above: a JSONata Map's MaxConcurrency
+# given as an expression (Step Functions takes one; statelint wants a number).
+_BRANCH = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "svc:a", "TimeoutSeconds": 10,
+                                            "HeartbeatSeconds": 5, "End": True}}}  # fmt: skip
+_PROCESSOR = {"StartAt": "Reserve", "States": {"Reserve": {"Type": "Task", "Resource": "stock:reserve",
+                                                           "Arguments": "{% $states.input %}", "End": True}}}
 INLINE: dict[str, tuple[dict[str, Any], list[str]]] = {
     "jsonpath-variables": ({
         "StartAt": "Remember",
@@ -75,6 +82,34 @@ INLINE: dict[str, tuple[dict[str, Any], list[str]]] = {
                     "Assign": {"y": "{% $states.input.x %}"}, "End": True},
         },
     }, []),
+    "parallel-checkout": (parallel_checkout(), []),
+    "map-checkout": (map_checkout(), []),
+    "jsonata-map-and-parallel": ({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {"Type": "Pass", "Assign": {"order": "{% $states.input.id %}"}, "Next": "Each"},
+            "Each": {"Type": "Map", "Items": "{% $states.input.lines %}", "ItemProcessor": _PROCESSOR,
+                     "ItemSelector": {"sku": "{% $states.context.Map.Item.Value.sku %}", "order": "{% $order %}"},
+                     "MaxConcurrency": "{% 2 %}", "ToleratedFailureCount": 1,
+                     "Assign": {"reserved": "{% $count($states.result) %}"}, "Output": "{% $states.result %}",
+                     "Next": "Both"},
+            "Both": {"Type": "Parallel", "Branches": [_BRANCH], "Arguments": {"n": "{% $reserved %}"},
+                     "Output": "{% $states.result[0] %}",
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "Done"}],
+                     "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }, ['State Machine.States.Each.MaxConcurrency is "{% 2 %}" but should be numeric']),
+    "jsonpath-variable-in-a-branch": ({
+        "StartAt": "Both",
+        "States": {
+            "Both": {"Type": "Parallel", "End": True, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "svc:a", "Parameters": {"who.$": "$who"},
+                                                  "End": True}}}]},
+        },
+    }, ['Field "who.$" of Parameters at "State Machine.States.Both.Branches[0].States.A" is not a JSONPath or '
+        'intrinsic function expression']),
 }  # fmt: skip
 
 
@@ -82,7 +117,7 @@ def test_the_definitions_are_found() -> None:
     """The globs find the checkout pair, the published samples and the scenario files' definitions."""
     names = {path.name for path in DEFINITIONS}
     assert {"checkout.asl.json", "checkout-jsonata.asl.json", "order-saga-choice-wait.asl.json"} <= names
-    assert {"checkout-copy.asl.json", "checkout-3s.asl.json"} <= names
+    assert {"checkout-copy.asl.json", "checkout-3s.asl.json", "inventory-reserve-stock-sam.asl.json"} <= names
 
 
 @pytest.mark.parametrize("path", DEFINITIONS, ids=lambda path: str(path.relative_to(ROOT)))
