@@ -196,3 +196,20 @@ def test_map_and_parallel_fields_of_the_other_language_are_refused(definition: d
     with pytest.raises(DefinitionError) as caught:
         load_definition(definition)
     assert any(problem.startswith(message) for problem in caught.value.problems), caught.value.problems
+
+
+def test_jsonpath_item_selector_reads_a_variable_and_the_map_assigns_from_its_result() -> None:
+    """A JSONPath ItemSelector reads `$order` beside `$$.Map.Item.Value`; the Map's own Assign reads its result
+    array after ResultSelector (`$`), in the outer scope."""
+    processor = {"StartAt": "Work", "States": {"Work": task("svc:work")}}
+    states = {
+        "Remember": {"Type": "Pass", "Assign": {"order.$": "$.id"}, "Next": "Each"},
+        "Each": {"Type": "Map", "ItemsPath": "$.lines", "ItemProcessor": processor,
+                 "ItemSelector": {"order.$": "$order", "sku.$": "$$.Map.Item.Value"},
+                 "ResultSelector": {"count.$": "States.ArrayLength($)"}, "Assign": {"count.$": "$.count"},
+                 "ResultPath": "$.reserved", "End": True},
+    }  # fmt: skip
+    run = drive(machine(states), {"id": 9, "lines": ["x", "y"]}, echo)
+    assert [d.parameters for d in run.dispatches] == [{"order": 9, "sku": "x"}, {"order": 9, "sku": "y"}]
+    assert run.execution.variables == {"order": 9, "count": 2}
+    assert run.execution.output == {"id": 9, "lines": ["x", "y"], "reserved": {"count": 2}}
