@@ -26,7 +26,6 @@ from statelint.linter import Linter
 from statelint.problem import ProblemType
 
 from orchestration.asl import load_definition
-from tests.integration.test_fanout_crash import map_checkout, parallel_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Config({ProblemType.FLOAT})
@@ -53,7 +52,7 @@ DEFINITIONS = sorted(
 )
 
 # Beside the files: the new syntax in the shapes the unit tests use (variables in both languages, a JSONPath machine
-# with a JSONata state, Parallel and Map in both languages, the crash tests' Parallel and Map checkouts), so
+# with a JSONata state, Parallel and Map in both languages, in the shapes of the crash tests' checkouts), so
 # statelint vouches for what it can read of them too. Its gaps besides those above: a JSONata Map's MaxConcurrency
 # given as an expression (Step Functions takes one; statelint wants a number).
 _BRANCH = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "svc:a", "TimeoutSeconds": 10,
@@ -82,8 +81,25 @@ INLINE: dict[str, tuple[dict[str, Any], list[str]]] = {
                     "Assign": {"y": "{% $states.input.x %}"}, "End": True},
         },
     }, []),
-    "parallel-checkout": (parallel_checkout(), []),
-    "map-checkout": (map_checkout(), []),
+    "parallel-and-map": ({
+        "StartAt": "Fulfil",
+        "States": {
+            "Fulfil": {"Type": "Parallel", "ResultPath": None, "Next": "Each",
+                       "Branches": [{"StartAt": "Reserve", "States": {"Reserve": {
+                                        "Type": "Task", "Resource": "sagalab:inventory:ReserveStock",
+                                        "TimeoutSeconds": 60, "HeartbeatSeconds": 10, "End": True}}},
+                                    {"StartAt": "Ship", "States": {"Ship": {
+                                        "Type": "Task", "Resource": "sagalab:shipping:ScheduleShipment", "End": True}}}],
+                       "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1}],
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Undo"}]},
+            "Each": {"Type": "Map", "ItemsPath": "$.lines", "ItemSelector": {"line.$": "$$.Map.Item.Value"},
+                     "MaxConcurrency": 1, "ToleratedFailurePercentage": 50, "ResultPath": "$.done", "End": True,
+                     "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "One",
+                                       "States": {"One": {"Type": "Pass", "End": True}}},
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Undo"}]},
+            "Undo": {"Type": "Fail", "Error": "Undone"},
+        },
+    }, []),
     "jsonata-map-and-parallel": ({
         "QueryLanguage": "JSONata",
         "StartAt": "Remember",
