@@ -72,11 +72,12 @@ class Definition:
 
 
 def _raw_tasks(states: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """(name, Resource, Parameters) of every Task, including those in Parallel branches and Map processors."""
+    """(name, Resource, Parameters or a JSONata state's Arguments) of every Task, including those in Parallel branches
+    and Map processors."""
     found = []
     for name, state in states.items():
         if state["Type"] == "Task":
-            found.append((name, state["Resource"], state.get("Parameters")))
+            found.append((name, state["Resource"], state.get("Parameters", state.get("Arguments"))))
         for nested in [*state.get("Branches", []), state.get("ItemProcessor") or state.get("Iterator")]:
             if isinstance(nested, dict):
                 found.extend(_raw_tasks(nested["States"]))

@@ -32,6 +32,7 @@ from shared.domain.contracts import (
     Notification,
     PlaceOrder,
     TaskFailed,
+    TaskHeartbeat,
     TaskSucceeded,
 )
 from shared.runtime.host import ALREADY_DONE, ServiceHost
@@ -174,6 +175,9 @@ class Orchestrator:
         with that same stored reply, which is then the answer the retry waits for."""
         execution = self.executions.load(tx.conn, message.correlation_id)
         pending = awaited_task(execution, message.causation_id) if execution else None
+        if isinstance(message, TaskHeartbeat) and execution is not None and pending is not None:
+            token, now = pending.token, self.clock()
+            return self._advance(tx.conn, execution, lambda it: it.task_heartbeat(execution, token, now), None)
         if execution is None or pending is None:
             log.info("ignoring a reply no task is waiting for (late, duplicate or unknown)")
             tx.ignored("a reply no task is waiting for (late, duplicate or unknown)")

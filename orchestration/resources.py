@@ -5,6 +5,8 @@ Forms understood:
 - ``arn:aws:lambda:<region>:<account>:function:<name>``: the function ``name``, input = the task input;
 - ``arn:aws:states:::lambda:invoke``: the function in ``Parameters.FunctionName``, input = ``Payload``,
   output wrapped as Lambda's ``{"ExecutedVersion", "Payload", "StatusCode"}``;
+- ``arn:aws:states:::lambda:invoke.waitForTaskToken``: the same function and input, but the output is the
+  participant's answer as sent (on AWS, what ``SendTaskSuccess`` carries), not wrapped;
 - ``arn:aws:states:::sns:publish``: a ``Notification`` event, succeeding at once with ``{"MessageId"}``;
 - anything else: looked up whole in the resource map.
 
@@ -24,6 +26,7 @@ from typing import Any, Literal
 from shared.domain.contracts import MESSAGE_TYPES, Command
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_INVOKE_WAIT = LAMBDA_INVOKE + ".waitForTaskToken"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 _LAMBDA_ARN = re.compile(r"^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:(?P<name>[^:]+)(:[^:]+)?$")
 _SAGALAB = re.compile(r"^sagalab:(?P<participant>[\w-]+):(?P<command>\w+)$")
@@ -68,11 +71,12 @@ class ResourceMap:
     def resolve(self, resource: str, parameters: Any) -> Call:
         if resource == SNS_PUBLISH:
             return Call("notify", "notifications", parameters)
-        if resource == LAMBDA_INVOKE:
+        if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
             if not isinstance(parameters, dict) or "FunctionName" not in parameters:
                 raise UnknownResource("lambda:invoke needs Parameters.FunctionName")
             call = self._bound(str(parameters["FunctionName"]), parameters.get("Payload"))
-            return Call(call.kind, call.participant, call.input, call.command, call.function, wrap_lambda_result=True)
+            wrap = resource == LAMBDA_INVOKE
+            return Call(call.kind, call.participant, call.input, call.command, call.function, wrap_lambda_result=wrap)
         if m := _SAGALAB.match(resource):
             return _typed(m["participant"], m["command"], parameters)
         if m := _LAMBDA_ARN.match(resource):
@@ -85,8 +89,10 @@ class ResourceMap:
         """Problems with statically known resources: (state name, resource, parameters template)."""
         problems = []
         for state, resource, parameters in resources:
-            if resource == LAMBDA_INVOKE and isinstance(parameters, dict) and "FunctionName.$" in parameters:
-                continue  # chosen at run time
+            if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT) and isinstance(parameters, dict) and (
+                _chosen_at_run_time(parameters)
+            ):
+                continue
             try:
                 self.resolve(resource, parameters if isinstance(parameters, dict) else {})
             except UnknownResource as exc:
@@ -108,3 +114,9 @@ def _typed(participant: str, command: str, task_input: Any) -> Call:
     if cls is None or not issubclass(cls, Command):
         raise UnknownResource(f"sagalab has no command {command!r}")
     return Call("typed", participant, task_input, command=cls)
+
+
+def _chosen_at_run_time(parameters: dict[str, Any]) -> bool:
+    """A Lambda's FunctionName read from a path (`FunctionName.$`) or a JSONata expression (`{% %}`)."""
+    name = parameters.get("FunctionName")
+    return "FunctionName.$" in parameters or (isinstance(name, str) and name.startswith("{%") and name.endswith("%}"))

@@ -36,6 +36,7 @@ from shared.domain.contracts import (
     Message,
     Notification,
     TaskFailed,
+    TaskHeartbeat,
     TaskSucceeded,
     kind_of,
     routing_key,
@@ -124,7 +125,7 @@ def publications(mode: Mode) -> list[Publication]:
                  for r in REACTIONS for outcome in step_outcomes(r.does) for key in event_keys(outcome)]  # fmt: skip
     else:
         orchestrator = coordinator(mode)
-        answers = (TaskSucceeded, TaskFailed)
+        answers = (TaskSucceeded, TaskFailed, TaskHeartbeat)
         pubs.append(Publication(orchestrator, "commands", routing_key(InvokeTask, PARTICIPANT), InvokeTask, answers))
         # A participant answers on the replies exchange; the first word of a command's key names it.
         pubs += [Publication(p.routing_key.split(".")[0], "replies", REPLY_TO, reply) for p in pubs for reply in p.replies]

@@ -17,9 +17,17 @@ def summary(event: dict[str, Any]) -> str:
     """One line of what matters in an event's details."""
     d = event.get(details_key(event["type"]), {}) or {}
     parts = []
+    if d.get("resourceType"):  # an arn:aws:states::: integration: lambda + invoke
+        parts.append(f"{d['resourceType']}:{d.get('resource', '')}")
     for key in ("name", "resource", "error", "cause"):
+        if key == "resource" and d.get("resourceType"):
+            continue
         if d.get(key):
             parts.append(f"{d[key]}" if key in ("name", "resource") else f"{key}={d[key]}")
+    if event["type"].startswith("MapIteration"):
+        parts.append(f"item {d.get('index')}")
+    if event["type"] == "MapStateStarted":
+        parts.append(f"{d.get('length')} items")
     if "attempt" in d and d["attempt"]:
         parts.append(f"attempt {d['attempt']}")
     for key in ("retryDelaySeconds", "retryInSeconds", "waitedSeconds"):
@@ -33,9 +41,19 @@ def render_history(events: list[dict[str, Any]], console: Console) -> None:
     table = Table(header_style="bold")
     for col in ("id", "prev", "+ms", "type", "details"):
         table.add_column(col, justify="right" if col in ("id", "prev", "+ms") else "left")
+    depth = 0
     for e in events:
         at = datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))
         style = next((s for suffix, s in _STYLE.items() if e["type"].endswith(suffix)), None)
+        if e["type"] in _CLOSES:
+            depth = max(depth - 1, 0)
         table.add_row(str(e["id"]), str(e["previousEventId"]), f"{(at - start).total_seconds() * 1000:.1f}",
-                      e["type"], summary(e), style=style)  # fmt: skip
+                      "· " * depth + e["type"], summary(e), style=style)  # fmt: skip
+        if e["type"] in _OPENS:
+            depth += 1
     console.print(table)
+
+
+# The events of a Parallel's branches and a Map's iterations sit between these, indented one step per level.
+_OPENS = frozenset({"ParallelStateStarted", "MapStateStarted"})
+_CLOSES = frozenset({"ParallelStateSucceeded", "ParallelStateFailed", "MapStateSucceeded", "MapStateFailed"})

@@ -42,9 +42,10 @@ def defences(refused: Iterable[Refusal], logs: ServiceLogs, histories: dict[str,
     events = [e for history in histories.values() for e in history]
     return Defences(
         duplicates_dropped=logs.duplicates_dropped, redeliveries=logs.redelivered,
-        retries=sum(1 for e in events if e.get("type") == "TaskScheduled"
-                    and e.get("taskScheduledEventDetails", {}).get("attempt")),
-        task_timeouts=sum(1 for e in events if e.get("type") == "TaskTimedOut"),
+        retries=sum(1 for e in events if e.get("type") in ("TaskScheduled", "LambdaFunctionScheduled")
+                    and (e.get("taskScheduledEventDetails") or e.get("lambdaFunctionScheduledEventDetails") or {})
+                    .get("attempt")),
+        task_timeouts=sum(1 for e in events if e.get("type") in ("TaskTimedOut", "LambdaFunctionTimedOut")),
         dead_letters=trace.dead_lettered(), dead_letters_by_reason=trace.dead_lettered_by_reason(),
         **{k: by_defence.get(k, 0) for k in ("barrier_refusals", "business_key_answers", "strays_ignored")},
     )  # fmt: skip

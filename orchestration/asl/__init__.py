@@ -1,6 +1,7 @@
-"""A pure Amazon States Language (JSONPath) interpreter the orchestrator drives: no broker, no clock, no I/O; it
-is stepped from outside with the time and each task's reply. It imports nothing of the project but itself (the
-standard library, pydantic and jsonpath-ng only), so it could be lifted out whole."""
+"""A pure Amazon States Language interpreter (JSONPath and JSONata, with variables) the orchestrator drives: no
+broker, no clock, no I/O; it is stepped from outside with the time and each task's reply. It imports nothing of the
+project but itself (the standard library, pydantic, jsonpath-ng and jsonata-python only), so it could be lifted out
+whole."""
 
 from .definition import load_definition
 from .errors import DefinitionError, StatesError

@@ -1,7 +1,9 @@
 """Parallel and Map states: their branches / iterations run as sub-executions stepped inside the parent's steps.
 
 A sub-execution is an Execution of the branch's (or item processor's) states, sharing the parent's id, start
-time and input (so `$$` reads the same) and a `scope` that makes its task tokens unique. Its history events are
+time and input (so `$$` reads the same), starting with the parent's variables (an inner scope reads the outer
+ones; what it assigns is its own and is dropped with it), and a `scope` that makes its task tokens unique. Its
+history events are
 numbered into the parent's history, between `{Parallel,Map}StateStarted` and `{Parallel,Map}StateSucceeded`/
 `Failed`; a Map adds `MapIterationStarted/Succeeded/Failed/Aborted`. A failing branch cancels the others (their
 tasks' replies then find no pending task); the state's Retry and Catch apply to the whole Parallel or Map.
@@ -9,15 +11,14 @@ tasks' replies then find no pending task); the state's Retry and Catch apply to 
 
 from __future__ import annotations
 
-from typing import Any
-
+from ._fanout_inputs import prepare
 from ._fast import build
-from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._jsonata_flow import jsonata_task_output
+from ._run import Go, Run, assigned, merge_result, render, state_output
 from ._task import handle_error
 from .errors import RUNTIME, StatesError
 from .execution import Execution, Fanout, Step, awaits
-from .paths import JsonPath, PathNotFound
-from .states import FanoutState, MapState, ParallelState, StateMachine
+from .states import FanoutState, ParallelState, StateMachine
 
 EXCEEDED = "States.ExceedToleratedFailureThreshold"
 
@@ -25,8 +26,7 @@ EXCEEDED = "States.ExceedToleratedFailureThreshold"
 def start(run: Run, state: FanoutState) -> Go | None:
     """Enter (or retry) the state: prepare each branch's or item's input, then start as many as allowed."""
     try:
-        effective = effective_input(run, state.flow, run.state_input)
-        fanout = _prepare(run, state, effective)
+        fanout = prepare(run, state)
     except StatesError as exc:
         details = {"state": state.flow.name, "location": exc.location, "attempt": run.attempt}
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", details)
@@ -137,97 +137,22 @@ def _succeed(run: Run, state: FanoutState, fanout: Fanout) -> Go | None:
     run.fanout = None
     run.emit(f"{state.type}StateSucceeded", {"name": state.flow.name})
     try:
-        selected = render(run, state.result_selector, results) if state.result_selector is not None else results
-        output = state_output(run, state.flow, merge_result(state.result_path, run.state_input, selected))
+        if state.flow.jsonata:
+            output, values = jsonata_task_output(run, state.flow, results)
+        else:
+            selected = render(run, state.result_selector, results) if state.result_selector is not None else results
+            values = assigned(run, state.flow.assign, selected)
+            output = state_output(run, state.flow, merge_result(state.result_path, run.state_input, selected))
     except StatesError as exc:
         details = {"state": state.flow.name, "location": exc.location, "attempt": run.attempt}
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", details)
-    run.emit(f"{state.type}StateExited", {"name": state.flow.name, "output": output})
+    run.leave(state.type, state.flow.name, output, values)
     return Go(state.next, output)
 
 
 def _compact(child: Execution) -> Execution:
     """A finished child keeps only what the parent needs: its status and result."""
-    values = {"execution_id": child.execution_id, "status": child.status, "state_name": None,
-              "started_at": child.started_at, "output": child.output, "error": child.error, "cause": child.cause,
-              "scope": child.scope}  # fmt: skip
-    return Execution.model_validate(values)
-
-
-def _prepare(run: Run, state: FanoutState, effective: Any) -> Fanout:
-    if isinstance(state, ParallelState):
-        document = render(run, state.parameters, effective) if state.parameters is not None else effective
-        return build(Fanout, {"kind": "Parallel", "inputs": (document,) * len(state.branches), "children": (),
-                              "max_concurrency": 0, "tolerated_count": None, "tolerated_percentage": None})  # fmt: skip
-    items = _items(run, state, effective)
-    inputs = tuple(_item_input(run, state, effective, index, item) for index, item in enumerate(items))
-    values = {
-        "kind": "Map",
-        "inputs": inputs,
-        "children": (),
-        "max_concurrency": _number(run, state.max_concurrency_path, effective, state.max_concurrency, integer=True),
-        "tolerated_count": _number(run, state.tolerated_count_path, effective, state.tolerated_count, integer=True),
-        "tolerated_percentage": _number(
-            run, state.tolerated_percentage_path, effective, state.tolerated_percentage, integer=False
-        ),
-    }
-    return build(Fanout, values)
-
-
-def _items(run: Run, state: MapState, effective: Any) -> list[Any]:
-    if state.items_pointer is not None:
-        items = resolve_pointer(effective, state.items_pointer)
-        where = f"ItemsPointer '{state.items_pointer}'"
-    else:
-        assert state.items_path is not None
-        items = _read(run, state.items_path, effective, "ItemsPath")
-        where = f"ItemsPath '{state.items_path.text}'"
-    if not isinstance(items, list):
-        raise StatesError(RUNTIME, f"{where} must select a JSON array, got {_kind(items)}", where.split(" ")[0])
-    return items
-
-
-def _item_input(run: Run, state: MapState, effective: Any, index: int, item: Any) -> Any:
-    if state.item_selector is None:
-        return item
-
-    def context() -> dict[str, Any]:
-        return {**run.context(), "Map": {"Item": {"Index": index, "Value": item}}}
-
-    return state.item_selector.render(effective, context, run.rng)
-
-
-def _number(run: Run, path: JsonPath | None, document: Any, default: Any, integer: bool) -> Any:
-    if path is None:
-        return default
-    value = _read(run, path, document, path.text)
-    numeric = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not numeric or value < 0 or (not integer and value > 100):
-        wanted = "a non-negative integer" if integer else "a number from 0 to 100"
-        raise StatesError(RUNTIME, f"'{path.text}' must select {wanted}, got {value!r}", path.text)
-    return value
-
-
-def _read(run: Run, path: JsonPath, document: Any, field_name: str) -> Any:
-    try:
-        return path.read(document, run.context)
-    except PathNotFound:
-        raise StatesError(RUNTIME, f"{field_name} '{path.text}' selects nothing in the input", field_name) from None
-
-
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    """RFC 6901: the value at `pointer` in `document`; States.Runtime if it is not there."""
-    value = document
-    for raw in pointer.split("/")[1:] if pointer else []:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, dict) and token in value:
-            value = value[token]
-        elif isinstance(value, list) and token.isdigit() and int(token) < len(value):
-            value = value[int(token)]
-        else:
-            raise StatesError(RUNTIME, f"ItemsPointer '{pointer}' selects nothing in the input", "ItemsPointer")
-    return value
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+    values = {name: info.default for name, info in Execution.model_fields.items()}
+    values.update(execution_id=child.execution_id, status=child.status, state_name=None, started_at=child.started_at,
+                  output=child.output, error=child.error, cause=child.cause, scope=child.scope)  # fmt: skip
+    return build(Execution, values)

@@ -1,6 +1,7 @@
 """Builds Parallel and Map states from their JSON: their branches / item processor are nested state machines.
 
-Every Map field is parsed here (and only here), so the JSONata forms (`Items`, `Arguments`) can be added beside.
+Every Map field is parsed here (and only here), in either query language: a JSONata Parallel takes `Arguments`, a
+JSONata Map `Items`, an `ItemSelector` of `{% %}` values and expression-valued counts.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._problems import Problems
+from .jsonata import Expression, compile_expression, compile_value, is_expression
 from .paths import JsonPath, ResultPath
 from .retry import Catcher, Retrier, compile_catchers, compile_retriers
-from .states import Flow, MapState, ParallelState, StateMachine
+from .states import Flow, MapJsonata, MapState, ParallelState, StateMachine
 from .templates import Template
 
 
@@ -20,7 +22,11 @@ class StateBuilder(Protocol):
     """What these builders use of _state_builders.StateBuilder (which calls them)."""
 
     problems: Problems
-    nested: Callable[[Any, str, str, Problems], StateMachine | None] | None
+    language: str
+    """The machine's query language (its branches' and item processors' states inherit it)."""
+    jsonata: bool
+    """Whether the state being built is a JSONata state."""
+    nested: Callable[[Any, str, str, Problems, str], StateMachine | None] | None
 
     def _next(self, raw: dict[str, Any], where: str) -> str | None: ...
     def _template(self, raw: dict[str, Any], key: str, where: str, object_only: bool) -> Template | None: ...
@@ -45,15 +51,17 @@ def build_parallel(builder: StateBuilder, raw: dict[str, Any], flow: Flow, where
         if machine is not None:
             branches.append(machine)
     retriers, catchers = _retry_catch(builder, raw, where)
+    jsonata = builder.jsonata
     return ParallelState(
         flow=flow,
         next=builder._next(raw, where),
         branches=tuple(branches),
-        parameters=builder._template(raw, "Parameters", where, object_only=False),
-        result_selector=builder._template(raw, "ResultSelector", where, object_only=True),
+        parameters=None if jsonata else builder._template(raw, "Parameters", where, object_only=False),
+        result_selector=None if jsonata else builder._template(raw, "ResultSelector", where, object_only=True),
         result_path=builder._result_path(raw, where),
         retriers=retriers,
         catchers=catchers,
+        arguments=compile_value(raw["Arguments"], builder.problems, where, "Arguments") if "Arguments" in raw else None,
     )
 
 
@@ -77,8 +85,10 @@ def build_map(builder: StateBuilder, raw: dict[str, Any], flow: Flow, where: str
     if pointer is not None and (not isinstance(pointer, str) or not _JSON_POINTER.match(pointer)):
         problems.add(where, "ItemsPointer", "must be a JSON Pointer (RFC 6901) such as /order/lines")
         pointer = None
-    items_path = None if "ItemsPointer" in raw else _reference(builder, raw.get("ItemsPath", "$"), "ItemsPath", where)
     retriers, catchers = _retry_catch(builder, raw, where)
+    if builder.jsonata:
+        return _jsonata_map(builder, raw, flow, where, processor, pointer, retriers, catchers)
+    items_path = None if "ItemsPointer" in raw else _reference(builder, raw.get("ItemsPath", "$"), "ItemsPath", where)
     return MapState(
         flow=flow,
         next=builder._next(raw, where),
@@ -97,6 +107,49 @@ def build_map(builder: StateBuilder, raw: dict[str, Any], flow: Flow, where: str
         retriers=retriers,
         catchers=catchers,
     )
+
+
+def _jsonata_map(
+    builder: StateBuilder, raw: dict[str, Any], flow: Flow, where: str, processor: StateMachine | None,
+    pointer: str | None, retriers: tuple[Retrier, ...], catchers: tuple[Catcher, ...],
+) -> MapState:  # fmt: skip
+    """A JSONata Map: Items (an array or an expression), ItemSelector of `{% %}` values, counts as expressions."""
+    problems = builder.problems
+    items = raw.get("Items")
+    if "Items" in raw and not (is_expression(items) or isinstance(items, list)):
+        problems.add(where, "Items", "must be a JSON array or a JSONata expression {% ... %}")
+    forms = MapJsonata(
+        items=compile_value(items, problems, where, "Items") if "Items" in raw else None,
+        item_selector=compile_value(raw["ItemSelector"], problems, where, "ItemSelector") if "ItemSelector" in raw
+        else None,
+        max_concurrency=_expression(builder, raw, "MaxConcurrency", where),
+        tolerated_count=_expression(builder, raw, "ToleratedFailureCount", where),
+        tolerated_percentage=_expression(builder, raw, "ToleratedFailurePercentage", where),
+    )  # fmt: skip
+    return MapState(
+        flow=flow,
+        next=builder._next(raw, where),
+        processor=processor or StateMachine(start_at="", states={}, timeout_seconds=None, comment=None),
+        items_path=None,
+        items_pointer=pointer,
+        item_selector=None,
+        max_concurrency=0 if forms.max_concurrency else _count(builder, raw, "MaxConcurrency", where, 0),
+        max_concurrency_path=None,
+        tolerated_count=None if forms.tolerated_count else _count(builder, raw, "ToleratedFailureCount", where, None),
+        tolerated_count_path=None,
+        tolerated_percentage=None if forms.tolerated_percentage else _percentage(builder, raw, where),
+        tolerated_percentage_path=None,
+        result_selector=None,
+        result_path=builder._result_path(raw, where),
+        retriers=retriers,
+        catchers=catchers,
+        jsonata=forms,
+    )
+
+
+def _expression(builder: StateBuilder, raw: dict[str, Any], key: str, where: str) -> Expression | None:
+    """A count given as a `{% %}` expression (checked when it is evaluated), else None."""
+    return compile_expression(raw[key], builder.problems, where, key) if is_expression(raw.get(key)) else None
 
 
 def _processor_config(builder: StateBuilder, raw: dict[str, Any], where: str, key: str) -> dict[str, Any]:
@@ -123,12 +176,12 @@ def _processor_config(builder: StateBuilder, raw: dict[str, Any], where: str, ke
 
 def _nested(builder: StateBuilder, raw: Any, where: str, field: str) -> StateMachine | None:
     assert builder.nested is not None, "nested state machines need the definition's compiler"
-    return builder.nested(raw, where, field, builder.problems)
+    return builder.nested(raw, where, field, builder.problems, builder.language)
 
 
 def _retry_catch(builder: StateBuilder, raw: dict[str, Any], where: str) -> tuple[tuple[Retrier, ...], tuple[Catcher, ...]]:
     retriers = compile_retriers(raw["Retry"], builder.problems, where) if "Retry" in raw else ()
-    catchers = compile_catchers(raw["Catch"], builder.problems, where) if "Catch" in raw else ()
+    catchers = compile_catchers(raw["Catch"], builder.problems, where, builder.jsonata) if "Catch" in raw else ()
     for index, catcher in enumerate(catchers):
         if catcher.next:
             builder.target(catcher.next, f"Catch[{index}].Next", where)

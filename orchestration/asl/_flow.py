@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._fanout import start as start_fanout
-from ._run import Go, Run, effective_input, merge_result, render, state_output
-from ._task import fail_execution, schedule
+from ._jsonata_flow import JSONATA_HANDLERS, leave_jsonata_wait
+from ._run import Go, Run, assigned, effective_input, fail_execution, merge_result, render, state_output
+from ._task import schedule
 from ._timestamps import parse_timestamp
 from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
 from .paths import JsonPath, PathNotFound
@@ -57,7 +58,7 @@ def enter(run: Run, name: str, raw_input: Any) -> Go | None:
     if isinstance(state, (ParallelState, MapState)):
         return start_fanout(run, state)
     try:
-        return _HANDLERS[state.type](run, state, raw_input)
+        return (JSONATA_HANDLERS if state.flow.jsonata else _HANDLERS)[state.type](run, state, raw_input)
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
         return None
@@ -66,6 +67,8 @@ def enter(run: Run, name: str, raw_input: Any) -> Go | None:
 def wait_over(run: Run, state: WaitState) -> Go | None:
     """The Wait state's timer fired."""
     try:
+        if state.flow.jsonata:
+            return leave_jsonata_wait(run, state)
         return _leave_wait(run, state, effective_input(run, state.flow, run.state_input))
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
@@ -78,20 +81,24 @@ def _pass(run: Run, state: State, raw_input: Any) -> Go | None:
     if state.parameters is not None:
         document = render(run, state.parameters, document)
     result = state.result if state.has_result else document
+    values = assigned(run, state.flow.assign, result)
     output = state_output(run, state.flow, merge_result(state.result_path, raw_input, result))
-    run.emit("PassStateExited", {"name": state.flow.name, "output": output})
+    run.leave("Pass", state.flow.name, output, values)
     return Go(state.next, output)
 
 
 def _choice(run: Run, state: State, raw_input: Any) -> Go | None:
     assert isinstance(state, ChoiceState)
     document = effective_input(run, state.flow, raw_input)
-    target = next((branch.next for branch in state.choices if branch.rule.test(document, run.context)), state.default)
+    taken = next((branch for branch in state.choices if branch.rule.test(document, run.context)), None)
+    target = taken.next if taken is not None else state.default
     if target is None:
         cause = f"No Choice Rule of state '{state.flow.name}' matched and it has no Default"
         raise StatesError(NO_CHOICE_MATCHED, cause, "Choices")
+    # The rule taken assigns its own variables if it has an Assign, else the state's Assign applies.
+    values = assigned(run, taken.assign if taken is not None and taken.assign else state.flow.assign, document)
     output = state_output(run, state.flow, document)
-    run.emit("ChoiceStateExited", {"name": state.flow.name, "output": output})
+    run.leave("Choice", state.flow.name, output, values)
     return Go(target, output)
 
 
@@ -106,8 +113,9 @@ def _wait(run: Run, state: State, raw_input: Any) -> Go | None:
 
 
 def _leave_wait(run: Run, state: WaitState, document: Any) -> Go:
+    values = assigned(run, state.flow.assign, document)
     output = state_output(run, state.flow, document)
-    run.emit("WaitStateExited", {"name": state.flow.name, "output": output})
+    run.leave("Wait", state.flow.name, output, values)
     return Go(state.next, output)
 
 
@@ -141,7 +149,7 @@ def _read(run: Run, path: JsonPath, document: Any, field_name: str) -> Any:
 def _succeed(run: Run, state: State, raw_input: Any) -> Go | None:
     assert isinstance(state, SucceedState)
     output = state_output(run, state.flow, effective_input(run, state.flow, raw_input))
-    run.emit("SucceedStateExited", {"name": state.flow.name, "output": output})
+    run.leave("Succeed", state.flow.name, output)
     return Go(None, output)
 
 

@@ -157,6 +157,6 @@ class _Parser:
                 break
             self.position += 1
         try:
-            return PathArg(compile_path(self.text[start : self.position].strip()))
+            return PathArg(compile_path(self.text[start : self.position].strip(), variables=True))
         except InvalidPath as exc:
             raise IntrinsicSyntaxError(str(exc)) from None

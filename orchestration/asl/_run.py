@@ -10,9 +10,11 @@ from typing import Any, Protocol
 
 from ._fast import build
 from ._timestamps import format_timestamp
+from ._variables import Assignment
 from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 from .execution import Execution, Fanout, PendingTask, Status, Step, TaskDispatch, WakeReason
 from .history import Recorder
+from .jsonata import Scope, states_of
 from .paths import JsonPath, PathNotFound, ResultPath, ResultPathMismatch
 from .states import Flow, StateMachine, TaskState, WaitState
 from .templates import Template
@@ -66,6 +68,7 @@ class Run:
     execution_input: Any
     scope: str
     fanout: Fanout | None
+    variables: dict[str, Any]
     dispatches: list[TaskDispatch] = field(default_factory=list)
     children: Children | None = None
 
@@ -125,7 +128,26 @@ class Run:
         name = self.state_name or ""
         return f"{self.execution_id}:{self.scope}{name}:{self.visits.get(name, 0)}"
 
-    def context(self) -> dict[str, Any]:
+    @property
+    def context(self) -> RunContext:
+        """Called, the `$$` context object; it also carries the variables, and the JSONata scope (`$states`)."""
+        return RunContext(self)
+
+    def jsonata_scope(self, input: Any, **more: Any) -> Scope:
+        """What a JSONata expression of the current state sees: `$states` (input, context, and `more`:
+        result or errorOutput) and the variables."""
+        return Scope(states_of(input, self.context_object(), **more), self.variables, self.rng, self.now)
+
+    def leave(self, kind: str, name: str, output: Any, assigned: dict[str, Any] | None = None) -> None:
+        """Record `{kind}StateExited`; the variables the state assigned (computed from the values it saw on entry,
+        as its Output was) take effect now."""
+        details: dict[str, Any] = {"name": name, "output": output}
+        if assigned:
+            details["assignedVariables"] = assigned
+            self.variables = {**self.variables, **assigned}
+        self.emit(f"{kind}StateExited", details)
+
+    def context_object(self) -> dict[str, Any]:
         """The `$$` context object."""
         entered = format_timestamp(self.state_entered_at) if self.state_entered_at is not None else None
         return {
@@ -150,11 +172,35 @@ class Run:
         self.timer_at = None
 
 
+class RunContext:
+    """The context source handed to paths, templates and rules: `$$` when called, `$name` from `variables`."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def __call__(self) -> dict[str, Any]:
+        return self.run.context_object()
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.run.variables
+
+    def scope(self, input: Any, **more: Any) -> Scope:
+        return self.run.jsonata_scope(input, **more)
+
+
 _CARRIED = (
     "execution_id", "status", "state_name", "pending", "output", "error", "cause", "started_at", "finished_at",
     "deadline", "timer_at", "state_input", "state_entered_at", "attempt", "retry_delay_seconds", "retry_counts",
-    "visits", "execution_input", "scope", "fanout",
+    "visits", "execution_input", "scope", "fanout", "variables",
 )
+
+
+def assigned(run: Run, assignment: Assignment | None, document: Any) -> dict[str, Any]:
+    """A JSONPath Assign's new values, `$` being `document`."""
+    return assignment.with_jsonpath(document, run.context, run.rng) if assignment is not None else {}
 
 
 def effective_input(run: Run, flow: Flow, raw_input: Any) -> Any:
@@ -188,3 +234,10 @@ def merge_result(result_path: ResultPath, raw_input: Any, result: Any, field_nam
         return result_path.apply(raw_input, result)
     except ResultPathMismatch as exc:
         raise StatesError(RESULT_PATH_MATCH_FAILURE, f"Unable to apply {field_name} {exc}", field_name) from None
+
+
+def fail_execution(run: Run, error: str | None, cause: str | None) -> None:
+    """End the execution as FAILED."""
+    details = {key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
+    run.emit("ExecutionFailed", details)
+    run.finish("FAILED", error=error, cause=cause)

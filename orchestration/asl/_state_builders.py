@@ -6,11 +6,23 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ._fanout_builders import build_map, build_parallel
+from ._jsonata_builders import (
+    JSONATA,
+    JSONPATH,
+    branch,
+    compile_condition_rule,
+    expression_or,
+    is_timestamp,
+    language_of,
+    other_language_field,
+)
 from ._problems import Problems
 from ._timestamps import parse_timestamp
+from ._variables import compile_assign
 from .choice import ChoiceBranch, compile_rule
 from .errors import did_you_mean
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
+from .jsonata import compile_value, is_expression
 from .paths import ROOT, InvalidPath, JsonPath, ResultPath, compile_path, compile_reference_path
 from .retry import compile_catchers, compile_retriers
 from .states import (
@@ -28,39 +40,39 @@ from .states import (
 from .templates import Template, compile_template
 
 MAX_INTEGER = 99_999_999
-Nested = Callable[[Any, str, str, Problems], "StateMachine | None"]
+Nested = Callable[[Any, str, str, Problems, str], "StateMachine | None"]
 
+# The fields of each state type in either query language (a field of the other language gets its own message).
 FIELDS: dict[str, frozenset[str]] = {
     "Task": frozenset(
-        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath"}
-        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds"}
-        | {"HeartbeatSecondsPath"}
+        {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Assign"}
+        | {"Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "Arguments", "Output"}
+        | {"HeartbeatSeconds", "HeartbeatSecondsPath"}
     ),
-    "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}),
-    "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default"}),
+    "Pass": frozenset({"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath", "Assign"}
+                      | {"Output"}),  # fmt: skip
+    "Choice": frozenset({"InputPath", "OutputPath", "Choices", "Default", "Assign", "Output"}),
     "Wait": frozenset(
-        {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"}
+        {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"}
+        | {"Output"}
     ),
-    "Succeed": frozenset({"InputPath", "OutputPath"}),
+    "Succeed": frozenset({"InputPath", "OutputPath", "Output"}),
     "Fail": frozenset({"Error", "ErrorPath", "Cause", "CausePath"}),
     "Parallel": frozenset(
         {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
-        | {"Branches"}
+        | {"Branches", "Assign", "Arguments", "Output"}
     ),
     "Map": frozenset(
         {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"}
         | {"ItemsPath", "ItemsPointer", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency"}
         | {"MaxConcurrencyPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}
-        | {"ToleratedFailureCount", "ToleratedFailureCountPath"}
+        | {"ToleratedFailureCount", "ToleratedFailureCountPath", "Assign", "Items", "Output"}
     ),
 }
 COMMON_FIELDS = frozenset({"Type", "Comment", "QueryLanguage"})
 
 UNSUPPORTED_FIELDS: dict[str, str] = {
     "Credentials": "cross-account task credentials",
-    "Arguments": "JSONata",
-    "Output": "JSONata",
-    "Assign": "variables",
     **{
         name: "distributed Map states (only ProcessorConfig Mode INLINE runs here)"
         for name in ("ItemReader", "ItemBatcher", "ResultWriter", "Label")
@@ -73,19 +85,31 @@ def positive_integer(value: Any, least: int = 1) -> bool:
 
 
 class StateBuilder:
-    """Compiles the states of one definition; `names` are all its state names, for checking targets."""
+    """Compiles the states of one definition; `names` are all its state names, for checking targets, and
+    `language` the machine's QueryLanguage (each state may say its own)."""
 
-    def __init__(self, names: Collection[str], problems: Problems, nested: Nested | None = None) -> None:
+    def __init__(
+        self, names: Collection[str], problems: Problems, language: str = JSONPATH, nested: Nested | None = None
+    ) -> None:
         self.names = names
         self.problems = problems
+        self.language = language
+        self.jsonata = False  # the language of the state being built
         self.nested = nested
-        """Compiles a Parallel branch or Map item processor: (raw, where, field, problems)."""
+        """Compiles a Parallel branch or Map item processor: (raw, where, field, problems, language)."""
 
     def build(self, name: str, raw: dict[str, Any], kind: str) -> State:
         where = f"State '{name}'"
+        self.jsonata = language_of(raw, self.language, self.problems, where) == JSONATA
         self._check_fields(raw, kind, where)
-        input_path, output_path = self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where)
-        flow = Flow(name, self._comment(raw, where), input_path, output_path)
+        assign = compile_assign(raw["Assign"], self.jsonata, self.problems, where) if "Assign" in raw else None
+        comment = self._comment(raw, where)
+        if self.jsonata:
+            output = compile_value(raw["Output"], self.problems, where, "Output") if "Output" in raw else None
+            flow = Flow(name, comment, ROOT, ROOT, jsonata=True, assign=assign, output=output)
+        else:
+            input_path, output_path = self._io_path(raw, "InputPath", where), self._io_path(raw, "OutputPath", where)
+            flow = Flow(name, comment, input_path, output_path, assign=assign)
         builders: dict[str, Callable[[dict[str, Any], Flow, str], State]] = {
             "Task": self._task,
             "Pass": self._pass,
@@ -102,6 +126,8 @@ class StateBuilder:
         for key in raw:
             if key in UNSUPPORTED_FIELDS:
                 self.problems.add(where, key, f"is not supported ({UNSUPPORTED_FIELDS[key]})")
+            elif key in FIELDS[kind] and (problem := other_language_field(key, self.jsonata)) is not None:
+                self.problems.add(where, key, problem)
             elif key not in FIELDS[kind] and key not in COMMON_FIELDS:
                 allowed = set(FIELDS[kind]) | set(COMMON_FIELDS)
                 self.problems.add(where, key, f"is not allowed in a {kind} state{did_you_mean(key, allowed)}")
@@ -166,17 +192,24 @@ class StateBuilder:
         if not isinstance(resource, str) or not resource:
             self.problems.add(where, "Resource", "is required and must be a non-empty string")
             resource = ""
-        timeout, timeout_path = raw.get("TimeoutSeconds"), None
-        if timeout is not None and not positive_integer(timeout):
+        timeout, timeout_path, timeout_expression = raw.get("TimeoutSeconds"), None, None
+        if self.jsonata and is_expression(timeout):
+            timeout, timeout_expression = expression_or(raw, "TimeoutSeconds", bool, "", self.problems, where)
+        elif timeout is not None and not positive_integer(timeout):
             self.problems.add(where, "TimeoutSeconds", f"must be a positive integer up to {MAX_INTEGER}")
             timeout = None
         if "TimeoutSecondsPath" in raw:
             timeout_path = self._optional_reference(raw, "TimeoutSecondsPath", where)
             if "TimeoutSeconds" in raw:
                 self.problems.add(where, "TimeoutSecondsPath", "cannot be used together with 'TimeoutSeconds'")
-        heartbeat, heartbeat_path = self._heartbeat(raw, where, timeout)
+        heartbeat_expression = None
+        if self.jsonata and is_expression(raw.get("HeartbeatSeconds")):
+            _, heartbeat_expression = expression_or(raw, "HeartbeatSeconds", bool, "", self.problems, where)
+            heartbeat, heartbeat_path = None, None
+        else:
+            heartbeat, heartbeat_path = self._heartbeat(raw, where, timeout)
         retriers = compile_retriers(raw["Retry"], self.problems, where) if "Retry" in raw else ()
-        catchers = compile_catchers(raw["Catch"], self.problems, where) if "Catch" in raw else ()
+        catchers = compile_catchers(raw["Catch"], self.problems, where, self.jsonata) if "Catch" in raw else ()
         for index, catcher in enumerate(catchers):
             if catcher.next:
                 self.target(catcher.next, f"Catch[{index}].Next", where)
@@ -193,6 +226,9 @@ class StateBuilder:
             catchers=catchers,
             heartbeat_seconds=heartbeat,
             heartbeat_seconds_path=heartbeat_path,
+            arguments=self._jsonata_value(raw, "Arguments", where),
+            timeout_expression=timeout_expression,
+            heartbeat_expression=heartbeat_expression,
         )
 
     def _heartbeat(self, raw: dict[str, Any], where: str, timeout: int | None) -> tuple[int | None, JsonPath | None]:
@@ -225,16 +261,33 @@ class StateBuilder:
             self.problems.add(where, "Choices", "is required and must be a non-empty array of Choice Rules")
             choices = []
         for index, item in enumerate(choices):
-            rule = compile_rule(item, self.problems, where, f"Choices[{index}]", top_level=True)
+            if self.jsonata:
+                rule = compile_condition_rule(item, index, self.problems, where)
+            else:
+                rule = compile_rule(item, self.problems, where, f"Choices[{index}]", top_level=True)
             target = item.get("Next") if isinstance(item, dict) else None
             if isinstance(target, str):
                 self.target(target, f"Choices[{index}].Next", where)
             if rule is not None and isinstance(target, str):
-                branches.append(ChoiceBranch(rule, target))
+                branches.append(branch(rule, target, self._rule_extras(item, index, where)))
         default = self.target(raw["Default"], "Default", where) if "Default" in raw else None
         return ChoiceState(flow=flow, choices=tuple(branches), default=default)
 
+    def _jsonata_value(self, raw: dict[str, Any], key: str, where: str) -> Any:
+        return compile_value(raw[key], self.problems, where, key) if key in raw else None
+
+    def _rule_extras(self, item: dict[str, Any], index: int, where: str) -> tuple[Any, Any]:
+        """A top-level Choice Rule's Assign and (JSONata) Output."""
+        field = f"Choices[{index}]"
+        assign = compile_assign(item["Assign"], self.jsonata, self.problems, where, f"{field}.Assign") \
+            if "Assign" in item else None  # fmt: skip
+        output = compile_value(item["Output"], self.problems, where, f"{field}.Output") \
+            if self.jsonata and "Output" in item else None  # fmt: skip
+        return assign, output
+
     def _wait(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        if self.jsonata:
+            return self._jsonata_wait(raw, flow, where)
         given = [key for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if key in raw]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
@@ -256,13 +309,40 @@ class StateBuilder:
             timestamp_path=self._optional_reference(raw, "TimestampPath", where),
         )
 
+    def _jsonata_wait(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
+        given = [key for key in ("Seconds", "Timestamp") if key in raw]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            self.problems.add(where, "Seconds", f"exactly one of Seconds, Timestamp is required (found {found})")
+        seconds, seconds_expression = expression_or(
+            raw, "Seconds", lambda value: positive_integer(value, least=0), f"an integer from 0 to {MAX_INTEGER}",
+            self.problems, where,
+        )  # fmt: skip
+        text, timestamp_expression = expression_or(
+            raw, "Timestamp", is_timestamp, "an RFC 3339 timestamp such as 2016-03-14T01:59:00Z", self.problems, where
+        )
+        return WaitState(
+            flow=flow,
+            next=self._next(raw, where),
+            seconds=seconds,
+            seconds_path=None,
+            timestamp=parse_timestamp(text) if text is not None else None,
+            timestamp_path=None,
+            seconds_expression=seconds_expression,
+            timestamp_expression=timestamp_expression,
+        )
+
     def _optional_reference(self, raw: dict[str, Any], key: str, where: str) -> JsonPath | None:
         return self._path(raw[key], key, where, reference=True) if key in raw else None
 
     def _fail(self, raw: dict[str, Any], flow: Flow, where: str) -> State:
         texts: dict[str, str | None] = {}
+        expressions: dict[str, Dynamic | None] = {"Error": None, "Cause": None}
         for key in ("Error", "Cause"):
             value = raw.get(key)
+            if self.jsonata and is_expression(value):
+                expressions[key] = expression_or(raw, key, lambda _: False, "", self.problems, where)[1]
+                value = None
             if value is not None and not isinstance(value, str):
                 self.problems.add(where, key, "must be a string")
                 value = None
@@ -272,9 +352,9 @@ class StateBuilder:
         return FailState(
             flow=flow,
             error=texts["Error"],
-            error_path=self._dynamic(raw, "ErrorPath", where),
+            error_path=expressions["Error"] or self._dynamic(raw, "ErrorPath", where),
             cause=texts["Cause"],
-            cause_path=self._dynamic(raw, "CausePath", where),
+            cause_path=expressions["Cause"] or self._dynamic(raw, "CausePath", where),
         )
 
     def _dynamic(self, raw: dict[str, Any], key: str, where: str) -> Dynamic | None:

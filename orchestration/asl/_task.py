@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from ._fast import build
-from ._run import Go, Run, effective_input, merge_result, render, state_output
+from ._jsonata_flow import jsonata_catch_output, jsonata_task_input, jsonata_task_output
+from ._run import Go, Run, assigned, effective_input, fail_execution, merge_result, render, state_output
 from ._task_kinds import kind_of
 from ._timestamps import format_timestamp
 from .errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError, is_catchable
@@ -19,11 +20,15 @@ from .states import FanoutState, TaskState
 def schedule(run: Run, state: TaskState) -> Go | None:
     """Start the current attempt: InputPath, Parameters, then one TaskDispatch for the runtime."""
     try:
-        task_input = effective_input(run, state.flow, run.state_input)
-        parameters = render(run, state.parameters, task_input) if state.parameters is not None else task_input
-        timeout = state.timeout_seconds or _timeout_from_path(run, state, task_input)
-        heartbeat = state.heartbeat_seconds or _seconds_from_path(run, state.heartbeat_seconds_path, task_input,
-                                                                  "HeartbeatSecondsPath")  # fmt: skip
+        if state.flow.jsonata:
+            parameters, timeout, heartbeat = jsonata_task_input(run, state)
+        else:
+            task_input = effective_input(run, state.flow, run.state_input)
+            parameters = render(run, state.parameters, task_input) if state.parameters is not None else task_input
+            timeout = state.timeout_seconds or _timeout_from_path(run, state, task_input)
+            heartbeat = state.heartbeat_seconds or _seconds_from_path(
+                run, state.heartbeat_seconds_path, task_input, "HeartbeatSecondsPath"
+            )
     except StatesError as exc:
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", _evaluation_details(run, state, exc))
     timeout_at = run.now + timedelta(seconds=timeout) if timeout else None
@@ -83,12 +88,16 @@ def succeeded(run: Run, state: TaskState, result: Any) -> Go | None:
     kind = kind_of(state.resource)
     run.emit(f"{kind.prefix}Succeeded", {**kind.names, "output": result, "attempt": run.attempt})
     try:
-        selected = render(run, state.result_selector, result) if state.result_selector is not None else result
-        merged = merge_result(state.result_path, run.state_input, selected)
-        output = state_output(run, state.flow, merged)
+        if state.flow.jsonata:
+            output, values = jsonata_task_output(run, state.flow, result)
+        else:
+            selected = render(run, state.result_selector, result) if state.result_selector is not None else result
+            values = assigned(run, state.flow.assign, selected)
+            merged = merge_result(state.result_path, run.state_input, selected)
+            output = state_output(run, state.flow, merged)
     except StatesError as exc:
         return handle_error(run, state, exc.error, exc.cause, "EvaluationFailed", _evaluation_details(run, state, exc))
-    run.emit("TaskStateExited", {"name": state.flow.name, "output": output})
+    run.leave("Task", state.flow.name, output, values)
     return Go(state.next, output)
 
 
@@ -150,11 +159,15 @@ def handle_error(
     run.emit(event_type, {**details, "catcherIndex": catcher_index, "next": catcher.next})
     try:
         error_output = {"Error": error, "Cause": cause}
-        output = merge_result(catcher.result_path, run.state_input, error_output, "Catch.ResultPath")
+        if state.flow.jsonata:
+            output, values = jsonata_catch_output(run, catcher, error_output)
+        else:
+            values = assigned(run, catcher.assign, error_output)
+            output = merge_result(catcher.result_path, run.state_input, error_output, "Catch.ResultPath")
     except StatesError as exc:
         fail_execution(run, exc.error, exc.cause)
         return None
-    run.emit(f"{state.type}StateExited", {"name": state.flow.name, "output": output})
+    run.leave(state.type, state.flow.name, output, values)
     return Go(catcher.next, output)
 
 
@@ -173,10 +186,3 @@ def _plan_retry(run: Run, state: TaskState | FanoutState, index: int, details: d
         retryDelaySeconds=delay,
         retryAt=format_timestamp(run.timer_at),
     )
-
-
-def fail_execution(run: Run, error: str | None, cause: str | None) -> None:
-    """End the execution as FAILED."""
-    details = {key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
-    run.emit("ExecutionFailed", details)
-    run.finish("FAILED", error=error, cause=cause)

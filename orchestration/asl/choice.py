@@ -7,12 +7,16 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._problems import Problems
 from ._timestamps import parse_timestamp
-from .errors import RUNTIME, StatesError
+from .errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesError
+from .jsonata import Expression, Value
 from .paths import ContextSource, InvalidPath, JsonPath, PathNotFound, compile_path
+
+if TYPE_CHECKING:
+    from ._variables import Assignment
 
 
 class Rule(Protocol):
@@ -25,10 +29,31 @@ class Rule(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ChoiceBranch:
-    """One top-level Choice Rule and the state it leads to."""
+    """One top-level Choice Rule and the state it leads to, with what it assigns (and, JSONata, outputs) if taken."""
 
     rule: Rule
     next: str
+    assign: Assignment | None = None
+    output: Value | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A JSONata Choice Rule: `Condition` must evaluate to true or false."""
+
+    expression: Expression
+
+    def test(self, document: Any, context: ContextSource | None) -> bool:
+        scope = getattr(context, "scope", None)
+        assert scope is not None, "a JSONata Condition needs the interpreter's context source"
+        value = self.expression.evaluate(scope(document))
+        if not isinstance(value, bool):
+            cause = f"The Condition '{self.expression.text}' must evaluate to true or false, got {json.dumps(value)}"
+            raise StatesError(QUERY_EVALUATION_ERROR, cause, self.expression.field)
+        return value
+
+    def describe(self) -> str:
+        return self.expression.text[2:-2].strip()
 
 
 def _is_number(value: Any) -> bool:
@@ -71,7 +96,7 @@ _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 _LEAF_OPERATORS = frozenset(
     {*_COMPARISONS, *(f"{name}Path" for name in _COMPARISONS), *_TYPE_TESTS, "IsPresent", "StringMatches"}
 )
-_UNSUPPORTED = {"Condition": "JSONata", "Assign": "variables", "Output": "JSONata"}
+_JSONATA_ONLY = frozenset({"Condition", "Output"})
 
 
 def _read(path: JsonPath, document: Any, context: ContextSource | None) -> Any:
@@ -216,9 +241,11 @@ _INVALID = object()
 
 def _check_rule_fields(raw: dict[str, Any], problems: Problems, where: str, field: str, top_level: bool) -> None:
     for key in raw:
-        if key in _UNSUPPORTED:
-            problems.add(where, f"{field}.{key}", f"is not supported ({_UNSUPPORTED[key]})")
-        elif key not in _LEAF_OPERATORS and key not in ("And", "Or", "Not", "Variable", "Next", "Comment"):
+        if key in _JSONATA_ONLY:
+            problems.add(where, f"{field}.{key}", "is only allowed in a JSONata state (this state uses JSONPath)")
+        elif key == "Assign" and not top_level:
+            problems.add(where, f"{field}.Assign", "is only allowed on top-level Choice Rules")
+        elif key not in _LEAF_OPERATORS and key not in ("And", "Or", "Not", "Variable", "Next", "Comment", "Assign"):
             problems.add(where, f"{field}.{key}", "is not a valid Choice Rule field")
     if top_level and not isinstance(raw.get("Next"), str):
         problems.add(where, f"{field}.Next", "is required and must be a state name")
@@ -246,7 +273,7 @@ def _compile_variable(value: Any, problems: Problems, where: str, field: str) ->
         problems.add(where, field, "is required beside a comparison operator")
         return None
     try:
-        return compile_path(value)
+        return compile_path(value, variables=True)
     except InvalidPath as exc:
         problems.add(where, field, f"is invalid: {exc}")
         return None
@@ -255,7 +282,7 @@ def _compile_variable(value: Any, problems: Problems, where: str, field: str) ->
 def _compile_operand(name: str, value: Any, problems: Problems, where: str, field: str) -> Any:
     if name.endswith("Path") and name[:-4] in _COMPARISONS:
         try:
-            return compile_path(value)
+            return compile_path(value, variables=True)
         except InvalidPath as exc:
             problems.add(where, field, f"is invalid: {exc}")
             return _INVALID

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ._jsonata_builders import JSONATA, JSONPATH
 from ._problems import Problems
 from ._state_builders import MAX_INTEGER, StateBuilder, positive_integer
 from .errors import DefinitionError, did_you_mean
@@ -21,7 +22,11 @@ _NESTED_FIELDS = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
 _MAX_NAME = 80
 _TOP = "Top level"
 # `$$` context paths that do not need the execution's input to be kept in the Execution.
-_CONTEXT_WITHOUT_INPUT = re.compile(r"\$\$(?!\.(?:State|Task|StateMachine)\b|\.Execution\.(?:Id|Name|StartTime)\b)")
+_CONTEXT_WITHOUT_INPUT = re.compile(
+    r"\$\$(?!\.(?:State|Task|StateMachine|Map)\b|\.Execution\.(?:Id|Name|StartTime)\b)"
+    r"|\$states(?!\.(?:input|result|errorOutput)\b|\.context\.(?:State|Task|StateMachine|Map)\b"
+    r"|\.context\.Execution\.(?:Id|Name|StartTime)\b)"
+)
 
 
 def load_definition(source: str | Path | dict[str, Any]) -> StateMachine:
@@ -54,8 +59,9 @@ def _parse(text: str, origin: str) -> Any:
         raise DefinitionError([f"{_TOP}: {origin} is not valid JSON ({exc})"]) from None
 
 
-def _compile(raw: Any, problems: Problems, nested: str | None = None) -> StateMachine | None:
-    """Compile a whole definition, or (`nested` naming where it sits) a Parallel branch or Map item processor."""
+def _compile(raw: Any, problems: Problems, nested: str | None = None, outer: str = JSONPATH) -> StateMachine | None:
+    """Compile a whole definition, or (`nested` naming where it sits) a Parallel branch or Map item processor whose
+    states default to the `outer` machine's query language."""
     if not isinstance(raw, dict):
         problems.note(_TOP, "the definition must be a JSON object" if nested is None else f"{nested} must be an object")
         return None
@@ -65,6 +71,10 @@ def _compile(raw: Any, problems: Problems, nested: str | None = None) -> StateMa
         for key in raw:
             if key not in _NESTED_FIELDS:
                 problems.add(_TOP, key, f"is not a valid field of {nested}{did_you_mean(key, _NESTED_FIELDS)}")
+        _check_query_language(raw, problems, _TOP)
+    language = JSONATA if raw.get("QueryLanguage") == JSONATA else outer
+    if outer == JSONATA and raw.get("QueryLanguage") == JSONPATH:
+        problems.add(_TOP, "QueryLanguage", "cannot be 'JSONPath' inside a JSONata state machine")
     states_raw = raw.get("States")
     if not isinstance(states_raw, dict) or not states_raw:
         problems.add(_TOP, "States", "is required and must be a non-empty object")
@@ -74,7 +84,7 @@ def _compile(raw: Any, problems: Problems, nested: str | None = None) -> StateMa
         problems.add(_TOP, "StartAt", "is required and must be a state name")
     elif states_raw and start_at not in states_raw:
         problems.add(_TOP, "StartAt", f"names unknown state '{start_at}'{did_you_mean(start_at, states_raw)}")
-    builder = StateBuilder(frozenset(states_raw), problems, _compile_nested)
+    builder = StateBuilder(frozenset(states_raw), problems, language, _compile_nested)
     states = {name: state for name, value in states_raw.items() if (state := _state(builder, name, value)) is not None}
     if isinstance(start_at, str) and start_at in states_raw:
         _check_reachable(start_at, states_raw, problems)
@@ -90,10 +100,11 @@ def _compile(raw: Any, problems: Problems, nested: str | None = None) -> StateMa
     )
 
 
-def _compile_nested(raw: Any, where: str, field: str, problems: Problems) -> StateMachine | None:
-    """A branch or item processor, its problems prefixed with where it sits ("State 'Fan' Branches[0] > ...")."""
+def _compile_nested(raw: Any, where: str, field: str, problems: Problems, language: str) -> StateMachine | None:
+    """A branch or item processor, its problems prefixed with where it sits ("State 'Fan' Branches[0] > ...").
+    Its states inherit the machine's query language (`language`), as Step Functions' do."""
     inner = Problems()
-    machine = _compile(raw, inner, nested=field)
+    machine = _compile(raw, inner, nested=field, outer=language)
     for item in inner.items:
         problems.note(f"{where} {field}", item.removeprefix(f"{_TOP}: "))
     return machine if not inner else None
@@ -113,10 +124,8 @@ def _check_top_fields(raw: dict[str, Any], problems: Problems) -> None:
 
 def _check_query_language(raw: dict[str, Any], problems: Problems, where: str) -> None:
     language = raw.get("QueryLanguage", "JSONPath")
-    if language == "JSONata":
-        problems.add(where, "QueryLanguage", "value 'JSONata' is not supported (only JSONPath)")
-    elif language != "JSONPath":
-        problems.add(where, "QueryLanguage", f"must be 'JSONPath', got {json.dumps(language)}")
+    if language not in ("JSONPath", "JSONata"):
+        problems.add(where, "QueryLanguage", f"must be 'JSONPath' or 'JSONata', got {json.dumps(language)}")
 
 
 def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
@@ -126,7 +135,6 @@ def _state(builder: StateBuilder, name: str, raw: Any) -> State | None:
     if not isinstance(raw, dict):
         builder.problems.note(where, "the state must be a JSON object")
         return None
-    _check_query_language(raw, builder.problems, where)
     kind = raw.get("Type")
     if kind in _STATE_TYPES:
         return builder.build(name, raw, str(kind))

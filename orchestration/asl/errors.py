@@ -16,6 +16,7 @@ PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
 RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
 INTRINSIC_FAILURE = "States.IntrinsicFailure"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 KNOWN_STATES_ERRORS = frozenset(
     {
@@ -34,7 +35,7 @@ KNOWN_STATES_ERRORS = frozenset(
         "States.ExceedToleratedFailureThreshold",
         "States.ItemReaderFailed",
         "States.ResultWriterFailed",
-        "States.QueryEvaluationError",
+        QUERY_EVALUATION_ERROR,
     }
 )
 

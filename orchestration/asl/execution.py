@@ -90,6 +90,8 @@ class Execution(BaseModel):
     """Empty for an execution; for a Parallel branch or Map iteration, what makes its task tokens unique."""
     fanout: Fanout | None = None
     """The branches or iterations of the Parallel or Map state being run (None in any other state)."""
+    variables: dict[str, Any] = {}
+    """The workflow variables assigned so far (Assign), persisted with the execution."""
 
     @property
     def finished(self) -> bool:

@@ -117,8 +117,11 @@ class Interpreter:
     # --- the Children protocol: stepping a Parallel's branches and a Map's iterations -------------
 
     def start_child(self, machine: StateMachine, parent: Run, scope: str, input: Any) -> Step:
+        # A branch or iteration is an inner scope: it starts with (so it reads) the outer variables, and what it
+        # assigns stays in its own copy, dropped when it ends (Step Functions' variable scopes).
         values = dict(execution_id=parent.execution_id, status="RUNNING", state_name=None,
-                      started_at=parent.started_at, execution_input=parent.execution_input, scope=scope)  # fmt: skip
+                      started_at=parent.started_at, execution_input=parent.execution_input, scope=scope,
+                      variables=parent.variables)  # fmt: skip
         run = Run.resume(machine, self.rng, Execution(**values), parent.now, _Children(self.rng))
         continue_with(run, Go(machine.start_at, input))
         return run.step()

@@ -14,6 +14,8 @@ Segment = str | int
 ContextSource = Callable[[], Any]
 
 _NAME = r"[A-Za-z_][\w\-]*"
+# `$name...` reads the workflow variable `name` (then an ordinary path inside it); `$$` and `$.`/`$[` do not.
+_VARIABLE = re.compile(r"\$([^\W\d]\w*)")
 _STEP = re.compile(rf"\.({_NAME})|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]|\[(\d+)\]")
 
 
@@ -62,15 +64,29 @@ def _is_definite(node: ast.JSONPath) -> bool:
     return False
 
 
-class JsonPath:
-    """A compiled Path; `$$...` paths read the context object instead of the document."""
+def variables_of(context: ContextSource | None) -> Any:
+    """The workflow variables a context source carries (the interpreter's scope has them), else none."""
+    return getattr(context, "variables", None)
 
-    __slots__ = ("text", "definite", "on_context", "segments", "_expression")
+
+def variable_name(text: str) -> str | None:
+    """The variable a `$name...` path reads, or None when the path reads the document or the context."""
+    match = _VARIABLE.match(text)
+    return match.group(1) if match is not None else None
+
+
+class JsonPath:
+    """A compiled Path; `$$...` paths read the context object, `$name...` the workflow variable `name`."""
+
+    __slots__ = ("text", "definite", "on_context", "variable", "segments", "_expression")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.on_context = text.startswith("$$")
+        self.variable = variable_name(text)
         body = text[1:] if self.on_context else text
+        if self.variable is not None:
+            body = "$" + text[1 + len(self.variable) :]
         self.segments = _reference_segments(body)
         self._expression: ast.JSONPath | None = None
         if self.segments is None:
@@ -85,7 +101,13 @@ class JsonPath:
 
     def read(self, document: Any, context: ContextSource | None = None) -> Any:
         """The selected value (a list for indefinite paths); raises PathNotFound if a definite path misses."""
-        target = context() if self.on_context and context is not None else document
+        if self.variable is not None:
+            variables = variables_of(context)
+            if variables is None or self.variable not in variables:
+                raise PathNotFound(self.text)
+            target = variables[self.variable]
+        else:
+            target = context() if self.on_context and context is not None else document
         if self.segments is not None:
             return _walk(target, self.segments, self.text)
         assert self._expression is not None
@@ -110,10 +132,14 @@ def _walk(value: Any, segments: tuple[Segment, ...], text: str) -> Any:
     return value
 
 
-def compile_path(text: Any) -> JsonPath:
-    """Compile a Path (JSONPath, `$` or `$$` rooted); raises InvalidPath."""
+def compile_path(text: Any, variables: bool = False) -> JsonPath:
+    """Compile a Path (JSONPath, `$` or `$$` rooted, or `$name` rooted where `variables` may be read);
+    raises InvalidPath."""
     if not isinstance(text, str) or not text.startswith("$"):
         raise InvalidPath(f"{text!r} is not a JSONPath starting with '$'")
+    if not variables and variable_name(text) is not None:
+        raise InvalidPath(f"'{text}' reads a variable, which this field cannot (only Parameters, ResultSelector, "
+                          "Assign, Choice Rules and intrinsic functions can)")  # fmt: skip
     return JsonPath(text)
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._problems import Problems
+from ._variables import Assignment, compile_assign
 from .errors import ALL, KNOWN_STATES_ERRORS, ErrorMatcher
+from .jsonata import Value, compile_value
 from .paths import InvalidPath, ResultPath
 
 JitterStrategy = Literal["FULL", "NONE"]
@@ -17,8 +19,8 @@ _MAX_DELAY_LIMIT = 31_622_401
 _RETRIER_FIELDS = {
     "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"
 }
-_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
-_UNSUPPORTED = {"Output": "JSONata", "Assign": "variables"}
+_CATCHER_FIELDS = {"ErrorEquals", "Next", "Comment", "Assign"}
+_JSONPATH_ONLY, _JSONATA_ONLY = {"ResultPath"}, {"Output"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,10 @@ class Catcher:
     errors: ErrorMatcher
     next: str
     result_path: ResultPath
+    assign: Assignment | None = None
+    """`$` (JSONPath) or `$states.errorOutput` (JSONata) is the error output {"Error", "Cause"}."""
+    output: Value | None = None
+    """JSONata: the state's output when this catcher takes over (default: the error output)."""
 
 
 def backoff_seconds(retrier: Retrier, retry_number: int, rng: random.Random) -> float:
@@ -87,11 +93,16 @@ def _error_matcher(raw: dict[str, Any], last: bool, problems: Problems, where: s
     return ErrorMatcher.of(names)
 
 
-def _check_fields(raw: dict[str, Any], allowed: set[str], problems: Problems, where: str, field: str) -> None:
+def _check_fields(
+    raw: dict[str, Any], allowed: set[str], problems: Problems, where: str, field: str, jsonata: bool | None = None
+) -> None:
+    """`jsonata` is the language of a Catcher's state (None for a Retrier)."""
     for key in raw:
-        if key in _UNSUPPORTED:
-            problems.add(where, f"{field}.{key}", f"is not supported ({_UNSUPPORTED[key]})")
-        elif key not in allowed:
+        if jsonata is not None and key in (_JSONPATH_ONLY if jsonata else _JSONATA_ONLY):
+            language = "JSONPath" if jsonata else "JSONata"
+            problems.add(where, f"{field}.{key}", f"is only allowed in a {language} state (this state uses "
+                                                  f"{'JSONata' if jsonata else 'JSONPath'})")  # fmt: skip
+        elif key not in allowed and (jsonata is None or key not in _JSONPATH_ONLY | _JSONATA_ONLY):
             problems.add(where, f"{field}.{key}", "is not a valid field here")
 
 
@@ -140,7 +151,7 @@ def _retrier(raw: dict[str, Any], last: bool, problems: Problems, where: str, fi
     return Retrier(errors, interval, attempts, float(rate), max_delay, jitter)
 
 
-def compile_catchers(raw: Any, problems: Problems, where: str) -> tuple[Catcher, ...]:
+def compile_catchers(raw: Any, problems: Problems, where: str, jsonata: bool = False) -> tuple[Catcher, ...]:
     """Compile a state's Catch array (a catcher's Next is checked against the states by the caller)."""
     if not isinstance(raw, list):
         problems.add(where, "Catch", "must be an array of Catchers")
@@ -151,13 +162,18 @@ def compile_catchers(raw: Any, problems: Problems, where: str) -> tuple[Catcher,
         if not isinstance(item, dict):
             problems.add(where, field, "must be an object")
             continue
-        _check_fields(item, _CATCHER_FIELDS, problems, where, field)
+        _check_fields(item, _CATCHER_FIELDS, problems, where, field, jsonata)
         errors = _error_matcher(item, index == len(raw) - 1, problems, where, field)
         target = item.get("Next")
         if not isinstance(target, str):
             problems.add(where, f"{field}.Next", "is required and must be a state name")
             target = ""
-        catchers.append(Catcher(errors, target, _result_path(item, problems, where, f"{field}.ResultPath")))
+        result_path = _result_path(item, problems, where, f"{field}.ResultPath")
+        assign = None
+        if "Assign" in item:
+            assign = compile_assign(item["Assign"], jsonata, problems, where, f"{field}.Assign")
+        output = compile_value(item["Output"], problems, where, f"{field}.Output") if "Output" in item else None
+        catchers.append(Catcher(errors, target, result_path, assign, output))
     return tuple(catchers)
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .choice import ChoiceBranch
 from .intrinsics import Intrinsic
+from .jsonata import Expression, Value
 from .paths import JsonPath, ResultPath
 from .retry import Catcher, Retrier
 from .templates import Template
+
+if TYPE_CHECKING:
+    from ._variables import Assignment
 
 StateType = Literal["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"]
 TransitionKind = Literal["next", "catch", "choice", "default"]
@@ -19,12 +23,16 @@ TransitionKind = Literal["next", "catch", "choice", "default"]
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """What every state shares: its name, and the InputPath/OutputPath (None means JSON null, i.e. `{}`)."""
+    """What every state shares: its name, and the InputPath/OutputPath (None means JSON null, i.e. `{}`); in a
+    JSONata state (`jsonata`), its Output instead; its Assign in either language."""
 
     name: str
     comment: str | None
     input_path: JsonPath | None
     output_path: JsonPath | None
+    jsonata: bool = False
+    assign: Assignment | None = None
+    output: Value | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,10 @@ class TaskState:
     heartbeat_seconds: int | None = None
     heartbeat_seconds_path: JsonPath | None = None
     type: StateType = "Task"
+    arguments: Value | None = None
+    """JSONata: the task's input (default: the state's input)."""
+    timeout_expression: Expression | None = None
+    heartbeat_expression: Expression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,8 @@ class WaitState:
     timestamp: datetime | None
     timestamp_path: JsonPath | None
     type: StateType = "Wait"
+    seconds_expression: Expression | None = None
+    timestamp_expression: Expression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +94,9 @@ class SucceedState:
     type: StateType = "Succeed"
 
 
-# Fail's ErrorPath/CausePath may be a path or an intrinsic; both read the state's raw input.
-Dynamic = JsonPath | Intrinsic
+# Fail's ErrorPath/CausePath may be a path or an intrinsic; both read the state's raw input. A JSONata state's
+# Error/Cause may be an expression.
+Dynamic = JsonPath | Intrinsic | Expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,8 @@ class ParallelState:
     retriers: tuple[Retrier, ...]
     catchers: tuple[Catcher, ...]
     type: StateType = "Parallel"
+    arguments: Value | None = None
+    """JSONata: every branch's input (default: the state's input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +151,21 @@ class MapState:
     retriers: tuple[Retrier, ...]
     catchers: tuple[Catcher, ...]
     type: StateType = "Map"
+    jsonata: MapJsonata | None = None
+    """A JSONata Map's Items, ItemSelector and expression-valued counts (its JSONPath fields are then unset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapJsonata:
+    """The JSONata forms of a Map's fields; each expression sees `$states.input` and the variables."""
+
+    items: Value | None
+    """Items: an array, or an expression giving one (default: the state's input)."""
+    item_selector: Value | None
+    """ItemSelector, evaluated per item with `$states.context.Map.Item.Index`/`Value`."""
+    max_concurrency: Expression | None = None
+    tolerated_count: Expression | None = None
+    tolerated_percentage: Expression | None = None
 
 
 State = TaskState | PassState | ChoiceState | WaitState | SucceedState | FailState | ParallelState | MapState

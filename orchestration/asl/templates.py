@@ -108,7 +108,7 @@ def _compile_dynamic(key: str, text: Any, problems: Problems, where: str, field:
     try:
         if looks_like_intrinsic(text):
             return _FromIntrinsic(key, compile_intrinsic(text))
-        return _FromPath(key, compile_path(text))
+        return _FromPath(key, compile_path(text, variables=True))
     except (InvalidPath, IntrinsicSyntaxError) as exc:
         problems.add(where, field, f"is invalid: {exc}")
         return None

@@ -30,7 +30,10 @@ STATUS_STYLE: dict[str, tuple[str, str, str]] = {
 """Green for what went well (forward or undo), red for what failed, blue for what never finished."""
 
 STATUSES = tuple(STATUS_STYLE)
-_FAILURES = frozenset({"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut"})
+_FANOUT_OPENS = frozenset({"ParallelStateStarted", "MapStateStarted"})
+_FANOUT_CLOSES = frozenset({"ParallelStateSucceeded", "ParallelStateFailed", "MapStateSucceeded", "MapStateFailed"})
+_FAILURES = frozenset({"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut",
+                       "ParallelStateFailed", "MapStateFailed"})  # fmt: skip
 
 
 @dataclass
@@ -50,8 +53,12 @@ def walk(events: Sequence[dict[str, Any]], machine: StateMachine) -> Walk:
     phase = "forward"  # -> "undo" after the first catch -> "broken" once an undo step's error is caught
     entered_in: dict[str, str] = {}
     current: str | None = None
+    inside = 0  # > 0 while replaying a Parallel's branches or a Map's iterations (states not on this graph)
     for event in events:
         kind: str = event["type"]
+        inside += (kind in _FANOUT_OPENS) - (kind in _FANOUT_CLOSES)
+        if inside > 0:
+            continue
         details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
         if kind.endswith("StateEntered"):
             name = str(details.get("name"))
@@ -63,7 +70,7 @@ def walk(events: Sequence[dict[str, Any]], machine: StateMachine) -> Walk:
             if details.get("willRetry"):
                 w.retries[current] = w.retries.get(current, 0) + 1
             elif details.get("catcherIndex") is not None or details.get("next"):
-                w.caught[current] = str(details.get("error") or kind.removeprefix("Task").removeprefix("LambdaFunction"))
+                w.caught[current] = str(details.get("error") or kind.removesuffix("Failed").removesuffix("TimedOut"))
                 w.status[current] = "caught"
                 phase = "undo" if entered_in[current] == "forward" else "broken"
             else:

@@ -341,6 +341,11 @@ class TaskFailed(Event):
     cause: Cause = ""
 
 
+class TaskHeartbeat(Event):
+    """A generic participant still working on a task: ``causation_id`` is the command's ``message_id``. It
+    restarts the Task's ``HeartbeatSeconds``; it is not an answer (``TaskSucceeded``/``TaskFailed`` still is)."""
+
+
 class Notification(Event):
     """What an ``arn:aws:states:::sns:publish`` task publishes."""
 
@@ -356,7 +361,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         ChargePayment, PaymentCharged, PaymentDeclined, RefundPayment, PaymentRefunded, RefundFailed,
         ReserveStock, StockReserved, OutOfStock, ReleaseStock, StockReleased, StockReleaseFailed,
         ScheduleShipment, ShipmentScheduled, ShipmentFailed, CancelShipment, ShipmentCancelled,
-        InvokeTask, TaskSucceeded, TaskFailed, Notification,
+        InvokeTask, TaskSucceeded, TaskFailed, TaskHeartbeat, Notification,
     )
 }  # fmt: skip
 """Every message type sagalab speaks, by the name carried in the AMQP ``type`` property."""

@@ -323,6 +323,18 @@ async def test_inventory_reserve_stock_runs_its_parallel_branches(
         assert "Stock unavailable for order id o-1, product id tv, quantity 11." in json.dumps(sent.message)
 
 
+async def test_inventory_reserve_stock_runs_in_an_express_workflow_too(
+    participant: None, amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """The publisher deploys this workflow as Express: branches kept in memory, the history written at the end."""
+    resources = ResourceMap.load(resources_path("inventory-reserve-stock-sam"))
+    outcome = await execute(definition("inventory-reserve-stock-sam"), {"orderId": "o-3", "productId": "desk",
+                                                                         "quantity": 100},
+                            resources, amqp_url, namespace, workflow="express", timeout_s=45, data_dir=tmp_path)  # fmt: skip
+    assert ending(outcome) == ("SUCCEEDED", None)
+    assert path_of(outcome)[2] == "Reserve Stock" and len(outcome.history) == 30
+
+
 async def test_inventory_reserve_stock_fails_on_an_unknown_product(
     participant: None, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:

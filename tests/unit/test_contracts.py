@@ -42,7 +42,8 @@ def test_every_message_has_the_envelope() -> None:
 
 
 def test_commands_are_imperative_and_events_past_tense() -> None:
-    """Command names start with a verb; event names end in a past participle or name a failure."""
+    """Command names start with a verb; event names end in a past participle or name a failure (or, for
+    TaskHeartbeat, the signal Step Functions' SendTaskHeartbeat names)."""
     verbs = ("Place", "Charge", "Refund", "Reserve", "Release", "Schedule", "Cancel", "Invoke")
     for name, cls in MESSAGE_TYPES.items():
         if issubclass(cls, Command):
@@ -51,7 +52,7 @@ def test_commands_are_imperative_and_events_past_tense() -> None:
             assert "reason" in cls.model_fields
         else:
             assert issubclass(cls, Event)
-            assert name.endswith(("ed", "Succeeded", "Failed", "Notification")), name
+            assert name.endswith(("ed", "Succeeded", "Failed", "Notification", "Heartbeat")), name
 
 
 def test_one_routing_key_per_message_class() -> None:

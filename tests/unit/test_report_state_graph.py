@@ -125,3 +125,25 @@ def test_every_transition_of_the_definition_is_an_edge() -> None:
     svg = state_graph.render(machine, None, "g")
     edges = set(re.findall(r'<g class="edge[^"]*" data-source="(\w+)" data-target="(\w+)">', svg))
     assert edges == {(t.source, t.target) for t in machine.transitions()}
+
+
+def test_a_parallel_is_one_node_whose_branch_events_do_not_break_the_path() -> None:
+    """The events of a Parallel's branches (states not on the top-level graph) are passed over: the path goes
+    Parallel -> its Next, and a failed Parallel that a Catch handles is drawn as caught."""
+    branch = {"StartAt": "Inner", "States": {"Inner": {"Type": "Task", "Resource": "r", "End": True}}}
+    machine = load_definition({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Branches": [branch], "Next": "Done",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Undo"}]},
+        "Done": {"Type": "Succeed"}, "Undo": {"Type": "Fail"}}})  # fmt: skip
+
+    def ev(kind: str, **details: object) -> dict[str, object]:
+        return {"type": kind, "stateEnteredEventDetails" if kind.endswith("Entered") else "d": details}
+
+    ok = [ev("ParallelStateEntered", name="P"), ev("ParallelStateStarted"), ev("TaskStateEntered", name="Inner"),
+          ev("ParallelStateSucceeded"), ev("ParallelStateExited", name="P"), ev("SucceedStateEntered", name="Done")]
+    assert state_graph.walk(ok, machine).taken == [("P", "Done")]
+    failed = [ev("ParallelStateEntered", name="P"), ev("ParallelStateStarted"), ev("TaskStateEntered", name="Inner"),
+              {"type": "ParallelStateFailed", "parallelStateFailedEventDetails": {"error": "E", "catcherIndex": 0}},
+              ev("FailStateEntered", name="Undo")]  # fmt: skip
+    w = state_graph.walk(failed, machine)
+    assert w.taken == [("P", "Undo")] and w.caught == {"P": "E"}

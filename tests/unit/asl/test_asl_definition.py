@@ -96,26 +96,14 @@ def test_a_state_nothing_leads_to_is_reported() -> None:
         (one_state(Type="Map", End=True, ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P",
                                                         "States": {"P": {"Type": "Pass", "End": True}}}),
          "State 'S': field 'ItemProcessor.ProcessorConfig.Mode' value 'DISTRIBUTED' is not supported: distributed Map"),
-        ({"StartAt": "S", "QueryLanguage": "JSONata", "States": {"S": {"Type": "Succeed"}}},
-         "Top level: field 'QueryLanguage' value 'JSONata' is not supported (only JSONPath)"),
-        (one_state(Type="Pass", QueryLanguage="JSONata", End=True),
-         "State 'S': field 'QueryLanguage' value 'JSONata' is not supported (only JSONPath)"),
-        (one_state(Type="Task", Resource="r", Arguments={}, End=True),
-         "State 'S': field 'Arguments' is not supported (JSONata)"),
-        (one_state(Type="Pass", Output={}, End=True), "State 'S': field 'Output' is not supported (JSONata)"),
-        (one_state(Type="Pass", Assign={"x": 1}, End=True), "State 'S': field 'Assign' is not supported (variables)"),
         (one_state(Type="Task", Resource="r", Credentials={"RoleArn": "x"}, End=True),
          "State 'S': field 'Credentials' is not supported (cross-account task credentials)"),
         (one_state(Type="Task", Resource="r", ItemReader={}, End=True),
          "State 'S': field 'ItemReader' is not supported (distributed Map states"),
-        (one_state(Type="Choice", Choices=[{"Condition": "{% true %}", "Next": "S"}]),
-         "State 'S': field 'Choices[0].Condition' is not supported (JSONata)"),
-        (one_state(Type="Task", Resource="r", End=True, Catch=[{"ErrorEquals": ["E"], "Next": "S", "Assign": {}}]),
-         "State 'S': field 'Catch[0].Assign' is not supported (variables)"),
     ],
 )
 def test_unsupported_features_are_refused_naming_state_and_field(definition: dict[str, Any], message: str) -> None:
-    """Distributed Map, JSONata, variables and credentials are refused at load with a precise message."""
+    """Distributed Map and credentials are refused at load with a precise message."""
     assert any(found.startswith(message) for found in problems(definition))
 
 

@@ -181,3 +181,37 @@ def test_bad_map_fields_are_refused_naming_the_state_and_field(fields: dict[str,
     with pytest.raises(DefinitionError) as caught:
         load_definition({"StartAt": "M", "States": {"M": map_state(**fields)}})
     assert any(message in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_max_concurrency_and_tolerance_paths_read_the_effective_input() -> None:
+    """MaxConcurrencyPath, ToleratedFailureCountPath and ToleratedFailurePercentagePath read the Map's input."""
+    state = map_state(ItemsPath="$.items", MaxConcurrencyPath="$.limit", ToleratedFailureCountPath="$.may_fail")
+    interpreter = machine({"M": state})
+    step = interpreter.start("e", {"items": [1, 2, 3], "limit": 1, "may_fail": 1}, at(0))
+    assert len(step.dispatches) == 1 and step.execution.fanout is not None
+    assert (step.execution.fanout.max_concurrency, step.execution.fanout.tolerated_count) == (1, 1)
+    run = drive(interpreter, {"items": [1, 2, 3], "limit": 1, "may_fail": 1}, failing({2}))
+    assert run.execution.status == "SUCCEEDED"
+    percentage = machine({"M": map_state(ToleratedFailurePercentagePath="$.p", ItemsPath="$.items")})
+    assert drive(percentage, {"items": [1, 2], "p": 10}, failing({2})).execution.error == (
+        "States.ExceedToleratedFailureThreshold"
+    )
+    bad = machine({"M": map_state(MaxConcurrencyPath="$.limit")}).start("e", {"limit": -1}, at(0))
+    assert bad.execution.error == "States.Runtime"
+
+
+def test_input_path_result_selector_result_path_and_output_path_frame_the_map() -> None:
+    """InputPath before ItemsPath; ResultSelector on the array of results; ResultPath into the raw input; OutputPath."""
+    state = map_state(InputPath="$.order", ItemsPath="$.lines", ResultSelector={"first.$": "$[0]", "all.$": "$"},
+                      ResultPath="$.reserved", OutputPath="$.reserved")  # fmt: skip
+    run = drive(machine({"M": state}), {"order": {"lines": ["a", "b"]}, "other": 1}, echo)
+    assert run.execution.output == {"first": {"done": "a"}, "all": [{"done": "a"}, {"done": "b"}]}
+
+
+def test_a_map_inside_a_map_iteration_and_the_context_object_of_the_execution() -> None:
+    inner = {"StartAt": "In", "States": {"In": map_state(ItemSelector={"v.$": "$$.Map.Item.Value",
+                                                                          "id.$": "$$.Execution.Id"})}}  # fmt: skip
+    run = drive(machine({"M": {"Type": "Map", "ItemProcessor": inner, "End": True}}), [[1, 2], [3]], echo,
+                execution_id="ex-3")  # fmt: skip
+    assert run.execution.output == [[{"done": {"v": 1, "id": "ex-3"}}, {"done": {"v": 2, "id": "ex-3"}}],
+                                    [{"done": {"v": 3, "id": "ex-3"}}]]  # fmt: skip
