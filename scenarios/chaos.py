@@ -1,6 +1,7 @@
 """``sagalab chaos``: a seeded stream of orders while services are killed and restarted at random, the
 broker restarts, and messages are duplicated, poisoned and forged; then everything settles and the oracle
-judges. With every defence on, nothing may be lost or applied twice."""
+judges. With every defence on, nothing may be lost or applied twice. With ``--instances K`` each kill strikes one
+replica of the service (counted by its name, ``payment.2``), the others carry on."""
 
 from __future__ import annotations
 
@@ -100,12 +101,13 @@ class ChaosMonkey:
 
     async def _do(self, action: str, target: str, run: Run, rng: random.Random) -> None:
         if action == "kill":
-            process = run.fleet[target]
+            replicas = run.fleet.replicas(target)  # with --instances K, one replica of the K, chosen by the seed
+            process = replicas[0] if len(replicas) == 1 else rng.choice(replicas)
             if not process.alive():
                 return
             async with run.fleet.held(process):
                 await process.kill()
-                run.count(f"kill {target}")
+                run.count(f"kill {process.name}")
                 await asyncio.sleep(rng.uniform(0.2, 1.5))  # downtime
                 await run.fleet.restart(process)
         elif action == "broker":
