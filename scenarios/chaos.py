@@ -63,9 +63,27 @@ class ChaosMonkey:
     async def inject(self, run: Run) -> None:
         rng = random.Random(self.plan.seed)
         start = time.monotonic()
+        restarting: list[asyncio.Task[None]] = []
         for at, action, target in self._schedule(rng, run):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))  # the chaos timetable
+            if action == "kill" and len(run.fleet.replicas(target)) > 1:
+                # One replica down while the others serve: its restart must not hold up the timetable.
+                restarting.append(asyncio.create_task(self._kill_a_replica(target, run, rng.uniform(0.2, 1.5), rng)))
+                continue
             await self._patiently(action, target, run, rng)
+        await asyncio.gather(*restarting)
+
+    async def _kill_a_replica(self, service: str, run: Run, down_s: float, rng: random.Random) -> None:
+        """kill -9 one running replica of the service (chosen by the seed), keep it down, start it again."""
+        up = [p for p in run.fleet.replicas(service) if p.alive() and not p.held]
+        if not up:
+            return
+        process = rng.choice(up)
+        async with run.fleet.held(process):
+            await process.kill()
+            run.count(f"kill {process.name}")
+            await asyncio.sleep(down_s)  # downtime
+            await run.fleet.restart(process)
 
     async def _patiently(self, action: str, target: str, run: Run, rng: random.Random) -> None:
         """Do one action; a publish that meets the broker mid-restart is tried again for a while."""
@@ -101,13 +119,12 @@ class ChaosMonkey:
 
     async def _do(self, action: str, target: str, run: Run, rng: random.Random) -> None:
         if action == "kill":
-            replicas = run.fleet.replicas(target)  # with --instances K, one replica of the K, chosen by the seed
-            process = replicas[0] if len(replicas) == 1 else rng.choice(replicas)
+            process = run.fleet[target]
             if not process.alive():
                 return
             async with run.fleet.held(process):
                 await process.kill()
-                run.count(f"kill {process.name}")
+                run.count(f"kill {target}")
                 await asyncio.sleep(rng.uniform(0.2, 1.5))  # downtime
                 await run.fleet.restart(process)
         elif action == "broker":

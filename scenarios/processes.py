@@ -169,8 +169,11 @@ class Fleet:
         for p in self.processes:
             await p.start()
 
-    async def wait_ready(self, timeout_s: float = 60.0, only: list[ServiceProcess] | None = None) -> None:
+    async def wait_ready(self, timeout_s: float | None = None, only: list[ServiceProcess] | None = None) -> None:
+        """Wait for every process's ready file; by default 60 s, and 10 s more for each process past four
+        (replicas start together, and on two busy cores twelve interpreters take their turns)."""
         waiting = list(only or self.processes)
+        timeout_s = timeout_s if timeout_s is not None else 60.0 + 10.0 * max(0, len(waiting) - 4)
         deadline = time.monotonic() + timeout_s
         while waiting:
             for p in list(waiting):
