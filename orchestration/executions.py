@@ -43,9 +43,10 @@ class DurableExecutions:
     reruns_running = False
 
     def __init__(self) -> None:
-        self._parsed: dict[str, tuple[int, Execution]] = {}
-        """Running executions as last stored, with their version: reading the row back and finding the same
-        version (no other replica stepped it) saves parsing it again."""
+        self._parsed: dict[str, tuple[str, Execution]] = {}
+        """Running executions as last stored, with their text: reading the text back and finding it unchanged
+        (no other replica stepped it) saves parsing it again. The text, not the version: a step this process
+        wrote and then rolled back leaves a version another replica may write next, never its text."""
         self._read: dict[str, int | None] = {}
         """The version each execution was read at (None: not there), which its next write must still find."""
 
@@ -57,7 +58,7 @@ class DurableExecutions:
         text, version = row
         self._read[execution_id] = version
         cached = self._parsed.get(execution_id)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == text:
             return cached[1]
         return Execution.model_validate_json(text)
 
@@ -69,12 +70,12 @@ class DurableExecutions:
         if expected is not None and self.reruns_running and step.events and step.events[0].type == "ExecutionStarted":
             store.forget_history(conn, key)  # the run before this one wrote its own
         try:
-            _, version = store.save_versioned(conn, execution, expected)
+            text, version = store.save_versioned(conn, execution, expected)
         except store.ExecutionConflict:
             self._parsed.pop(key, None)
             raise
         if execution.status == "RUNNING":
-            self._parsed[key] = (version, execution)
+            self._parsed[key] = (text, execution)
             self._read[key] = version  # a follow-up step in the same transaction writes over this one
         else:
             self._parsed.pop(key, None)

@@ -78,10 +78,9 @@ def _with_saga_deadline(scenario: Scenario, seconds: float | None) -> Scenario:
 
 
 def _instances(args: argparse.Namespace) -> int:
-    instances: int = args.instances
-    if instances < 1:
+    if args.instances < 1:
         raise UsageError("--instances must be at least 1")
-    return instances
+    return int(args.instances)
 
 
 def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: Path,

@@ -26,6 +26,11 @@ FORGEABLE = frozenset({"OrderPlaced", "PaymentCharged", "PaymentDeclined", "Paym
 """Messages a consumer takes only from one service's user (not a client's PlaceOrder, not a generic reply)."""
 
 
+REPLICA_RESTART_S = 180.0
+"""How long a killed replica may take to be ready again: the others serve meanwhile, so a slow start on a busy
+machine is no failure of the run."""
+
+
 @dataclass(frozen=True)
 class ChaosPlan:
     """How much of each fault to inject over the run, and the seed that places them in time."""
@@ -83,7 +88,7 @@ class ChaosMonkey:
             await process.kill()
             run.count(f"kill {process.name}")
             await asyncio.sleep(down_s)  # downtime
-            await run.fleet.restart(process)
+            await run.fleet.restart(process, timeout_s=REPLICA_RESTART_S)
 
     async def _patiently(self, action: str, target: str, run: Run, rng: random.Random) -> None:
         """Do one action; a publish that meets the broker mid-restart is tried again for a while."""

@@ -57,11 +57,15 @@ async def _replica_chaos(mode: Mode, orders: int, plan: ChaosPlan, amqp_url: str
     result = await runner.run(options)
     broken = scenario.broken_on_purpose(mode)
     assert result.expectation_met, result.expectation_failures
-    assert result.settled and result.orders.stuck == 0 and result.orders.inconsistent <= len(broken)
-    assert result.orders.completed + result.orders.compensated == orders - len(broken)
+    # The order chosen to have its release broken may go out of stock instead (replicas take orders in another
+    # order than one process would), and then has no release to break: parked or compensated, never lost.
+    parked = {v.order_id[-5:] for v in result.consistency.violations}
+    assert parked <= set(broken)
+    assert result.settled and result.orders.stuck == 0 and result.orders.inconsistent == len(parked)
+    assert result.orders.completed + result.orders.compensated == orders - len(parked)
     # nothing applied twice or lost: the only violations are those the release broken on purpose must leave
     assert {(v.order_id[-5:], v.rule) for v in result.consistency.violations} == {
-        (suffix, rule) for suffix in broken for rule in BROKEN_COMPENSATION_RULES}
+        (suffix, rule) for suffix in parked for rule in BROKEN_COMPENSATION_RULES}
     assert result.extra["replicas"] == dict.fromkeys(SERVICES[mode], instances)
     kills = {name: n for name, n in result.extra["faults_injected"].items() if name.startswith("kill ")}
     killed = {name.removeprefix("kill ").split(".")[0] for name in kills}
