@@ -65,6 +65,10 @@ def watch(message: Message, tx: Tx) -> list[Outgoing]:
     """Record the event; settle the order when what it was waiting for has all been seen."""
     assert isinstance(message, Event)
     order_id = message.correlation_id
+    # Replicas (--instances K) may watch two events of one order at once: taking the order's row first makes
+    # them take turns, so the second reads the first's event and the order settles (a no-op on SQLite, whose
+    # transactions already take turns; a row lock on PostgreSQL).
+    tx.conn.execute("UPDATE orders SET status = status WHERE order_id = ?", (order_id,))
     tx.conn.execute(
         "INSERT OR IGNORE INTO order_events VALUES (?, ?, ?)", (order_id, type(message).__name__, time.time())
     )

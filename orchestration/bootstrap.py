@@ -11,10 +11,11 @@ from orchestration.asl import StateMachine
 from orchestration.definitions import Definition
 from orchestration.executions import WORKFLOWS, executions_for
 from orchestration.orchestrator import REPLY_KEY, Orchestrator
+from orchestration.replicas import retrying_conflicts
 from orchestration.resources import ResourceMap
 from orchestration.samples.participant import build_participant
-from orchestration.store import ORCHESTRATOR_SCHEMA
-from shared.config import Settings
+from orchestration.store import ORCHESTRATOR_SCHEMA, migrate
+from shared.config import Settings, replicas_of
 from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
 from shared.runtime.faults import faults_of
 from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
@@ -49,25 +50,17 @@ def load_machine(definition: str | Path | None, resources: ResourceMap) -> State
 
 STARTS = QueueSpec("orchestrator", (Binding("commands", routing_key(PlaceOrder)),), prefetch=256, suffix="starts")
 REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=256, suffix="replies")
-"""Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse."""
-
-
-def replies_for(instance: int) -> tuple[str, QueueSpec]:
-    """Each orchestrator instance gets its replies on its own queue: an Express instance holds its
-    executions in memory, so their replies must come back to it (instances share the start queue)."""
-    if instance == 0:
-        return REPLY_KEY, REPLIES
-    key = f"{REPLY_KEY}.{instance}"
-    return key, QueueSpec("orchestrator", (Binding("replies", key),), prefetch=256, suffix=f"replies.{instance}")
+"""Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse. Every replica
+consumes both: any replica takes any reply for any execution (``replicas.py``)."""
 
 
 def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES) -> list[Subscription]:
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
     # Replies are deduplicated by the orchestrator itself (only the replies it applies; see on_reply).
-    on_reply = Route(orchestrator.on_reply, inbox=False, outbox=durable, acks=orchestrator.acks)
+    on_reply = Route(retrying_conflicts(orchestrator.on_reply), inbox=False, outbox=durable, acks=orchestrator.acks)
     replies: dict[type[Message], Route] = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
-    start = Route(orchestrator.start, inbox=durable, outbox=durable, acks=orchestrator.acks)
+    start = Route(retrying_conflicts(orchestrator.start), inbox=durable, outbox=durable, acks=orchestrator.acks)
     starts: dict[type[Message], Route] = {PlaceOrder: start}
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 
@@ -92,13 +85,14 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     resources = ResourceMap.load(settings.options.get("resources"))
     definition = load_current(settings.options.get("definition"), resources)
     db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)
+    migrate(db.conn)
     workflow = settings.options.get("workflow", "standard")
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
-    reply_key, replies = replies_for(settings.instance)
-    orchestrator = Orchestrator(definition, resources, db, executions_for(workflow), reply_key,  # type: ignore[arg-type]
+    executions = executions_for(workflow, replicas=replicas_of(settings))  # type: ignore[arg-type]
+    orchestrator = Orchestrator(definition, resources, db, executions, REPLY_KEY,
                                 pinning="no-pinning" not in settings.unsafe)  # fmt: skip
-    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator, replies),
+    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator),
                        unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host
 

@@ -10,6 +10,9 @@ flow of the delivery, or timer, whose commit made it safe.
 What is held stays bounded: a parked delivery belongs to a running execution (and the start queue's prefetch
 caps those), the finished ids are drained by the next release, and past ``limit`` parked orders an order is
 acked at once with a warning rather than held without end.
+
+With replicas (``--instances K``), another replica may finish the execution whose order this one holds: the
+orchestrator's timer loop calls ``recheck``, which acks the held orders whose executions no longer run.
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ class ExpressAcks:
         """Ack the orders whose executions finished in transactions that have committed by now."""
         done, self._finished = self._finished, set()
         for execution_id in done:
+            if execution_id in self._parked and not self._running(execution_id):  # its ending did commit
+                for delivery in self._parked.pop(execution_id):
+                    await delivery.ack()
+
+    async def recheck(self) -> None:
+        """Ack the held orders whose executions ended elsewhere (another replica finished them)."""
+        for execution_id in [key for key in self._parked if not self._running(key)]:
             for delivery in self._parked.pop(execution_id, []):
                 await delivery.ack()
 

@@ -22,9 +22,10 @@ import structlog
 from orchestration.asl import Execution, Interpreter, PendingTask, Step, abandon, deadline_passed, pending_tasks
 from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
-from orchestration.executions import DurableExecutions, Executions, InMemoryExecutions
+from orchestration.executions import DurableExecutions, Executions
 from orchestration.express_acks import ExpressAcks
 from orchestration.resources import Call, ResourceMap, UnknownResource
+from orchestration.store import ExecutionConflict
 from shared.domain.contracts import (
     Failure,
     InvokeTask,
@@ -126,8 +127,8 @@ class Orchestrator:
         """Set once the host exists: timers send through it."""
         self.express_acks: ExpressAcks | None = None
         """Express holds each order's delivery until its execution finished (``express_acks.py``)."""
-        if isinstance(self.executions, InMemoryExecutions):
-            self.express_acks = ExpressAcks(self.executions.running.__contains__)
+        if self.express:  # a replica may finish an execution whose order another replica holds: ask the store
+            self.express_acks = ExpressAcks(functools.partial(self.executions.is_running, db.conn))
         self._timers_changed = asyncio.Event()
         self._next_wake: float | None = None
 
@@ -149,7 +150,8 @@ class Orchestrator:
         redelivers it and the execution runs again from the start."""
         assert isinstance(message, PlaceOrder)
         order = message.order
-        if self.executions.load(tx.conn, order.order_id) is not None:
+        existing = self.executions.load(tx.conn, order.order_id)
+        if existing is not None and not (self.executions.reruns_running and existing.status == "RUNNING"):
             tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution exists (the order id is the key)")
             return []
         record_placed(tx.conn, order)
@@ -206,6 +208,8 @@ class Orchestrator:
             now = self.clock()
             for execution_id in self.executions.due(self.db.conn, now):
                 await self._wake(execution_id, now)
+            if self.express_acks is not None:
+                await self.express_acks.recheck()  # orders whose execution another replica finished
             self._next_wake = self.executions.next_wake(self.db.conn)
             delay = 0.25 if self._next_wake is None else self._next_wake - self.clock().timestamp()
             self._timers_changed.clear()
@@ -216,12 +220,15 @@ class Orchestrator:
 
     async def _wake(self, execution_id: str, now: datetime) -> None:
         assert self.host is not None
-        with self.db.transaction() as conn:
-            execution = self.executions.load(conn, execution_id)
-            if execution is None or execution.wake_at is None or execution.wake_at > now:
-                return
-            outgoing = self._advance(conn, execution, lambda interpreter: interpreter.wake(execution, now), None)
-            seqs = [] if self.express else Database.stage(conn, None, outgoing)
+        try:
+            with self.db.transaction() as conn:
+                execution = self.executions.load(conn, execution_id)
+                if execution is None or execution.wake_at is None or execution.wake_at > now:
+                    return
+                outgoing = self._advance(conn, execution, lambda interpreter: interpreter.wake(execution, now), None)
+                seqs = [] if self.express else Database.stage(conn, None, outgoing)
+        except ExecutionConflict:
+            return  # another replica stepped it meanwhile (woke it, or fed it a reply): its step stands
         if self.express:
             await self.host.publish_now(outgoing)
         else:

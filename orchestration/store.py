@@ -1,4 +1,11 @@
-"""The orchestrator's own database: each execution's current state, its history, and when it next wakes."""
+"""The orchestrator's own database: each execution's current state, its history, and when it next wakes.
+
+Several orchestrator replicas may share it (``--instances K``): each execution row carries a ``version``, and a
+step is written with ``UPDATE ... WHERE version = ?`` (or an insert that must be the first), so of two replicas
+that stepped the same execution from the same state only one commits; the other gets ``ExecutionConflict``,
+drops its work and reads the execution again (``orchestration/replicas.py``). Plain SQL, for SQLite and
+PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ ORCHESTRATOR_SCHEMA = (
     + """
 CREATE TABLE IF NOT EXISTS executions (
     execution_id TEXT PRIMARY KEY, status TEXT NOT NULL, state TEXT NOT NULL, wake_at REAL,
-    started_at REAL NOT NULL, updated_at REAL NOT NULL);
+    started_at REAL NOT NULL, updated_at REAL NOT NULL, version INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS executions_wake ON executions (wake_at) WHERE wake_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS history (
     execution_id TEXT NOT NULL, first_event_id INTEGER NOT NULL, events TEXT NOT NULL,
@@ -30,6 +37,17 @@ CREATE TABLE IF NOT EXISTS history (
 )
 """History is kept as one row per step (a JSON array of that step's events): a step writes one row,
 however many events it produced."""
+
+
+class ExecutionConflict(Exception):
+    """Another replica stepped the execution since it was read: this step must not commit."""
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Databases written before executions were versioned get the column."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(executions)")}
+    if "version" not in columns:
+        conn.execute("ALTER TABLE executions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
 
 def _ts(at: datetime | None) -> float | None:
@@ -47,17 +65,60 @@ def load(conn: sqlite3.Connection, execution_id: str) -> Execution | None:
     return Execution.model_validate_json(text) if text is not None else None
 
 
+def load_versioned(conn: sqlite3.Connection, execution_id: str) -> tuple[str, int] | None:
+    """An execution's stored state (JSON text) and the version a versioned save must name."""
+    row = conn.execute("SELECT state, version FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
+    return (row[0], int(row[1])) if row else None
+
+
 def save(conn: sqlite3.Connection, execution: Execution, text: str | None = None) -> str:
-    """Persist an execution; returns the JSON text stored."""
+    """Persist an execution whatever is stored (one writer: an Express log); returns the JSON text stored."""
     text = text or execution.model_dump_json()
-    wake = _ts(execution.wake_at) if execution.status == "RUNNING" else None
     conn.execute(
-        "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (execution_id) DO UPDATE SET"
+        "INSERT INTO executions (execution_id, status, state, wake_at, started_at, updated_at, version)"
+        " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (execution_id) DO UPDATE SET"
         " status = excluded.status, state = excluded.state, wake_at = excluded.wake_at,"
-        " updated_at = excluded.updated_at",
-        (execution.execution_id, execution.status, text, wake, _ts(execution.started_at), time.time()),
+        " updated_at = excluded.updated_at, version = executions.version + 1",
+        (execution.execution_id, execution.status, text, _wake(execution), _ts(execution.started_at), time.time()),
     )
     return text
+
+
+def save_versioned(conn: sqlite3.Connection, execution: Execution, expected: int | None, text: str | None = None
+                   ) -> tuple[str, int]:  # fmt: skip
+    """Persist a step of an execution read at version ``expected`` (None: it did not exist); returns the text
+    stored and the new version. Raises ExecutionConflict when another writer got there first."""
+    text = text or execution.model_dump_json()
+    now = time.time()
+    if expected is None:
+        cur = conn.execute(
+            "INSERT INTO executions (execution_id, status, state, wake_at, started_at, updated_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (execution_id) DO NOTHING",
+            (execution.execution_id, execution.status, text, _wake(execution), _ts(execution.started_at), now),
+        )
+    else:
+        cur = conn.execute(
+            "UPDATE executions SET status = ?, state = ?, wake_at = ?, updated_at = ?, version = version + 1"
+            " WHERE execution_id = ? AND version = ?",
+            (execution.status, text, _wake(execution), now, execution.execution_id, expected),
+        )
+    if cur.rowcount != 1:
+        raise ExecutionConflict(f"execution {execution.execution_id} changed since version {expected} was read")
+    return text, (expected or 0) + 1
+
+
+def status(conn: sqlite3.Connection, execution_id: str) -> str | None:
+    row = conn.execute("SELECT status FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def forget_history(conn: sqlite3.Connection, execution_id: str) -> None:
+    """An execution that runs again from the start (Express) writes its history afresh."""
+    conn.execute("DELETE FROM history WHERE execution_id = ?", (execution_id,))
+
+
+def _wake(execution: Execution) -> float | None:
+    return _ts(execution.wake_at) if execution.status == "RUNNING" else None
 
 
 def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[HistoryEvent]) -> None:

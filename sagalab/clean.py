@@ -4,7 +4,7 @@ service data.
 The names come from the same topology code that declares them (both modes, every orchestrator instance,
 the tap, the dead-letter queue, the samples' participant, the bench's raw chains); when RabbitMQ's
 management API answers, it adds the namespace's names the code cannot list: a participant's queue
-``<ns>.<participant>`` and further orchestrator instances' reply queues. Names are matched exactly, never by
+``<ns>.<participant>`` and the per-instance reply queues older versions declared. Names are matched exactly, never by
 the prefix ``<ns>.``: namespace ``X.victim`` lives under that prefix too, and cleaning ``X`` must not touch it.
 """
 
@@ -21,7 +21,6 @@ from pathlib import Path
 
 from yarl import URL
 
-from orchestration.bootstrap import replies_for
 from sagalab.bench.relay import CHAINS
 from scenarios import users
 from scenarios.topologies import queue_specs
@@ -31,12 +30,18 @@ from shared.transport.failover import primary_url, split_urls
 from shared.transport.topology import EXCHANGE_KINDS, QueueSpec, Topology
 
 MAX_INSTANCES = 8
+"""Orchestrator instances beyond the first once replied on ``<ns>.orchestrator.replies.<n>`` (before replicas
+shared one reply queue); a namespace those versions used may still hold such queues."""
+
+
+def _legacy_replies(n: int) -> QueueSpec:
+    return QueueSpec("orchestrator", (), suffix=f"replies.{n}")
 
 
 def known_queues(topology: Topology) -> list[str]:
     """Every queue name sagalab may declare in a namespace."""
     specs: list[QueueSpec] = [spec for mode in MODES for spec in queue_specs(mode)]
-    specs += [replies_for(i)[1] for i in range(1, MAX_INSTANCES + 1)]
+    specs += [_legacy_replies(i) for i in range(1, MAX_INSTANCES + 1)]
     specs.append(QueueSpec("lambdas", ()))
     names = {topology.queue(spec) for spec in specs}
     names |= {chain.queue(topology, role) for chain in CHAINS.values() for role in chain.roles}
@@ -49,7 +54,7 @@ def known_exchanges(topology: Topology) -> list[str]:
 
 def belongs_to(name: str, namespace: str, known: set[str]) -> bool:
     """Whether a name the broker lists is this namespace's: one of its known names, a participant's queue
-    ``<ns>.<word>``, or a further orchestrator instance's ``<ns>.orchestrator.replies.<n>``. A name of a
+    ``<ns>.<word>``, or an older version's instance reply queue ``<ns>.orchestrator.replies.<n>``. A name of a
     namespace nested under this one (``<ns>.victim.payment``) has more words, so it never matches."""
     if name in known:
         return True

@@ -106,8 +106,16 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "sagalab-<user>; now %(default)s)")  # fmt: skip
 
 
+def _instances_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--instances", type=int, default=1, metavar="K",
+                   help="competing processes per service, the orchestrator or order service included: any replica "
+                        "takes any message, and each execution's steps are versioned so only one replica applies "
+                        "each (see README, \"When one machine is not enough\")")  # fmt: skip
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="a name from `sagalab scenarios`, or a scenario file (FILE.toml)")
+    _instances_option(p)
     p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
@@ -227,6 +235,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--forgeries", type=int, default=5,
                    help="forged copies of saga messages; each service then gets its own broker user (see README)")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
+    _instances_option(p)
     p.add_argument("--json", type=Path, help="write every mode's result JSON here")
     p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
     _fault_option(p)
@@ -254,6 +263,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", help="orchestrator: resource map")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
+    p.add_argument("--replicas", type=int, help="how many competing processes of the service run (default: 1; an "
+                   "Express orchestrator then keeps its executions in the shared database)")  # fmt: skip
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     durability_option(p)
@@ -389,7 +400,10 @@ def _serve(args: argparse.Namespace) -> int:
             parse(spec)
         except FaultSpecError as exc:
             raise UsageError(str(exc)) from None
-    options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline") if (v := getattr(args, k))}
+    options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline", "replicas")
+               if (v := getattr(args, k))}  # fmt: skip
+    if args.replicas is not None and args.replicas < 1:
+        raise UsageError("--replicas must be at least 1")
     settings = Settings(
         service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
         data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),

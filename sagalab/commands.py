@@ -77,6 +77,12 @@ def _with_saga_deadline(scenario: Scenario, seconds: float | None) -> Scenario:
     return replace(scenario, service_options={**scenario.service_options, "orders": orders})
 
 
+def _instances(args: argparse.Namespace) -> int:
+    if args.instances < 1:
+        raise UsageError("--instances must be at least 1")
+    return int(args.instances)
+
+
 def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: Path,
              run_token: str | None = None) -> runner.RunOptions:  # fmt: skip
     if args.orders is not None and args.orders < 1:
@@ -85,6 +91,7 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         raise UsageError("--deadline must be a positive number of seconds")
     if args.definition is not None and not args.definition.exists():
         raise UsageError(f"no definition file {args.definition}")
+    instances = _instances(args)
     service_options = {k: str(v) for k in ("definition", "resources", "workflow") if (v := getattr(args, k, None))}
     if mode == "orchestration":
         _check_definition(args)
@@ -98,6 +105,8 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
             raise UsageError("--participant and --ledger need a run that starts its services; an attached stack "
                              "runs its own")  # fmt: skip
         extra["attach"] = args.attach.resolve()
+        if instances > 1:
+            raise UsageError("--instances starts replicas of the services a run starts; an attached stack runs its own")
         namespace = f"{args.namespace}-{mode}"  # the stack runs each mode's services in a namespace of its own
     options = runner.RunOptions(
         scenario=_with_saga_deadline(with_faults(scenario, read_all(args.fault)), getattr(args, "saga_deadline", None)),
@@ -107,7 +116,7 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         own_users=args.own_users, participants=participants, ledger=args.ledger,
         golden_action="record" if args.record_golden else "check",
         golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault),
-        durability=args.durability, **extra,
+        durability=args.durability, instances=instances, **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
@@ -284,6 +293,7 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
                      fresh_duplicates=args.fresh_duplicates, poison=args.poison, forgeries=args.forgeries,
                      definition_changes=args.definition_changes, broken_compensations=args.broken_compensations,
                      seed=args.seed)  # fmt: skip
+    instances = _instances(args)
     if plan.broker_restarts:
         BrokerControl.require(args.amqp_url)
     scenario = with_faults(chaos_scenario(args.orders, plan, order_seed=args.seed), read_all(args.fault))
@@ -293,13 +303,13 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
     for mode in modes:
         options = runner.RunOptions(scenario=scenario, mode=mode, amqp_url=args.amqp_url, out_dir=(base / mode).resolve(),
                                     namespace=args.namespace, orders=args.orders, seed=args.seed,
-                                    service_options={"workflow": args.workflow})  # fmt: skip
+                                    service_options={"workflow": args.workflow}, instances=instances)  # fmt: skip
         results.append(await _run_showing_progress(options, f"chaos · {mode} · {args.duration:.0f} s of faults",
                                                    console))  # fmt: skip
     render(results, console)
     for r in results:
         extra = r.extra
-        console.print(f"[bold]{r.mode}[/]: faults {extra['faults_injected']}, restarts {extra['restarts']}, "
+        console.print(f"[bold]{r.mode}[/]: faults {extra['faults_injected']}, restarts {extra['restarts']}, replicas {extra.get('replicas', {})}, "
                       f"redelivered {extra.get('redelivered', 0)}, duplicates dropped {extra.get('duplicates dropped', 0)}, "
                       f"watcher alerts {len(extra.get('alerts', []))}", highlight=False)  # fmt: skip
     if args.json:

@@ -90,6 +90,7 @@ def assess(run: Run, verdict: Verdict, settled: bool, duration_s: float) -> RunR
         rejected_orders=rejected,
         extra={
             "faults_injected": dict(run.injected), "restarts": run.fleet.restarts,
+            "replicas": run.fleet.replica_counts,
             **logs.counts(),
             "alerts": alerts(run.coordinator_db) if opts.mode == "choreography" else [],
             "dead_lettered_broken_on_purpose": _dead_letters_of(run),

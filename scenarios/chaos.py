@@ -1,6 +1,7 @@
 """``sagalab chaos``: a seeded stream of orders while services are killed and restarted at random, the
 broker restarts, and messages are duplicated, poisoned and forged; then everything settles and the oracle
-judges. With every defence on, nothing may be lost or applied twice."""
+judges. With every defence on, nothing may be lost or applied twice. With ``--instances K`` each kill strikes one
+replica of the service (counted by its name, ``payment.2``), the others carry on."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ FORGEABLE = frozenset({"OrderPlaced", "PaymentCharged", "PaymentDeclined", "Paym
                        "OutOfStock", "StockReleased", "ShipmentScheduled", "ShipmentFailed", "ChargePayment",
                        "RefundPayment", "ReserveStock", "ReleaseStock", "ScheduleShipment", "CancelShipment"})  # fmt: skip
 """Messages a consumer takes only from one service's user (not a client's PlaceOrder, not a generic reply)."""
+
+
+REPLICA_RESTART_S = 180.0
+"""How long a killed replica may take to be ready again: the others serve meanwhile, so a slow start on a busy
+machine is no failure of the run."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,27 @@ class ChaosMonkey:
     async def inject(self, run: Run) -> None:
         rng = random.Random(self.plan.seed)
         start = time.monotonic()
+        restarting: list[asyncio.Task[None]] = []
         for at, action, target in self._schedule(rng, run):
             await asyncio.sleep(max(0.0, start + at - time.monotonic()))  # the chaos timetable
+            if action == "kill" and len(run.fleet.replicas(target)) > 1:
+                # One replica down while the others serve: its restart must not hold up the timetable.
+                restarting.append(asyncio.create_task(self._kill_a_replica(target, run, rng.uniform(0.2, 1.5), rng)))
+                continue
             await self._patiently(action, target, run, rng)
+        await asyncio.gather(*restarting)
+
+    async def _kill_a_replica(self, service: str, run: Run, down_s: float, rng: random.Random) -> None:
+        """kill -9 one running replica of the service (chosen by the seed), keep it down, start it again."""
+        up = [p for p in run.fleet.replicas(service) if p.alive() and not p.held]
+        if not up:
+            return
+        process = rng.choice(up)
+        async with run.fleet.held(process):
+            await process.kill()
+            run.count(f"kill {process.name}")
+            await asyncio.sleep(down_s)  # downtime
+            await run.fleet.restart(process, timeout_s=REPLICA_RESTART_S)
 
     async def _patiently(self, action: str, target: str, run: Run, rng: random.Random) -> None:
         """Do one action; a publish that meets the broker mid-restart is tried again for a while."""

@@ -131,6 +131,17 @@ def _kill(spec: Spec) -> KillService:
     return KillService(spec.target, _when(spec), down_s=spec.number(0, "the seconds it stays down", 0.5))
 
 
+def _kill_replica(spec: Spec) -> KillService:
+    """One of a service's ``--instances K`` processes: replica 0 is named after the service, replica n after it
+    with ``.n`` (as its log file is)."""
+    value = spec.number(0, "the replica (0 to K-1)", 0)
+    n = int(value)
+    if n < 0 or n != value:
+        raise BadFaultSpec(f"{spec.text!r}: the replica is 0 to K-1")
+    name = spec.target if n == 0 else f"{spec.target}.{n}"
+    return KillService(name, _when(spec), down_s=spec.number(1, "the seconds it stays down", 0.5))
+
+
 def _change_definition(spec: Spec) -> ChangeDefinition:
     pairs = [p.split("=", 1) for p in spec.arg(0, "the states to rename, OLD=NEW[,OLD=NEW]").split(",")]
     if any(len(p) != 2 or not all(p) for p in pairs):
@@ -257,6 +268,11 @@ KINDS: dict[str, FaultKind] = {k.name: k for k in (
               "a service killed from outside (kill -9) and started again after DOWN_SECONDS",
               "durable queues hold its messages; ack after commit and the inbox make the restart safe", _kill,
               example="sagalab compare out-of-stock --fault payment:kill@PaymentCharged"),
+    FaultKind("kill-replica", "SERVICE:kill-replica:N[:DOWN_SECONDS]@TRIGGER",
+              "one replica of a service run with --instances K killed (kill -9) and started again",
+              "the other replicas take its messages; the broker redelivers what it held unacked; each execution's "
+              "versioned row lets one replica only step it", _kill_replica,
+              example="sagalab compare out-of-stock --instances 2 --fault orchestrator:kill-replica:1@ChargePayment"),
     FaultKind("change-definition", "orchestrator:change-definition:OLD=NEW[,OLD=NEW]@TRIGGER",
               "the orchestrator restarted on an edited definition while executions are in flight",
               "definition pinning: an execution ends on the definition it started on", _change_definition,

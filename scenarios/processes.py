@@ -33,6 +33,15 @@ class ServiceFailedToStart(Exception):
     """A service process exited or never became ready; the message carries the end of its log."""
 
 
+def replica_options(service: str, service_options: dict[str, str], instances: int) -> dict[str, str]:
+    """The options of one of ``instances`` competing processes of a service: the orchestrator's own (definition,
+    workflow) and, with replicas, how many there are (Express then shares its executions, see orchestration)."""
+    options = dict(service_options) if service == "orchestrator" else {}
+    if instances > 1:
+        options["replicas"] = str(instances)
+    return options
+
+
 @dataclass
 class ServiceProcess:
     settings: Settings
@@ -144,12 +153,27 @@ class Fleet:
     def __getitem__(self, name: str) -> ServiceProcess:
         return next(p for p in self.processes if p.name == name)
 
+    def replicas(self, service: str) -> list[ServiceProcess]:
+        """Every competing process of a service (``--instances``), the first one first."""
+        return [p for p in self.processes if p.settings.service == service]
+
+    @property
+    def replica_counts(self) -> dict[str, int]:
+        """How many processes each service ran."""
+        counts: dict[str, int] = {}
+        for p in self.processes:
+            counts[p.settings.service] = counts.get(p.settings.service, 0) + 1
+        return counts
+
     async def start(self) -> None:
         for p in self.processes:
             await p.start()
 
-    async def wait_ready(self, timeout_s: float = 60.0, only: list[ServiceProcess] | None = None) -> None:
+    async def wait_ready(self, timeout_s: float | None = None, only: list[ServiceProcess] | None = None) -> None:
+        """Wait for every process's ready file; by default 60 s, and 10 s more for each process past four
+        (replicas start together, and on two busy cores twelve interpreters take their turns)."""
         waiting = list(only or self.processes)
+        timeout_s = timeout_s if timeout_s is not None else 60.0 + 10.0 * max(0, len(waiting) - 4)
         deadline = time.monotonic() + timeout_s
         while waiting:
             for p in list(waiting):

@@ -62,6 +62,8 @@ class RunOptions:
     """Compare the run's transcript with the scenario's golden one, or write it there (scenarios/golden.py)."""
     golden_file: Path | None = None
     """A golden file to use instead of the scenario's own."""
+    instances: int = 1
+    """Competing processes per service (replicas), the coordinator included; each sees the scenario's faults."""
     added_faults: tuple[str, ...] = ()
     """Faults the command line added to the scenario's own (``--fault``): a golden recorded without them does not
     apply."""

@@ -18,7 +18,7 @@ from scenarios.injectors import RunInjector
 from scenarios.ledger import RULES_OF, Ledger, ProtocolLedger, StoreLedger, gather
 from scenarios.oracle import judge
 from scenarios.participants import EXTERNAL, ParticipantProcess, refuse_faults_on, wait_answering
-from scenarios.processes import Fleet, ServiceProcess
+from scenarios.processes import Fleet, ServiceProcess, replica_options
 from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, durability_of, keep_definition, place
 from scenarios.scenario import Need
@@ -201,15 +201,17 @@ def _fleet(options: RunOptions, credentials: dict[str, str]) -> Fleet:
         service_options = dict(scenario.service_options.get(service, {}))
         if service == "orchestrator":
             service_options |= options.service_options
-        settings = Settings(
-            service=service, mode=mode, amqp_url=credentials.get(service, options.amqp_url), namespace=options.namespace,
-            data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
-            faults=scenario.faults.get(mode, {}).get(service, ()), options=service_options,
-            durability=durability_of(options),
-        )  # fmt: skip
-        log_path = logs / f"{service}.log"
-        fleet.processes.append(ServiceProcess(settings, log_path) if command is None else
-                               ParticipantProcess(settings, log_path, command, scenario.stock_for(options.orders)))
+        replicas = options.instances if command is None else 1  # a participant the user brings runs once
+        for instance in range(replicas):
+            settings = Settings(
+                service=service, mode=mode, amqp_url=credentials.get(service, options.amqp_url),
+                namespace=options.namespace, data_dir=options.out_dir / "data", unsafe=options.unsafe | scenario.unsafe,
+                faults=scenario.faults.get(mode, {}).get(service, ()), instance=instance,
+                options=service_options | replica_options(service, {}, replicas), durability=durability_of(options),
+            )  # fmt: skip
+            log_path = logs / f"{service}{f'.{instance}' if instance else ''}.log"
+            fleet.processes.append(ServiceProcess(settings, log_path) if command is None else
+                                   ParticipantProcess(settings, log_path, command, scenario.stock_for(options.orders)))
     return fleet
 
 

@@ -80,3 +80,8 @@ class Settings:
 
     def database_path(self, service: str | None = None) -> Path:
         return self.data_dir / f"{service or self.service}.db"
+
+
+def replicas_of(settings: Settings) -> int:
+    """How many competing processes run this service (``--replicas``, set by ``--instances``): 1 unless told."""
+    return int(settings.options.get("replicas", "1"))

@@ -7,14 +7,13 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestration.bootstrap import replies_for
 from sagalab.bench.driver import SettledRows
 from sagalab.bench.measure import figures, measure
 from sagalab.bench.plan import BenchOptions, bench_scenario, expected_outcome
 from sagalab.bench.result import RunFigures, Verdict
 from scenarios import runner
 from scenarios.oracle import judge
-from scenarios.processes import Fleet, ServiceProcess
+from scenarios.processes import Fleet, ServiceProcess, replica_options
 from scenarios.result import ViolationOut
 from scenarios.run_state import durability_of, publish_patiently
 from scenarios.topologies import coordinator, services
@@ -33,8 +32,8 @@ VIOLATIONS_SHOWN = 10
 
 
 def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
-    """Every service of the mode, ``instances`` competing processes each (they share the service's queue
-    and SQLite file; each orchestrator instance has its own reply queue)."""
+    """Every service of the mode, ``instances`` competing processes each (they share the service's queues
+    and SQLite file, the orchestrator's reply queue included)."""
     logs = options.out_dir / "logs"
     shutil.rmtree(logs, ignore_errors=True)  # the logs of this run only
     logs.mkdir(parents=True)
@@ -44,19 +43,11 @@ def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
             settings = Settings(
                 service=service, mode=options.mode, amqp_url=options.amqp_url, namespace=options.namespace,
                 data_dir=options.out_dir / "data", instance=i,
-                options=dict(options.service_options) if service == "orchestrator" else {},
+                options=replica_options(service, options.service_options, instances),
                 durability=durability_of(options),
             )  # fmt: skip
             fleet.processes.append(ServiceProcess(settings, logs / f"{service}{f'.{i}' if i else ''}.log"))
     return fleet
-
-
-async def _forget_extra_reply_queues(broker: Broker, instances: int) -> None:
-    """Orchestrator instances beyond the first reply on queues of their own: start them empty too."""
-    channel = await broker.connection.channel()
-    for i in range(1, max(instances, 8)):
-        await channel.queue_delete(broker.topology.queue(replies_for(i)[1]))
-    await channel.close()
 
 
 async def _dead_lettered(broker: Broker) -> int:
@@ -110,7 +101,6 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
     fleet = Fleet()
     try:
         await runner.reset_namespace(broker, mode)
-        await _forget_extra_reply_queues(broker, opts.instances)
         runner._prepare(options)
         fleet = saga_fleet(options, opts.instances)
         await fleet.start()

@@ -131,3 +131,17 @@ async def test_a_standard_orchestrator_acks_after_commit(tmp_path: Path) -> None
     db = Database(tmp_path / "orchestrator.db", ORCHESTRATOR_SCHEMA)
     orchestrator = Orchestrator(load_current(None, resources), resources, db)
     assert orchestrator.acks is ACK_AFTER_COMMIT and orchestrator.express_acks is None
+
+
+async def test_an_order_held_here_is_acked_once_another_replica_finished_its_execution() -> None:
+    """With replicas, the execution of an order this replica holds may end in another replica: the timer loop's
+    recheck acks the held order once the shared store says the execution no longer runs, not before."""
+    running = {"ord-1"}
+    acks = ExpressAcks(running.__contains__)
+    fake, delivery = _delivery()
+    await acks.committed(delivery, PlaceOrder(correlation_id="ord-1", order=ORDER))
+    await acks.recheck()
+    assert (fake.acked, acks.parked) == (0, 1)
+    running.clear()  # another replica committed the execution's end
+    await acks.recheck()
+    assert (fake.acked, acks.parked) == (1, 0)
