@@ -13,7 +13,7 @@ from rich.text import Text
 
 from sagalab.exits import EXIT_OK, UsageError
 from scenarios.catalogue import SCENARIOS
-from scenarios.fault_specs import KINDS, markdown_table
+from scenarios.fault_kinds import KINDS, markdown_table
 from scenarios.files.load import Problem, ScenarioFileError
 from scenarios.files.load import load as load_file
 from scenarios.files.template import starting_file

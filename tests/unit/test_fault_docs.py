@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sagalab.cli import parser
-from scenarios.fault_specs import KINDS, markdown_table, read_all
+from scenarios.fault_kinds import KINDS, markdown_table
+from scenarios.fault_specs import read_all
 from shared.config import UNSAFE_SWITCHES
 
 ROOT = Path(__file__).resolve().parents[2]

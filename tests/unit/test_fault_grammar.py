@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from scenarios.catalogue import SCENARIOS
-from scenarios.fault_specs import KINDS, BadFaultSpec, read, read_all, with_faults
+from scenarios.fault_kinds import KINDS
+from scenarios.fault_specs import BadFaultSpec, read, read_all, with_faults
 from scenarios.injectors import Duplicate, Forge, KillService, RestartBroker, Trigger
 
 
