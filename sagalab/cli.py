@@ -56,6 +56,7 @@ from shared.config import (
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
+from shared.runtime.loop import run as run_loop
 from shared.transport.broker import (
     BrokerRefused,
     BrokerUnavailable,
@@ -412,7 +413,7 @@ def _serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.exit_with_parent:
         exit_with_parent()
-    asyncio.run(serve(settings, wait_for_broker_s=args.wait_for_broker))
+    run_loop(serve(settings, wait_for_broker_s=args.wait_for_broker))
     return EXIT_OK
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from sagalab.parent import exit_with_parent
 from scenarios.processes import EXIT_WITH_PARENT, ServiceProcess
 from shared.config import Mode, default_amqp_url
+from shared.runtime.loop import run as run_loop
 from shared.transport.raw_chain import Chain, serve_relay
 from shared.transport.topology import DURABILITIES
 
@@ -67,6 +67,6 @@ def main(argv: Sequence[str]) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     if args.exit_with_parent:
         exit_with_parent()
-    asyncio.run(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch,
-                            args.durability))  # fmt: skip
+    run_loop(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch,
+                         args.durability))  # fmt: skip
     return 0
