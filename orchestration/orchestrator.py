@@ -24,6 +24,7 @@ from orchestration.definitions import Definition, PinnedInterpreters, UnusableDe
 from orchestration.executions import DurableExecutions, Executions, InMemoryExecutions
 from orchestration.express_acks import ExpressAcks
 from orchestration.resources import Call, ResourceMap, UnknownResource
+from orchestration.retention import pruned_order
 from shared.domain.contracts import (
     Failure,
     InvokeTask,
@@ -140,7 +141,7 @@ class Orchestrator:
         redelivers it and the execution runs again from the start."""
         assert isinstance(message, PlaceOrder)
         order = message.order
-        if self.executions.load(tx.conn, order.order_id) is not None:
+        if self.executions.load(tx.conn, order.order_id) is not None or pruned_order(tx.conn, order.order_id):
             tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution exists (the order id is the key)")
             return []
         record_placed(tx.conn, order)
