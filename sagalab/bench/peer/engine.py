@@ -1,6 +1,6 @@
 """The ASL-over-AMQP peer engine (PyPI ``local-workflow-engine`` 1.0.4) under the bench's closed loop.
 
-Its own venv (``$SAGALAB_HOME/peer/venv``, the 2022 pins of ``assets/constraints.txt``), its own queue
+Its own venv (``$SAGALAB_HOME/peer/venv``, the 2022 pins of ``scripts/peer/constraints.txt``), its own queue
 names (``<namespace>.peer.*``: the shared event queue, the instance's queue, the workers' queues and the
 notification exchange; deleted after the run), its own REST port. The workers start first (a request to
 a missing worker queue vanishes: the engine publishes without ``mandatory``), the engine runs with
@@ -30,7 +30,9 @@ from sagalab.bench.tenths import rss_of
 from shared.config import sagalab_home
 from shared.domain.contracts import Order
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).resolve().parents[3] / "scripts" / "peer"
+"""The peer's own files, run by its venv (workers, client) or read (config, saga, pins): in the repository's
+``scripts/peer``, outside the packages, since they import what sagalab does not (pika)."""
 PACKAGE = "local-workflow-engine==1.0.4"
 ENGINE_MODULE = "asl_workflow_engine.workflow_engine"
 MESSAGES_PER_SAGA = 12
@@ -63,6 +65,8 @@ def ensure_installed(home: Path | None = None, say: Callable[[str], None] = lamb
     """The peer venv's Python, installing the engine first when it is missing; PeerMissing says why not."""
     home = home or peer_home()
     python = peer_python(home)
+    if not (ASSETS / "client.py").exists():
+        raise PeerMissing(f"the peer's scripts are not at {ASSETS}: run sagalab bench --peer from a checkout of sagalab")
     if _check(python) is None:
         return python
     say(f"installing the peer engine ({PACKAGE}, 2022 pins) into {home / 'venv'} ...")
@@ -105,7 +109,7 @@ class Names:
 
 
 def write_config(run_dir: Path, names: Names, amqp_url: str, port: int) -> Path:
-    """The engine's config.json (from ``assets/engine-config.json``) and the saga with prefixed workers."""
+    """The engine's config.json (from ``scripts/peer/engine-config.json``) and the saga with prefixed workers."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config = json.loads((ASSETS / "engine-config.json").read_text())
     config["event_queue"].update(queue_name=names.queue, instance_id=names.instance_id,
