@@ -210,7 +210,11 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    return {"ready": ready, "drive": drive, "cleanup": cleanup}[a.command](a)
+    try:
+        return {"ready": ready, "drive": drive, "cleanup": cleanup}[a.command](a)
+    except Exception as exc:  # exit 1 means a drive that ended badly; a broken peer says why and exits 2
+        print("%s: %s" % (type(exc).__name__, exc), flush=True)
+        return 2
 
 
 if __name__ == "__main__":

@@ -131,8 +131,9 @@ def verdict(result: dict[str, object], orders: int) -> Verdict:
                    compensated=int(result["failed"]), stuck=orders - settled, unexpected=wrong)  # type: ignore[call-overload]
 
 
-async def _client(python: Path, args: list[str], on_settled: Callable[[int], None]) -> int:
-    """Run the peer client, advancing the progress bar by the counts it prints."""
+async def _client(python: Path, args: list[str], on_settled: Callable[[int], None], run_dir: Path | None = None) -> int:
+    """Run the peer client, advancing the progress bar by the counts it prints; 1 from ``drive`` is a run
+    that ended badly (its verdict says how), anything else that is not 0 is a peer that did not work."""
     proc = await asyncio.create_subprocess_exec(str(python), str(ASSETS / "client.py"), *args,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)  # fmt: skip
     seen, tail = 0, []
@@ -146,8 +147,9 @@ async def _client(python: Path, args: list[str], on_settled: Callable[[int], Non
         elif line:
             tail = [*tail[-20:], line]
     code = await proc.wait()
-    if code not in (0, 1):
-        raise PeerMissing("the peer client failed:\n" + "\n".join(tail))
+    if code != 0 and not (code == 1 and args[0] == "drive"):
+        logs = f" (see engine.log and workers.log in {run_dir})" if run_dir else ""
+        raise PeerMissing(f"the peer's {args[0]} step failed{logs}:\n" + "\n".join(tail[-5:]))
     return code
 
 
@@ -171,7 +173,7 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
             procs["engine"] = subprocess.Popen([str(python), "-m", ENGINE_MODULE], cwd=run_dir, env=env, stdout=elog,
                                                stderr=subprocess.STDOUT)  # fmt: skip
         await _client(python, ["ready", *common, "--rest", f"http://127.0.0.1:{port}", "--definition",
-                               str(definition)], on_settled)  # fmt: skip
+                               str(definition)], on_settled, run_dir)  # fmt: skip
         pids: dict[str, int | None] = {n: p.pid for n, p in procs.items()} | {"broker": find_broker_pid()}
         rss_start = rss_of({n: p.pid for n, p in procs.items()})
         before = CpuSnapshot.take(pids)
@@ -179,7 +181,7 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
         await _client(python, ["drive", *common, "--rest", f"http://127.0.0.1:{port}", "--definition",
                                str(definition), "--orders", str(len(orders)), "--concurrency", str(opts.concurrency),
                                "--failing", str(failing), "--timeout", str(opts.drive_deadline_s), "--out", str(out)],
-                      on_settled)  # fmt: skip
+                      on_settled, run_dir)  # fmt: skip
         cpu = cpu_used(before, CpuSnapshot.take(pids))
         rss_end = rss_of({n: p.pid for n, p in procs.items()})
         for name, proc in procs.items():
@@ -196,6 +198,8 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
                 proc.kill()
                 proc.wait()
         await _client(python, ["cleanup", *common], lambda n: None)
+    if not out.exists():
+        raise PeerMissing(f"the peer client wrote no result; see {run_dir}")
     result = json.loads(out.read_text())
     ids = [o.order_id for o in orders]
     run = Drive(placed_at={ids[int(i)]: t for i, t in result["placed_at"].items()},
