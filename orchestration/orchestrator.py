@@ -141,10 +141,12 @@ class Orchestrator:
         redelivers it and the execution runs again from the start."""
         assert isinstance(message, PlaceOrder)
         order = message.order
-        if self.executions.load(tx.conn, order.order_id) is not None or pruned_order(tx.conn, order.order_id):
+        if self.executions.load(tx.conn, order.order_id) is not None:
             tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution exists (the order id is the key)")
             return []
-        record_placed(tx.conn, order)
+        if not record_placed(tx.conn, order) and pruned_order(tx.conn, order.order_id):
+            tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution finished and was pruned")
+            return []
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
 
     def begin(self, conn: sqlite3.Connection, execution_id: str, input: Any, cause_id: str | None) -> list[Outgoing]:

@@ -12,10 +12,13 @@ from orchestration import retention
 from orchestration.histories import find_pruned
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from sagalab.history_view import pruned_message
+from shared.domain.contracts import PlaceOrder
 from shared.runtime.pruner import Horizon, Pruning
+from shared.runtime.routes import Tx
 from shared.stores import pruning
 from shared.stores.sqlite import Database
 from shared.transport.wire import Outgoing
+from tests.unit.test_reply_dedupe import ORDER, _Saga
 
 DAY = 24 * 3600.0
 NOW = 1_800_000_000.0
@@ -129,3 +132,16 @@ def test_a_pruned_execution_is_known_by_its_settled_order(tmp_path: Path) -> Non
     found = find_pruned("done", [tmp_path])
     assert found is not None
     assert "finished (completed)" in pruned_message("done", *found[0]) and "was pruned" in pruned_message("done", *found[0])
+
+
+def test_a_placeorder_for_a_pruned_execution_starts_nothing(tmp_path: Path) -> None:
+    """Redelivered after its execution was pruned, the order is known by its settled row: no new charge."""
+    saga = _Saga(tmp_path)
+    saga.place()
+    with saga.db.transaction() as conn:
+        conn.execute("UPDATE executions SET status = 'SUCCEEDED', updated_at = ?", (NOW - 8 * DAY,))
+        conn.execute("UPDATE orders SET status = 'completed', settled_at = ?", (NOW - 8 * DAY,))
+        assert retention.prune_finished(conn, NOW - 7 * DAY) == 1
+    with saga.db.transaction() as conn:
+        assert saga.orchestrator.start(PlaceOrder(correlation_id="ord-1", order=ORDER), Tx(conn, None, None, {})) == []
+        assert conn.execute("SELECT count(*) FROM executions").fetchone()[0] == 0
