@@ -24,7 +24,7 @@ from pathlib import Path
 from sagalab.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
 from sagalab.bench.driver import Drive
 from sagalab.bench.measure import figures
-from sagalab.bench.plan import OUT_OF_STOCK_SKU, BenchOptions
+from sagalab.bench.plan import BenchOptions, expected_outcome
 from sagalab.bench.result import RunFigures, Verdict
 from sagalab.bench.tenths import rss_of
 from shared.config import sagalab_home
@@ -162,7 +162,7 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
     port = _free_port()
     definition = write_config(run_dir, names, opts.amqp_url, port)
     failing = run_dir / "failing.json"
-    failing.write_text(json.dumps([i for i, o in enumerate(orders) if o.sku == OUT_OF_STOCK_SKU]))
+    failing.write_text(json.dumps([i for i, o in enumerate(orders) if expected_outcome(o) == "compensated"]))
     env = {**os.environ, "AMQP_URL": opts.amqp_url, "WORKER_PREFIX": names.prefix, "LOG_LEVEL": "WARN"}
     common = ["--amqp-url", opts.amqp_url, *names.client_args()]
     procs: dict[str, subprocess.Popen[bytes]] = {}
