@@ -6,7 +6,7 @@ import asyncio
 from importlib import resources as package_files
 from pathlib import Path
 
-from orchestration import participants
+from orchestration import participants, retention
 from orchestration.asl import StateMachine
 from orchestration.definitions import Definition
 from orchestration.executions import WORKFLOWS, executions_for
@@ -20,6 +20,7 @@ from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, r
 from shared.runtime.faults import faults_of
 from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
 from shared.runtime.host import ServiceHost
+from shared.runtime.pruner import Pruning
 from shared.runtime.routes import Route, Subscription
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
@@ -95,6 +96,7 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator),
                        unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host
+    host.pruning = Pruning(horizons=[*Pruning().horizons, retention.horizon()])  # finished executions too
 
     async def timers(stopping: asyncio.Event) -> None:
         await broker.declare_queue(NOTIFICATIONS)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from orchestration import store
+from orchestration import retention, store
 from orchestration.definitions import pinned
 from shared.stores.read import StoreSchemaError, read_only
 
@@ -51,3 +51,9 @@ def find_definition(execution_id: str, data_dirs: Iterable[Path]) -> dict[str, s
 def first_execution(data_dirs: Iterable[Path]) -> tuple[str, Path] | None:
     """The first execution of the first run folder (in the order given) whose orchestrator database has one."""
     return _first_found(data_dirs, store.first_execution)
+
+
+def find_pruned(execution_id: str, data_dirs: Iterable[Path]) -> tuple[tuple[str, float | None], Path] | None:
+    """``((status, settled_at), folder)`` if a run folder's orchestrator settled this order and then pruned
+    its execution (``retention.py``)."""
+    return _first_found(data_dirs, lambda conn: retention.pruned_order(conn, execution_id))

@@ -25,6 +25,7 @@ from orchestration.definitions import Definition, PinnedInterpreters, UnusableDe
 from orchestration.executions import DurableExecutions, Executions
 from orchestration.express_acks import ExpressAcks
 from orchestration.resources import Call, ResourceMap, UnknownResource
+from orchestration.retention import pruned_order
 from orchestration.store import ExecutionConflict
 from shared.domain.contracts import (
     Failure,
@@ -55,7 +56,7 @@ States.Runtime data bug fails the execution wherever it is, perhaps after steps 
 _TOKEN_NAMESPACE = uuid.UUID("6f1b1a52-7d0e-4a47-9d61-3c1f0f2b5a10")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)  # the tasks in flight; 65536 held ~25 MB of finished executions' tokens
 def command_id(token: str) -> str:
     """A task's command id: the same for every attempt of one visit to a state, so a participant's
     inbox recognises a retry of work it already did and answers it again instead of redoing it."""
@@ -154,7 +155,9 @@ class Orchestrator:
         if existing is not None and not (self.executions.reruns_running and existing.status == "RUNNING"):
             tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution exists (the order id is the key)")
             return []
-        record_placed(tx.conn, order)
+        if not record_placed(tx.conn, order) and pruned_order(tx.conn, order.order_id):
+            tx.ignored(f"PlaceOrder {ALREADY_DONE} {order.order_id}: its execution finished and was pruned")
+            return []
         return self.begin(tx.conn, order.order_id, {"order": order.model_dump(mode="json")}, message.message_id)
 
     def begin(self, conn: sqlite3.Connection, execution_id: str, input: Any, cause_id: str | None) -> list[Outgoing]:

@@ -26,6 +26,7 @@ from rich.console import Console
 from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
 from sagalab.amqp_option import amqp_url_option as _amqp_url_option
+from sagalab.bench.peer.options import add_peer_argument
 from sagalab.bench.plan import add_arguments as bench_arguments
 from sagalab.bench.relay import main as relay_main
 from sagalab.clean import shared_with_parent
@@ -249,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
     bench_arguments(p)
+    add_peer_argument(p)
     _common(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
     p.add_argument("service", help="payment, inventory, shipping, or the mode's coordinator (orders, orchestrator)")

@@ -20,7 +20,7 @@ from yarl import URL
 
 from orchestration.bootstrap import load_machine
 from orchestration.execute import execute as run_execution
-from orchestration.histories import find_definition, find_history, first_execution
+from orchestration.histories import find_definition, find_history, find_pruned, first_execution
 from orchestration.resources import ResourceMap
 from sagalab import workshop as class_on_one_broker
 from sagalab.asyncapi import write_documents
@@ -29,7 +29,7 @@ from sagalab.clean import clean as clean_namespace
 from sagalab.compare import render
 from sagalab.exits import EXIT_OK, EXIT_UNMET, UsageError
 from sagalab.golden_view import show_golden
-from sagalab.history_view import render_history
+from sagalab.history_view import pruned_message, render_history
 from sagalab.report.html import write_report
 from sagalab.report.runs import newest_folder
 from sagalab.run_folders import run_dir, runs_dir
@@ -225,7 +225,9 @@ def _history(args: argparse.Namespace, console: Console) -> int:
             console.print(f"execution {order_id} · {where}", highlight=False, soft_wrap=True)
     events = find_history(order_id, folders)
     if events is None:
-        raise UsageError(f"no orchestrated execution {order_id!r} found (pass --run RUN_FOLDER)")
+        pruned = find_pruned(order_id, folders)
+        raise UsageError(pruned_message(order_id, *pruned[0]) if pruned else
+                         f"no orchestrated execution {order_id!r} found (pass --run RUN_FOLDER)")  # fmt: skip
     definition = find_definition(order_id, folders)
     if args.json:
         console.print_json(json.dumps({"definition": definition, "events": events}))

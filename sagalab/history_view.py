@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.asl.history import details_key
+from orchestration.retention import history_retention_s
 
 _STYLE = {"Failed": "red", "TimedOut": "red", "Succeeded": "green", "Scheduled": "cyan"}
 
@@ -52,6 +53,14 @@ def render_history(events: list[dict[str, Any]], console: Console) -> None:
         if e["type"] in _OPENS:
             depth += 1
     console.print(table)
+
+
+def pruned_message(execution_id: str, status: str, settled_at: float | None) -> str:
+    """What ``sagalab history`` says of an execution that finished and was pruned since."""
+    when = datetime.fromtimestamp(settled_at).strftime("%Y-%m-%d %H:%M:%S") if settled_at else "an unknown time"
+    days = history_retention_s() / 86400
+    return (f"execution {execution_id!r} finished ({status}) at {when} and its history was pruned: finished "
+            f"executions are kept {days:g} day(s) (SAGALAB_HISTORY_RETENTION_S)")
 
 
 # The events of a Parallel's branches and a Map's iterations sit between these, indented one step per level.

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.text import Text
 
 from sagalab.bench.measure import ProcessDied
+from sagalab.bench.peer.run import PeerMissing, prepare, requested, run_peers
 from sagalab.bench.plan import BenchOptions, bench_orders, options_from
 from sagalab.bench.raw import run_raw
 from sagalab.bench.result import (
@@ -116,9 +117,11 @@ async def bench(args: argparse.Namespace, console: Console) -> int:
     probe = await Broker.connect(args.amqp_url, Topology(args.namespace, durability=opts.durability), "bench")  # exit 3
     await probe.close()
     try:
+        peers = prepare(requested(args), say=lambda s: console.print(s, highlight=False))  # before any measuring
         with progress_bar(console) as progress:
             result = await run_bench(opts, progress, shlex.join(["sagalab", *sys.argv[1:]]))
-    except (ProcessDied, ServiceFailedToStart) as exc:
+            result.peers = await run_peers(opts, peers, progress)
+    except (ProcessDied, ServiceFailedToStart, PeerMissing) as exc:
         console.print(Text(f"sagalab bench: {exc}", style="red"))
         return EXIT_UNMET
     render(result, console)

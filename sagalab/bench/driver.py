@@ -63,6 +63,9 @@ class Drive:
     placed_at: dict[str, float] = field(default_factory=dict)
     settled_at: dict[str, float] = field(default_factory=dict)
     total: int = 0
+    rss_start: dict[str, float | None] = field(default_factory=dict)
+    rss_end: dict[str, float | None] = field(default_factory=dict)
+    """Resident MB of each process of the system when the drive started and when it ended (``tenths.py``)."""
 
     @property
     def complete(self) -> bool:

@@ -10,6 +10,7 @@ from sagalab.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
 from sagalab.bench.driver import Drive, SettledRows, drive
 from sagalab.bench.result import RunFigures, Verdict
 from sagalab.bench.stats import percentiles
+from sagalab.bench.tenths import growth, rss_of
 from scenarios.processes import Fleet
 
 
@@ -26,12 +27,16 @@ async def measure(
     start-up and shutdown are not counted, and before any process is stopped."""
     pids: dict[str, int | None] = {p.name: p.pid for p in fleet.processes}
     pids |= {"broker": find_broker_pid(), "driver": os.getpid()}
+    system = {p.name: p.pid for p in fleet.processes}
+    rss_start = rss_of(system)
     before = CpuSnapshot.take(pids)
     try:
         result = await drive(order_ids, place, feed, concurrency, deadline_s, on_settled, check=lambda: _alive(fleet))
     finally:
         feed.close()
-    return result, cpu_used(before, CpuSnapshot.take(pids))
+    used = cpu_used(before, CpuSnapshot.take(pids))
+    result.rss_start, result.rss_end = rss_start, rss_of(system)
+    return result, used
 
 
 class ProcessDied(Exception):
@@ -45,7 +50,7 @@ def _alive(fleet: Fleet) -> None:
 
 
 def figures(
-    kind: Literal["raw", "saga"], mode: str, hops: int, concurrency: int, instances: int, run: Drive, cpu: dict[str, float | None],
+    kind: Literal["raw", "saga", "peer"], mode: str, hops: int, concurrency: int, instances: int, run: Drive, cpu: dict[str, float | None],
     verdict: Verdict, messages: dict[str, int], run_dir: str,
 ) -> RunFigures:  # fmt: skip
     """One run's figures from what the driver saw and what was counted afterwards."""
@@ -57,4 +62,5 @@ def figures(
         latency_ms=percentiles(run.latencies_s), wall_s=round(span[1] - span[0], 3) if span else None,
         messages_per_order=round(total / run.total, 2) if run.total and total else None,
         messages_by_type=messages, cpu_s=cpu, verdict=verdict, run_dir=run_dir,
+        growth=growth(span[0] if span else None, run.settled_at.values(), run.rss_start, run.rss_end),
     )  # fmt: skip

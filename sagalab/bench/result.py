@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sagalab.bench.tenths import Growth
 from scenarios.result import Latency, ViolationOut
 
 
@@ -27,7 +28,7 @@ class Verdict(BaseModel):
 class RunFigures(BaseModel):
     """One measured run: the raw chain of a hop count, or one saga mode."""
 
-    kind: Literal["raw", "saga"]
+    kind: Literal["raw", "saga", "peer"]
     mode: str
     hops: int
     orders: int
@@ -46,6 +47,8 @@ class RunFigures(BaseModel):
     ``steal`` (time the hypervisor gave to other guests: a disturbed run)."""
     verdict: Verdict
     run_dir: str = ""
+    growth: Growth | None = None
+    """Throughput per tenth of the run and each process's memory at its start and end (``tenths.py``)."""
 
 
 class TargetOut(BaseModel):
@@ -104,5 +107,7 @@ class BenchResult(BaseModel):
     seed: int
     workflow: str
     modes: dict[str, ModeFigures]
+    peers: dict[str, RunFigures] = Field(default_factory=dict)
+    """``--peer``: each peer engine on the same orders at the same concurrency, right after the modes."""
     ok: bool
     """Every run settled with no violation and every order ended as its SKU says."""

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sagalab.bench.result import BenchResult, RunFigures, TargetOut
+from sagalab.bench.tenths_view import growth_rows, peer_lines
 
 CPU_SUMMARY = ("broker", "driver", "other", "machine", "steal")
 NOISY_SHARE = 0.2
@@ -48,7 +49,7 @@ def _target(check: TargetOut) -> Text:
 
 def figures_table(result: BenchResult) -> Table:
     """One column per run (each mode next to its raw chain), one row per figure."""
-    runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)]
+    runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)] + list(result.peers.values())
     title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
              f" · K={result.instances}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
              f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues, "
@@ -68,6 +69,7 @@ def figures_table(result: BenchResult) -> Table:
     for name in [*names, *CPU_SUMMARY]:
         table.add_row(f"CPU s {name}", *[_num(r.cpu_s.get(name), 2) for r in runs])
     table.add_row("wall s", *[_num(r.wall_s, 2) for r in runs], end_section=True)
+    growth_rows(table, runs)
     ratios = [(_num(m.throughput_ratio, 3), _num(m.latency_ratio, 3)) for m in result.modes.values()]
     table.add_row("throughput ratio", *[cell for t, _ in ratios for cell in ("", t)])
     table.add_row("p50 latency ratio", *[cell for _, p in ratios for cell in ("", p)])
@@ -86,6 +88,8 @@ def disturbed(run: RunFigures) -> bool:
 
 def render(result: BenchResult, console: Console) -> None:
     console.print(figures_table(result))
+    for line in peer_lines(result):
+        console.print(line, highlight=False)
     noisy = [f"{p.saga.mode if run is p.saga else f'raw {run.hops} hops'} #{i + 1}" for m in result.modes.values()
              for i, p in enumerate(m.pairs) for run in (p.raw, p.saga) if disturbed(run)]  # fmt: skip
     if noisy:

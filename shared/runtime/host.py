@@ -21,6 +21,7 @@ import structlog
 from shared.domain.contracts import Message
 from shared.runtime.failures import HandlerFailures
 from shared.runtime.group_commit import Committer, GroupCommit, OneByOne
+from shared.runtime.pruner import Pruning
 from shared.runtime.publishers import NO_PUBLISHER_CHECK, PublisherCheck
 from shared.runtime.relay import OutboxRelay
 from shared.runtime.routes import Route, Subscription, Tx
@@ -88,6 +89,8 @@ class ServiceHost:
     faults: FaultHook = NO_FAULTS
     publishers: PublisherCheck = NO_PUBLISHER_CHECK
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
+    pruning: Pruning = field(default_factory=Pruning)
+    """What the host deletes once it has aged past its horizon (``pruner.py``): the inbox, the outbox, ..."""
     grouped: bool = True
     """Group commit (``group_commit.py``): fewer transactions under load; False commits one by one."""
     relay: OutboxRelay = field(init=False)
@@ -114,6 +117,7 @@ class ServiceHost:
     async def start(self) -> None:
         await self.relay.sweep(older_than_s=0.0)  # whatever a previous crash left staged
         self._tasks.append(asyncio.create_task(self.relay.run(self.stopping)))
+        self._tasks.append(asyncio.create_task(self.pruning.run(self.db, self.stopping)))
         for loop in self.background:
             self._tasks.append(asyncio.create_task(loop(self.stopping)))
         try:

@@ -45,6 +45,7 @@ def test_a_small_bench_of_both_modes_is_consistent_and_reports_every_ratio(
         for run in (raw, saga):
             assert run["throughput_per_s"] > 0 and set(run["latency_ms"]) == {"p50", "p95", "p99"}
             assert PROCESSES[mode] | {"driver", "machine", "other"} <= set(run["cpu_s"])
+            assert len(run["growth"]["tenths_per_s"]) == 10 and set(run["growth"]["rss"]) == PROCESSES[mode]
         assert m["throughput_ratio"] > 0 and m["latency_ratio"] > 0
         assert [(t["name"], t["met"]) for t in m["targets"]] == [("throughput ratio", None), ("p50 latency ratio", None)]
 
