@@ -30,15 +30,15 @@ CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, initial INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS reservation_lines (
     order_id TEXT NOT NULL, line INTEGER NOT NULL, sku TEXT NOT NULL, quantity INTEGER NOT NULL,
     status TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (order_id, line));
--- A database written before orders had lines kept one reservation per order: it becomes line 0 (a tombstone,
--- the whole order: line -1). On a newer database this copies nothing from an empty table it then drops.
+-- A database written before orders had lines kept one reservation per order in `reservations`, which nothing
+-- writes any more: its rows become line 0 (a tombstone, the whole order: line -1), once (a line already there is
+-- kept). On a newer database the old table is empty. It is never dropped: replicas starting together run this too.
 CREATE TABLE IF NOT EXISTS reservations (
     order_id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity INTEGER NOT NULL, status TEXT NOT NULL,
     at REAL NOT NULL);
 INSERT INTO reservation_lines
     SELECT order_id, CASE status WHEN 'cancelled' THEN -1 ELSE 0 END, sku, quantity, status, at
     FROM reservations WHERE true ON CONFLICT DO NOTHING;
-DROP TABLE reservations;
 """
 
 SHIPPING_SCHEMA = """
