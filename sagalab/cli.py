@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +54,8 @@ from shared.config import (
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
+from shared.stores.location import BadStore, parse_store, pin, pinned
+from shared.stores.postgres import PostgresUnavailable
 from shared.transport.broker import BrokerRefused, BrokerUnavailable, UnknownTransport, transport_from_env
 
 
@@ -79,6 +82,21 @@ def _fault_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fault", action="append", type=_fault, default=[], metavar="[MODE/]TARGET:KIND[:ARGS][@WHEN]",
                    help="add a fault to the scenario's own (repeatable), e.g. payment:crash:after-commit:ChargePayment "
                         "or broker:restart@PaymentCharged#5; `sagalab faults` lists every kind")  # fmt: skip
+
+
+def _store(value: str) -> str | None:
+    """A ``--store``, read here so a bad one is a usage error (status 2)."""
+    try:
+        return parse_store(value)
+    except BadStore as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _store_option(p: argparse.ArgumentParser, what: str = "where the services' databases live") -> None:
+    p.add_argument("--store", type=_store, default=os.environ.get("SAGALAB_STORE") or "sqlite",
+                   metavar="sqlite|postgresql://...",
+                   help=f"{what}: SQLite files (default) or a PostgreSQL server, a schema per service of "
+                        "the namespace (default: $SAGALAB_STORE, else sqlite)")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -127,6 +145,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
     _fault_option(p)
+    _store_option(p)
     _common(p)
 
 
@@ -179,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
     p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
+    _store_option(p, "the PostgreSQL whose schemas of the namespace to drop too")
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
@@ -211,6 +231,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
     p.add_argument("--json", type=Path, help="write every mode's result JSON here")
     p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
+    _store_option(p)
     _fault_option(p)
     _common(p)
     p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
@@ -220,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop when no message has come for this long")
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
+    _store_option(p)
     bench_arguments(p)
     _common(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
@@ -236,6 +258,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resources", help="orchestrator: resource map")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
+    _store_option(p, "where its database lives")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     _common(p)
@@ -300,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerRefused as exc:  # the broker answered: the URL's user, password or vhost is wrong
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
-    except (BrokerUnavailable, ManagementUnreachable) as exc:
+    except (BrokerUnavailable, ManagementUnreachable, PostgresUnavailable) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_NO_BROKER
     except KeyboardInterrupt:
@@ -370,6 +393,8 @@ def _serve(args: argparse.Namespace) -> int:
         data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
         faults=tuple(args.fault), instance=args.instance, options=options,
     )  # fmt: skip
+    if args.store is not None and pinned(settings.data_dir) is None:  # a run's folder is pinned by its runner
+        pin(settings.data_dir, args.store, args.namespace)
     if args.exit_with_parent:
         exit_with_parent()
     asyncio.run(serve(settings, wait_for_broker_s=args.wait_for_broker))

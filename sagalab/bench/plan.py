@@ -39,6 +39,8 @@ class BenchOptions:
     repeat: int = 1
     """Pairs of (raw chain, saga) runs per mode; the ratios reported are the medians over the pairs."""
     deadline_s: float | None = None
+    store: str | None = None
+    """A PostgreSQL URL for the services' databases, or None for SQLite files."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
 
     @property
@@ -106,4 +108,5 @@ def options_from(args: argparse.Namespace, out_dir: Path) -> BenchOptions:
         modes=modes, amqp_url=args.amqp_url, out_dir=out_dir.resolve(), orders=args.orders,
         concurrency=args.concurrency, failure_rate=args.failure_rate, instances=args.instances, seed=args.seed,
         workflow=args.workflow, namespace=args.namespace, deadline_s=args.deadline, repeat=args.repeat,
+        store=getattr(args, "store", None),
     )  # fmt: skip

@@ -44,6 +44,9 @@ class RunFigures(BaseModel):
     """CPU seconds over the measured span: each process, ``driver`` (this bench), ``broker`` (RabbitMQ's
     beam.smp), ``machine`` (every busy core), ``other`` (the machine outside those processes) and
     ``steal`` (time the hypervisor gave to other guests: a disturbed run)."""
+    cpu_ms_per_saga: dict[str, float] = Field(default_factory=dict)
+    """CPU ms per settled saga: ``services`` (the fleet's processes), ``postgres`` (the whole server, when the
+    store is PostgreSQL), ``broker``, and ``total``, their sum."""
     verdict: Verdict
     run_dir: str = ""
 
@@ -100,6 +103,8 @@ class BenchResult(BaseModel):
     repeat: int
     seed: int
     workflow: str
+    store: str = "sqlite"
+    """Where the services kept their databases: ``sqlite`` files or ``postgresql`` (the URL's scheme only)."""
     modes: dict[str, ModeFigures]
     ok: bool
     """Every run settled with no violation and every order ended as its SKU says."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestration.bootstrap import replies_for
+from sagalab.bench.cpu import postgres_cpu
 from sagalab.bench.driver import SettledRows
 from sagalab.bench.measure import figures, measure
 from sagalab.bench.plan import BenchOptions, bench_scenario, expected_outcome
@@ -34,7 +35,7 @@ VIOLATIONS_SHOWN = 10
 
 def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
     """Every service of the mode, ``instances`` competing processes each (they share the service's queue
-    and SQLite file; each orchestrator instance has its own reply queue)."""
+    and database, a SQLite file or a PostgreSQL schema; each orchestrator instance has its own reply queue)."""
     logs = options.out_dir / "logs"
     shutil.rmtree(logs, ignore_errors=True)  # the logs of this run only
     logs.mkdir(parents=True)
@@ -99,6 +100,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         scenario=bench_scenario(opts.orders, opts.failure_rate, opts.seed), mode=mode, amqp_url=opts.amqp_url,
         out_dir=(opts.out_dir / mode).resolve(), namespace=opts.namespace, orders=len(orders), seed=opts.seed,
         service_options={"workflow": opts.workflow} if mode == "orchestration" else {}, run_token=opts.run_token,
+        store=opts.store,
     )  # fmt: skip
     data_dir = options.out_dir / "data"
     coordinator_db = data_dir / f"{coordinator(mode)}.db"
@@ -117,8 +119,9 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         async def place(order_id: str) -> None:
             await publish_patiently(broker, commands[order_id])
 
+        groups = {"postgres": postgres_cpu} if opts.store else None
         run, cpu = await measure(fleet, list(commands), place, SettledRows(coordinator_db), opts.concurrency,
-                                 opts.drive_deadline_s, on_settled)  # fmt: skip
+                                 opts.drive_deadline_s, on_settled, groups)  # fmt: skip
         await fleet.stop()
         dead = await _dead_lettered(broker)
     finally:
