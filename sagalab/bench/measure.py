@@ -36,6 +36,12 @@ async def measure(
     return result, cpu_used(before, CpuSnapshot.take(pids, groups))
 
 
+def ready_within_s(fleet: Fleet) -> float:
+    """How long a fleet may take to start: every process imports and connects at once, so K replicas of every
+    service on two busy cores take longer than one of each (the runner's 60 s is for one of each)."""
+    return 60.0 + 10.0 * max(0, len(fleet.processes) - 4)
+
+
 class ProcessDied(Exception):
     """A process of the measured system exited during the drive; the message carries the end of its log."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from orchestration.bootstrap import replies_for
 from sagalab.bench.cpu import postgres_cpu
 from sagalab.bench.driver import SettledRows
-from sagalab.bench.measure import figures, measure
+from sagalab.bench.measure import figures, measure, ready_within_s
 from sagalab.bench.plan import BenchOptions, bench_scenario, expected_outcome
 from sagalab.bench.result import RunFigures, Verdict
 from scenarios import runner
@@ -114,7 +114,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         runner._prepare(options)
         fleet = saga_fleet(options, opts.instances)
         await fleet.start()
-        await fleet.wait_ready()
+        await fleet.wait_ready(ready_within_s(fleet))
 
         async def place(order_id: str) -> None:
             await publish_patiently(broker, commands[order_id])
