@@ -1,8 +1,9 @@
 """Reading another service's database: opened read-only, and loud when it is not the database expected.
 
 The lab (oracle, settle, assess, attach, bench, history) reads the services' databases after or while
-they run: SQLite files, or the PostgreSQL schemas a folder's ``store.json`` points to (``location.py``). A read that quietly turned a missing table into "no rows" would let a renamed column make the
-consistency oracle judge empty ledgers and say "ok"; here a missing file, table or column raises
+they run: SQLite files, or the PostgreSQL schemas a folder's ``store.json`` points to (``location.py``). A
+read that quietly turned a missing table into "no rows" would let a renamed column make the consistency
+oracle judge empty ledgers and say "ok"; here a missing file, schema, table or column raises
 ``StoreSchemaError`` naming the file and what it lacks. The queries themselves live beside each schema.
 """
 
