@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.stores.dialect import POSTGRESQL, SQLITE
+from shared.stores.dialect import POSTGRESQL, SQLITE, NotPortable
 from shared.stores.location import BadStore, database_exists, parse_store, pin, pinned
 from shared.stores.postgres import quoted, schema_name
 from shared.stores.sqlite import _COMMON_SCHEMA
@@ -34,6 +34,20 @@ def test_insert_or_ignore_becomes_on_conflict_do_nothing() -> None:
     )
     portable = "INSERT INTO stock VALUES (?) ON CONFLICT (sku) DO UPDATE SET available = excluded.available"
     assert POSTGRESQL.query(portable) == portable.replace("?", "%s")
+
+
+def test_insert_or_replace_is_refused_with_the_portable_spelling_named() -> None:
+    """A row replaced needs its key named in PostgreSQL: the dialect says how to write it, not a syntax error later."""
+    with pytest.raises(NotPortable, match="ON CONFLICT"):
+        POSTGRESQL.query("INSERT OR REPLACE INTO shipments VALUES (?, ?, ?, ?)")
+
+
+def test_no_store_query_uses_a_spelling_postgresql_lacks() -> None:
+    """Every service's SQL runs on both stores: none of it says INSERT OR REPLACE (write ON CONFLICT ... DO UPDATE)."""
+    root = Path(__file__).resolve().parents[2]
+    found = [str(p.relative_to(root)) for folder in ("shared", "orchestration", "choreography")
+             for p in (root / folder).rglob("*.py") if "INSERT OR REPLACE" in p.read_text() and p.name != "dialect.py"]
+    assert not found, found
 
 
 def test_schemas_get_identity_keys_wide_timestamps_and_no_rowid_clause() -> None:
