@@ -110,7 +110,7 @@ def stalled(conn: sqlite3.Connection, deadline_s: float, now: float) -> list[tup
         "SELECT o.order_id, COALESCE(MAX(e.at), o.placed_at) AS last, "
         "COALESCE((SELECT type FROM order_events WHERE order_id = o.order_id ORDER BY at DESC LIMIT 1), 'OrderPlaced') "
         "FROM orders o LEFT JOIN order_events e ON e.order_id = o.order_id "
-        "WHERE o.status = 'pending' GROUP BY o.order_id HAVING last < ?",
+        "WHERE o.status = 'pending' GROUP BY o.order_id HAVING COALESCE(MAX(e.at), o.placed_at) < ?",
         (now - deadline_s,),
     )
     return [(order_id, last_type, last) for order_id, last, last_type in rows]

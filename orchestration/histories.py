@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from orchestration import retention, store
 from orchestration.definitions import pinned
+from shared.stores.location import database_exists
 from shared.stores.read import StoreSchemaError, read_only
 
 T = TypeVar("T")
@@ -21,7 +22,7 @@ def _first_found(data_dirs: Iterable[Path], read: Callable[[sqlite3.Connection],
     """What ``read`` finds in the first orchestrator database (in the order given) where it finds anything."""
     for data_dir in data_dirs:
         path = data_dir / "orchestrator.db" if data_dir.is_dir() else data_dir
-        if not path.exists():
+        if not database_exists(path):
             continue
         with read_only(path, "orchestrator") as db:
             try:

@@ -131,7 +131,8 @@ def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence
 def write_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[dict[str, Any]]) -> None:
     """Store events already in their GetExecutionHistory shape (one row for the lot)."""
     body = orjson.dumps(events, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
-    conn.execute("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", (execution_id, events[0]["id"], body))
+    conn.execute("INSERT INTO history VALUES (?, ?, ?) ON CONFLICT (execution_id, first_event_id)"
+                 " DO UPDATE SET events = excluded.events", (execution_id, events[0]["id"], body))  # fmt: skip
 
 
 def event_json(event: HistoryEvent) -> dict[str, Any]:

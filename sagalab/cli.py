@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,8 @@ from shared.config import (
 )
 from shared.runtime.faults import FaultSpecError, parse
 from shared.runtime.loop import run as run_loop
+from shared.stores.location import BadStore, parse_store, pin, pinned
+from shared.stores.postgres import PostgresUnavailable
 from shared.transport.broker import (
     BrokerRefused,
     BrokerUnavailable,
@@ -99,6 +102,21 @@ def durability_option(p: argparse.ArgumentParser) -> None:
                    help="strict: quorum queues and publisher confirms; light: classic durable queues, persistent "
                         "messages, no confirms (a broker crash can lose a publish the outbox marked sent; see README). "
                         "Default: the scenario's own (run, compare), else $SAGALAB_DURABILITY, else strict")  # fmt: skip
+
+
+def _store(value: str) -> str | None:
+    """A ``--store``, read here so a bad one is a usage error (status 2)."""
+    try:
+        return parse_store(value)
+    except BadStore as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _store_option(p: argparse.ArgumentParser, what: str = "where the services' databases live") -> None:
+    p.add_argument("--store", type=_store, default=os.environ.get("SAGALAB_STORE") or "sqlite",
+                   metavar="sqlite|postgresql://...",
+                   help=f"{what}: SQLite files (default) or a PostgreSQL server, a schema per service of "
+                        "the namespace (default: $SAGALAB_STORE, else sqlite)")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -156,6 +174,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="drive services already running (the compose stack) instead of starting them: mode M "
                         "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
     _fault_option(p)
+    _store_option(p)
     _common(p)
 
 
@@ -207,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
     p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
+    _store_option(p, "the PostgreSQL whose schemas of the namespace to drop too")
     _common(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
@@ -240,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
     _instances_option(p)
     p.add_argument("--json", type=Path, help="write every mode's result JSON here")
     p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
+    _store_option(p)
     _fault_option(p)
     _common(p)
     p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
@@ -249,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop when no message has come for this long")
     _common(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
+    _store_option(p)
     bench_arguments(p)
     add_peer_argument(p)
     _common(p)
@@ -268,6 +290,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
     p.add_argument("--replicas", type=int, help="how many competing processes of the service run (default: 1; an "
                    "Express orchestrator then keeps its executions in the shared database)")  # fmt: skip
+    _store_option(p, "where its database lives")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     durability_option(p)
@@ -339,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerRefused as exc:  # the broker answered: the URL's user, password or vhost is wrong
         _error(console, f"sagalab: {exc}")
         return EXIT_USAGE
-    except (BrokerUnavailable, ManagementUnreachable) as exc:
+    except (BrokerUnavailable, ManagementUnreachable, PostgresUnavailable) as exc:
         _error(console, f"sagalab: {exc}")
         return EXIT_NO_BROKER
     except KeyboardInterrupt:
@@ -413,6 +436,8 @@ def _serve(args: argparse.Namespace) -> int:
         faults=tuple(args.fault), instance=args.instance, options=options,
         durability=args.durability or default_durability(),
     )  # fmt: skip
+    if args.store is not None and pinned(settings.data_dir) is None:  # a run's folder is pinned by its runner
+        pin(settings.data_dir, args.store, args.namespace)
     if args.exit_with_parent:
         exit_with_parent()
     run_loop(serve(settings, wait_for_broker_s=args.wait_for_broker))

@@ -49,6 +49,7 @@ from scenarios.result import CompareResult, RunResult
 from scenarios.scenario import Scenario
 from shared.config import MODES, Mode, sagalab_home
 from shared.domain.contracts import MAX_DOCUMENT_BYTES
+from shared.stores.postgres import drop_namespace
 from shared.stores.read import StoreSchemaError
 
 
@@ -116,7 +117,7 @@ def _options(args: argparse.Namespace, scenario: Scenario, mode: Mode, out_dir: 
         own_users=args.own_users, participants=participants, ledger=args.ledger,
         golden_action="record" if args.record_golden else "check",
         golden_file=args.golden.resolve() if args.golden else None, added_faults=tuple(args.fault),
-        durability=args.durability, instances=instances, **extra,
+        durability=args.durability, instances=instances, store=getattr(args, "store", None), **extra,
     )  # fmt: skip
     if options.attach is not None:
         refuse_faults(options)
@@ -305,7 +306,8 @@ async def chaos(args: argparse.Namespace, console: Console) -> int:
     for mode in modes:
         options = runner.RunOptions(scenario=scenario, mode=mode, amqp_url=args.amqp_url, out_dir=(base / mode).resolve(),
                                     namespace=args.namespace, orders=args.orders, seed=args.seed,
-                                    service_options={"workflow": args.workflow}, instances=instances)  # fmt: skip
+                                    service_options={"workflow": args.workflow}, instances=instances,
+                                    store=args.store)  # fmt: skip
         results.append(await _run_showing_progress(options, f"chaos · {mode} · {args.duration:.0f} s of faults",
                                                    console))  # fmt: skip
     render(results, console)
@@ -354,6 +356,9 @@ async def clean(args: argparse.Namespace, console: Console) -> int:
                   f"exchange(s) and {removed['data folders']} service data folder(s)"
                   + (f"; deleted {removed['users']} service user(s)" if removed["users"] else ""), highlight=False,
                   soft_wrap=True)  # fmt: skip
+    if args.store is not None:
+        schemas = drop_namespace(args.store, args.namespace)
+        console.print(f"namespace {args.namespace}: dropped {len(schemas)} PostgreSQL schema(s)", highlight=False)
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from scenarios.result import Defences
 from scenarios.service_logs import ServiceLogs
 from scenarios.trace import Trace
 from shared.runtime.host import ALREADY_DONE
+from shared.stores.location import database_exists
 from shared.stores.read import read_only
 from shared.stores.sqlite import Refusal, ServiceView
 
@@ -54,7 +55,7 @@ def defences(refused: Iterable[Refusal], logs: ServiceLogs, histories: dict[str,
 def histories(data_dir: Path, order_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Each order's execution history in the run's orchestrator database (none in choreography)."""
     path = data_dir / "orchestrator.db"
-    if not path.exists():
+    if not database_exists(path):
         return {}
     with read_only(path, "orchestrator") as db:
         return {o: events for o in order_ids if (events := store.history(db.conn, o))}

@@ -55,6 +55,9 @@ class RunOptions:
     """How the oracle reads the built-in services' effects: their files, or the ledger query (``query``)."""
     progress: Callable[[str], None] | None = None
     """Told what the run is doing (starting services, placing, settling with counts, judging), for a terminal."""
+    store: str | None = None
+    """A PostgreSQL URL to keep the services' databases in (a schema per service of this run), or None for SQLite
+    files in the run folder."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     """Part of every order id; a comparison gives both modes the same one, so the same order can be
     followed through both."""

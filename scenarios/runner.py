@@ -27,6 +27,7 @@ from scenarios.topologies import WIRINGS, queue_specs, services
 from scenarios.trace import Trace
 from shared.config import Mode, Settings
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
+from shared.stores.location import pin
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.tap import tap
@@ -180,6 +181,8 @@ def _prepare(options: RunOptions) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     for old in data_dir.glob("*"):
         old.unlink()
+    if options.store is not None:  # this run's schemas: fresh ones, beside any earlier run's of the namespace
+        pin(data_dir, options.store, options.namespace, f"{options.namespace}:{options.run_token}-{options.mode[:5]}")
     db = Database(data_dir / "inventory.db", INVENTORY_SCHEMA)
     with db.transaction() as conn:
         stock_up(conn, options.scenario.stock_for(options.orders))

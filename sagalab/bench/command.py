@@ -104,6 +104,7 @@ async def run_bench(opts: BenchOptions, progress: Progress, command: str = "saga
         orders=opts.orders,
         concurrency=opts.concurrency, failure_rate=opts.failure_rate, instances=opts.instances,
         repeat=opts.repeat, seed=opts.seed, workflow=opts.workflow, modes=modes,
+        store="postgresql" if opts.store else "sqlite",
         ok=all(p.raw.verdict.ok and p.saga.verdict.ok for ps in pairs.values() for p in ps),
     )  # fmt: skip
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,29 @@ def process_cpu(pid: int, proc: Path = Path("/proc")) -> float | None:
         return None
 
 
+def _own_and_children(stat: str, ticks: int = CLOCK_TICKS) -> tuple[float, float, int]:
+    """(own CPU s, reaped children's CPU s, parent pid) from the text of /proc/<pid>/stat."""
+    rest = stat[stat.rindex(")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / ticks, (int(rest[13]) + int(rest[14])) / ticks, int(rest[1])
+
+
+def postgres_cpu(proc: Path = Path("/proc")) -> float | None:
+    """CPU seconds the local PostgreSQL server has used so far, all of it: every live ``postgres`` process plus
+    what the postmaster reaped of backends that exited (a connection closed during the run still counts). Other
+    clients' queries on the same server count too. None when no PostgreSQL runs here."""
+    found: dict[int, tuple[float, float, int]] = {}
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                found[int(entry.name)] = _own_and_children((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue
+    if not found:
+        return None
+    postmasters = [pid for pid, (_, _, parent) in found.items() if parent not in found]
+    return sum(own for own, _, _ in found.values()) + sum(found[pid][1] for pid in postmasters)
+
+
 def machine_busy(proc: Path = Path("/proc")) -> tuple[float, float] | None:
     try:
         return parse_machine_busy((proc / "stat").read_text())
@@ -69,8 +92,11 @@ class CpuSnapshot:
     """(busy, stolen) CPU seconds of the whole machine."""
 
     @classmethod
-    def take(cls, pids: Mapping[str, int | None]) -> CpuSnapshot:
-        return cls({name: process_cpu(pid) if pid else None for name, pid in pids.items()}, machine_busy())
+    def take(cls, pids: Mapping[str, int | None], groups: Mapping[str, Callable[[], float | None]] | None = None
+             ) -> CpuSnapshot:  # fmt: skip
+        """Each process by pid, and each group of processes (the PostgreSQL server) by its reader."""
+        processes = {name: process_cpu(pid) if pid else None for name, pid in pids.items()}
+        return cls(processes | {name: read() for name, read in (groups or {}).items()}, machine_busy())
 
 
 def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None]:

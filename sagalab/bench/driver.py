@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagalab.bench.stats import throughput
+from shared.stores.location import database_exists
 from shared.stores.orders import OrdersView
 from shared.stores.read import ReadOnly
 
@@ -38,7 +39,7 @@ class SettledRows:
     def poll(self) -> list[tuple[str, float]]:
         """Orders settled since the previous poll, each reported once: ``(order_id, settled_at)``."""
         if self._db is None:
-            if not self.path.exists():
+            if not database_exists(self.path):
                 return []
             self._db = ReadOnly(self.path)
         try:

@@ -22,21 +22,29 @@ async def measure(
     concurrency: int,
     deadline_s: float,
     on_settled: Callable[[int], None],
+    groups: dict[str, Callable[[], float | None]] | None = None,
 ) -> tuple[Drive, dict[str, float | None]]:
     """Drive the orders through a ready fleet; CPU is read from /proc just before and after the drive, so
-    start-up and shutdown are not counted, and before any process is stopped."""
+    start-up and shutdown are not counted, and before any process is stopped. ``groups`` are read the same way
+    (the PostgreSQL server's processes, when the services keep their databases there)."""
     pids: dict[str, int | None] = {p.name: p.pid for p in fleet.processes}
     pids |= {"broker": find_broker_pid(), "driver": os.getpid()}
     system = {p.name: p.pid for p in fleet.processes}
     rss_start = rss_of(system)
-    before = CpuSnapshot.take(pids)
+    before = CpuSnapshot.take(pids, groups)
     try:
         result = await drive(order_ids, place, feed, concurrency, deadline_s, on_settled, check=lambda: _alive(fleet))
     finally:
         feed.close()
-    used = cpu_used(before, CpuSnapshot.take(pids))
+    used = cpu_used(before, CpuSnapshot.take(pids, groups))
     result.rss_start, result.rss_end = rss_start, rss_of(system)
     return result, used
+
+
+def ready_within_s(fleet: Fleet) -> float:
+    """How long a fleet may take to start: every process imports and connects at once, so K replicas of every
+    service on two busy cores take longer than one of each (the runner's 60 s is for one of each)."""
+    return 60.0 + 10.0 * max(0, len(fleet.processes) - 4)
 
 
 class ProcessDied(Exception):
@@ -56,11 +64,28 @@ def figures(
     """One run's figures from what the driver saw and what was counted afterwards."""
     span = run.span
     total = sum(messages.values())
+    settled = len(run.settled_at)
     return RunFigures(
         kind=kind, mode=mode, hops=hops, orders=run.total, settled=len(run.settled_at), concurrency=concurrency,
         instances=instances, throughput_per_s=round(run.throughput, 1) if run.throughput else None,
         latency_ms=percentiles(run.latencies_s), wall_s=round(span[1] - span[0], 3) if span else None,
         messages_per_order=round(total / run.total, 2) if run.total and total else None,
-        messages_by_type=messages, cpu_s=cpu, verdict=verdict, run_dir=run_dir,
+        messages_by_type=messages, cpu_s=cpu, cpu_ms_per_saga=per_saga(cpu, settled), verdict=verdict,
+        run_dir=run_dir,
         growth=growth(span[0] if span else None, run.settled_at.values(), run.rss_start, run.rss_end),
     )  # fmt: skip
+
+
+NOT_SERVICES = frozenset({"broker", "driver", "postgres", "machine", "other", "steal"})
+
+
+def per_saga(cpu: dict[str, float | None], settled: int) -> dict[str, float]:
+    """CPU milliseconds per settled saga: the services (every process of the fleet), the PostgreSQL server
+    (when used), the broker, and their sum (``total``): the cost of a saga wherever it was paid."""
+    if not settled:
+        return {}
+    services = sum(v or 0.0 for k, v in cpu.items() if k not in NOT_SERVICES)
+    parts = {"services": services, "postgres": cpu.get("postgres"), "broker": cpu.get("broker")}
+    out = {k: round(v * 1000 / settled, 3) for k, v in parts.items() if v is not None}
+    out["total"] = round(sum(out.values()), 3)
+    return out

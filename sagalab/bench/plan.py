@@ -41,6 +41,8 @@ class BenchOptions:
     deadline_s: float | None = None
     durability: Durability = "strict"
     """Both the sagas and the raw chain: quorum queues and confirms (strict), or classic queues, no confirms."""
+    store: str | None = None
+    """A PostgreSQL URL for the services' databases, or None for SQLite files."""
     run_token: str = field(default_factory=lambda: secrets.token_hex(3))
 
     @property
@@ -112,4 +114,5 @@ def options_from(args: argparse.Namespace, out_dir: Path) -> BenchOptions:
         concurrency=args.concurrency, failure_rate=args.failure_rate, instances=args.instances, seed=args.seed,
         workflow=args.workflow, namespace=args.namespace, deadline_s=args.deadline, repeat=args.repeat,
         durability=args.durability,
+        store=getattr(args, "store", None),
     )  # fmt: skip

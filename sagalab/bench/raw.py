@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable
 
 from sagalab.bench.driver import SettledRows
-from sagalab.bench.measure import figures, measure
+from sagalab.bench.measure import figures, measure, ready_within_s
 from sagalab.bench.plan import BenchOptions
 from sagalab.bench.relay import CHAINS, RelayProcess
 from sagalab.bench.result import RunFigures, Verdict
@@ -47,7 +47,7 @@ async def run_raw(opts: BenchOptions, mode: Mode, orders: list[Order], on_settle
     placer: raw_chain.Placer | None = None
     try:
         await fleet.start()
-        await fleet.wait_ready()
+        await fleet.wait_ready(ready_within_s(fleet))
         placer = await raw_chain.Placer.connect(opts.amqp_url, topology, chain)
         place = placer.place
         feed = SettledRows(opts.out_dir.resolve() / folder / "data" / f"raw-{chain.name}.db")

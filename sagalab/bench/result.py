@@ -45,6 +45,9 @@ class RunFigures(BaseModel):
     """CPU seconds over the measured span: each process, ``driver`` (this bench), ``broker`` (RabbitMQ's
     beam.smp), ``machine`` (every busy core), ``other`` (the machine outside those processes) and
     ``steal`` (time the hypervisor gave to other guests: a disturbed run)."""
+    cpu_ms_per_saga: dict[str, float] = Field(default_factory=dict)
+    """CPU ms per settled saga: ``services`` (the fleet's processes), ``postgres`` (the whole server, when the
+    store is PostgreSQL), ``broker``, and ``total``, their sum."""
     verdict: Verdict
     run_dir: str = ""
     growth: Growth | None = None
@@ -106,6 +109,8 @@ class BenchResult(BaseModel):
     repeat: int
     seed: int
     workflow: str
+    store: str = "sqlite"
+    """Where the services kept their databases: ``sqlite`` files or ``postgresql`` (the URL's scheme only)."""
     modes: dict[str, ModeFigures]
     peers: dict[str, RunFigures] = Field(default_factory=dict)
     """``--peer``: each peer engine on the same orders at the same concurrency, right after the modes."""

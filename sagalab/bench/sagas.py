@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from sagalab.bench.cpu import postgres_cpu
 from sagalab.bench.driver import SettledRows
-from sagalab.bench.measure import figures, measure
+from sagalab.bench.measure import figures, measure, ready_within_s
 from sagalab.bench.plan import BenchOptions, bench_scenario, expected_outcome
 from sagalab.bench.result import RunFigures, Verdict
 from scenarios import runner
@@ -33,7 +34,7 @@ VIOLATIONS_SHOWN = 10
 
 def saga_fleet(options: runner.RunOptions, instances: int) -> Fleet:
     """Every service of the mode, ``instances`` competing processes each (they share the service's queues
-    and SQLite file, the orchestrator's reply queue included)."""
+    and database, a SQLite file or a PostgreSQL schema, the orchestrator's reply queue included)."""
     logs = options.out_dir / "logs"
     shutil.rmtree(logs, ignore_errors=True)  # the logs of this run only
     logs.mkdir(parents=True)
@@ -92,6 +93,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         out_dir=(opts.out_dir / mode).resolve(), namespace=opts.namespace, orders=len(orders), seed=opts.seed,
         service_options={"workflow": opts.workflow} if mode == "orchestration" else {}, run_token=opts.run_token,
         durability=opts.durability,
+        store=opts.store,
     )  # fmt: skip
     data_dir = options.out_dir / "data"
     coordinator_db = data_dir / f"{coordinator(mode)}.db"
@@ -104,13 +106,14 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         runner._prepare(options)
         fleet = saga_fleet(options, opts.instances)
         await fleet.start()
-        await fleet.wait_ready()
+        await fleet.wait_ready(ready_within_s(fleet))
 
         async def place(order_id: str) -> None:
             await publish_patiently(broker, commands[order_id])
 
+        groups = {"postgres": postgres_cpu} if opts.store else None
         run, cpu = await measure(fleet, list(commands), place, SettledRows(coordinator_db), opts.concurrency,
-                                 opts.drive_deadline_s, on_settled)  # fmt: skip
+                                 opts.drive_deadline_s, on_settled, groups)  # fmt: skip
         await fleet.stop()
         dead = await _dead_lettered(broker)
     finally:

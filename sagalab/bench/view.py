@@ -51,7 +51,7 @@ def figures_table(result: BenchResult) -> Table:
     """One column per run (each mode next to its raw chain), one row per figure."""
     runs = [run for mode in result.modes.values() for run in (mode.raw, mode.saga)] + list(result.peers.values())
     title = (f"sagalab bench · {result.orders} orders · C={result.concurrency} · {result.failure_rate:.0%} out of stock"
-             f" · K={result.instances}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
+             f" · K={result.instances} · {result.store}{f' · median of {result.repeat} pairs' if result.repeat > 1 else ''}"
              f" · {result.machine.cores} cores, {result.machine.broker}, {result.machine.queues} queues, "
              f"{result.machine.transport} transport, {result.machine.durability} durability"
              f"{'' if result.machine.durability == 'strict' else ' (no confirms)'}")  # fmt: skip
@@ -68,6 +68,9 @@ def figures_table(result: BenchResult) -> Table:
     names = list(dict.fromkeys(n for r in runs for n in r.cpu_s if n not in CPU_SUMMARY))
     for name in [*names, *CPU_SUMMARY]:
         table.add_row(f"CPU s {name}", *[_num(r.cpu_s.get(name), 2) for r in runs])
+    for part in ("services", "postgres", "broker", "total"):
+        if any(part in r.cpu_ms_per_saga for r in runs):
+            table.add_row(f"CPU ms/saga {part}", *[_num(r.cpu_ms_per_saga.get(part), 2) for r in runs])
     table.add_row("wall s", *[_num(r.wall_s, 2) for r in runs], end_section=True)
     growth_rows(table, runs)
     ratios = [(_num(m.throughput_ratio, 3), _num(m.latency_ratio, 3)) for m in result.modes.values()]

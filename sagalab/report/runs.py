@@ -11,6 +11,7 @@ from orchestration.histories import find_history
 from sagalab.exits import UsageError
 from scenarios.result import RunResult
 from scenarios.trace import TraceRecord, load_trace
+from shared.stores.location import database_exists
 
 MODE_ORDER = ("choreography", "orchestration")
 _FIELDS = [f.name for f in dataclasses.fields(TraceRecord)]
@@ -138,6 +139,6 @@ def choose_order(runs: list[RunView], wanted: str | None = None) -> str:
 
 def load_history(run: RunView, order_id: str) -> list[dict[str, Any]] | None:
     """The order's execution history from the orchestrator's database, if this run has one."""
-    if not (run.data_dir / "orchestrator.db").exists():
+    if not database_exists(run.data_dir / "orchestrator.db"):
         return None
     return find_history(order_id, [run.data_dir])

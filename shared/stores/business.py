@@ -1,4 +1,4 @@
-"""SQLite tables and repositories of the three domain services (the domain sees only the Protocols), and
+"""SQLite tables (also PostgreSQL's, through ``dialect.py``) and repositories of the three domain services (the domain sees only the Protocols), and
 beside each schema its read side: what the lab's oracle reads of that service's database, as typed rows."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from shared.domain.ledger import LedgerMoney, LedgerReservation, LedgerShipment,
 from shared.domain.services.inventory import Reservation
 from shared.domain.services.payment import Charge
 from shared.domain.services.shipping import Shipment
+from shared.stores.dialect import SQLITE
 from shared.stores.read import ReadOnly
 
 PAYMENT_SCHEMA = """
@@ -79,7 +80,10 @@ class SqliteStockRepository:
         self.conn = conn
 
     def available(self, sku: str) -> int | None:
-        row = self.conn.execute("SELECT available FROM stock WHERE sku = ?", (sku,)).fetchone()
+        """The level, with the row locked until commit where replicas write at once (the reservation that
+        follows depends on it)."""
+        lock = getattr(self.conn, "dialect", SQLITE).lock_row
+        row = self.conn.execute(f"SELECT available FROM stock WHERE sku = ?{lock}", (sku,)).fetchone()
         return int(row[0]) if row else None
 
     def adjust_available(self, sku: str, delta: int) -> None:
@@ -93,7 +97,8 @@ class SqliteStockRepository:
 
     def save_reservation(self, order_id: str, line: int, reservation: Reservation) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO reservation_lines VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO reservation_lines VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, line) DO UPDATE SET"
+            " sku = excluded.sku, quantity = excluded.quantity, status = excluded.status, at = excluded.at",
             (order_id, line, reservation.sku, reservation.quantity, reservation.status, time.time()),
         )
 
@@ -101,7 +106,8 @@ class SqliteStockRepository:
 def stock_up(conn: sqlite3.Connection, levels: dict[str, int]) -> None:
     """Set a scenario's initial stock (run before the inventory service starts)."""
     conn.executemany(
-        "INSERT OR REPLACE INTO stock (sku, initial, available) VALUES (?, ?, ?)",
+        "INSERT INTO stock (sku, initial, available) VALUES (?, ?, ?)"
+        " ON CONFLICT (sku) DO UPDATE SET initial = excluded.initial, available = excluded.available",
         [(sku, qty, qty) for sku, qty in levels.items()],
     )
 
@@ -116,7 +122,8 @@ class SqliteShipmentRepository:
 
     def save_shipment(self, order_id: str, shipment: Shipment) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO shipments VALUES (?, ?, ?, ?)",
+            "INSERT INTO shipments VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET"
+            " shipment_id = excluded.shipment_id, status = excluded.status, at = excluded.at",
             (order_id, shipment.shipment_id, shipment.status, time.time()),
         )
 

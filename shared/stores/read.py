@@ -1,8 +1,9 @@
 """Reading another service's database: opened read-only, and loud when it is not the database expected.
 
-The lab (oracle, settle, assess, attach, bench, history) reads the services' SQLite files after or while
-they run. A read that quietly turned a missing table into "no rows" would let a renamed column make the
-consistency oracle judge empty ledgers and say "ok"; here a missing file, table or column raises
+The lab (oracle, settle, assess, attach, bench, history) reads the services' databases after or while
+they run: SQLite files, or the PostgreSQL schemas a folder's ``store.json`` points to (``location.py``). A
+read that quietly turned a missing table into "no rows" would let a renamed column make the consistency
+oracle judge empty ledgers and say "ok"; here a missing file, schema, table or column raises
 ``StoreSchemaError`` naming the file and what it lacks. The queries themselves live beside each schema.
 """
 
@@ -15,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from shared.stores.location import pinned
+from shared.stores.postgres import PgConnection, missing_table_or_column, quoted, schema_exists, shared_reader
+
 _SCHEMA_PROBLEM = re.compile(r"no such (table|column): (\S+)")
 
 
@@ -23,20 +27,30 @@ class StoreSchemaError(Exception):
 
 
 class ReadOnly:
-    """One service's database file, opened read-only (``mode=ro``): it never creates or changes anything."""
+    """One service's database, opened read-only (a file with ``mode=ro``, or a read-only PostgreSQL session):
+    it never creates or changes anything."""
 
     def __init__(self, path: Path, service: str | None = None, timeout_s: float = 5.0) -> None:
-        service = service or path.stem  # each service's file is named after it
-        if not path.exists():
-            raise StoreSchemaError(f"{path} does not exist (did the {service} service ever start?)")
+        service = service or path.stem  # each service's file (or schema) is named after it
         self.path = path
         self.service = service
-        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
+        store = pinned(path.parent)
+        if store is None:
+            if not path.exists():
+                raise StoreSchemaError(f"{path} does not exist (did the {service} service ever start?)")
+            self.conn: Any = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
+            self._shared = False
+            return
+        raw, schema = shared_reader(store.url), store.schema(path.stem)
+        if not schema_exists(raw, schema):
+            raise StoreSchemaError(f"PostgreSQL schema {schema} does not exist (did the {service} service ever start?)")
+        self.conn = _SchemaReader(PgConnection(raw, schema))
+        self._shared = True
 
     def rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a query; a table or column it names but the file lacks is a StoreSchemaError, not no rows."""
         try:
-            return self.conn.execute(sql, params).fetchall()
+            return list(self.conn.execute(sql, params).fetchall())
         except sqlite3.OperationalError as exc:
             raise self._schema_error(exc) from exc
 
@@ -48,7 +62,24 @@ class ReadOnly:
         return StoreSchemaError(f"{self.path.name} has no {what} {name} (is this a sagalab {self.service} database?)")
 
     def close(self) -> None:
-        self.conn.close()
+        if not self._shared:
+            self.conn.close()
+
+
+class _SchemaReader:
+    """Reads one schema through the process's shared connection: names the schema in each query's search path,
+    and turns PostgreSQL's missing table or column into the same StoreSchemaError as SQLite's."""
+
+    def __init__(self, conn: Any) -> None:
+        self.inner = conn
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        try:
+            self.inner.raw.execute(f"SET search_path TO {quoted(self.inner.schema)}")
+            return self.inner.execute(sql, params)
+        except missing_table_or_column() as exc:
+            raise StoreSchemaError(f"schema {self.inner.schema} lacks what this reads: {str(exc).splitlines()[0]} "
+                                   f"(is this a sagalab database?)") from exc  # fmt: skip
 
 
 @contextmanager

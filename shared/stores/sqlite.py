@@ -1,4 +1,5 @@
-"""One service's own SQLite database, with the inbox and outbox every service shares.
+"""One service's own database, with the inbox and outbox every service shares: a SQLite file, or a PostgreSQL
+schema when the data folder is pinned to one (``location.py``; the SQL is written once, see ``dialect.py``).
 
 The inbox row, the business effect and the outgoing messages commit in one local transaction; that
 is what makes a redelivered message harmless and a crash after commit lossless.
@@ -13,8 +14,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from shared.stores.dialect import POSTGRESQL, SQLITE, Dialect
+from shared.stores.location import pinned
+from shared.stores.postgres import open_schema
 from shared.stores.read import ReadOnly
 from shared.transport.wire import Outgoing, headers_json
 
@@ -110,11 +114,18 @@ class OutboxRow:
 
 
 class Database:
-    """A service's database file: open once per process, one transaction per handled message."""
+    """A service's database: open once per process, one transaction per handled message. ``path`` names the
+    SQLite file, or (in a folder pinned to PostgreSQL) the service whose schema to use."""
 
     def __init__(self, path: Path, schema: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        store = pinned(path.parent)
+        self.dialect: Dialect = SQLITE if store is None else POSTGRESQL
+        self.conn: Any
+        if store is not None:
+            self.conn = open_schema(store.url, store.schema(path.stem), store.namespace, _COMMON_SCHEMA + schema)
+            return
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process crash (kill -9) but not a power cut; see README.
@@ -127,8 +138,9 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE so that check-then-insert (the inbox) is atomic across processes too."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE in SQLite so that check-then-insert (the inbox) is atomic across processes too; in
+        PostgreSQL the inbox's unique key does that (a second insert waits for the first to commit, then does nothing)."""
+        self.conn.execute(self.dialect.begin)
         try:
             yield self.conn
         except BaseException:
@@ -195,11 +207,11 @@ class Database:
         for m in messages:
             cur = conn.execute(
                 "INSERT INTO outbox (trigger_id, exchange, routing_key, type, message_id, correlation_id,"
-                " body, reply_to, headers, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " body, reply_to, headers, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING seq",
                 (trigger_id, m.exchange, m.routing_key, m.type, m.message_id, m.correlation_id,
                  m.body, m.reply_to, headers_json(m.headers), now),
             )  # fmt: skip
-            seqs.append(int(cur.lastrowid or 0))
+            seqs.append(int(cur.fetchone()[0]))
         return seqs
 
     def mark_sent(self, seqs: Iterable[int]) -> None:
