@@ -22,6 +22,7 @@ from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
 from shared.runtime.host import ServiceHost
 from shared.runtime.pruner import Pruning
 from shared.runtime.routes import Route, Subscription
+from shared.stores.dialect import SQLITE
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
 from shared.transport.topology import Binding, QueueSpec
@@ -86,7 +87,8 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     resources = ResourceMap.load(settings.options.get("resources"))
     definition = load_current(settings.options.get("definition"), resources)
     db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)
-    migrate(db.conn)
+    if db.dialect is SQLITE:  # a file written before executions were versioned; a PostgreSQL schema is made with it
+        migrate(db.conn)
     workflow = settings.options.get("workflow", "standard")
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
