@@ -191,7 +191,10 @@ def document(mode: Mode) -> dict[str, Any]:
                 "channel": _ref("channels", replies),
                 "messages": [_ref("channels", replies, "messages", m.__name__) for m in pub.replies],
             }  # fmt: skip
-        operations[_key(f"{pub.sender}.sends.{pub.message.__name__}")] = operation
+        name = _key(f"{pub.sender}.sends.{pub.message.__name__}")
+        if name in operations:  # a second routing key for the same message (choreography's line chain)
+            name = _key(f"{pub.sender}.sends.{pub.routing_key}")
+        operations[name] = operation
     for spec in queues(mode):
         messages = received(spec, pubs)
         cid = _key(f"queue.{_queue_label(spec)}")

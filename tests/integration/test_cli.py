@@ -31,12 +31,15 @@ def test_an_invalid_definition_exits_2_listing_every_problem(tmp_path: Path) -> 
     """A definition with several faults is refused before anything starts, every problem named."""
     bad = tmp_path / "bad.asl.json"
     bad.write_text('{"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "Nope"}, '
-                   '"B": {"Type": "Parallel", "End": true}}}')  # fmt: skip
+                   '"B": {"Type": "Parallel", "End": true}, '
+                   '"C": {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "D", '
+                   '"States": {"D": {"Type": "Succeed"}}}, "End": true}}}')  # fmt: skip
     for args in (["run", "happy-path", "--mode", "orchestration"], ["compare", "happy-path"], ["execute"]):
         out = sagalab(*args[:1], *([str(bad)] if args == ["execute"] else args[1:]),
                       *([] if args == ["execute"] else ["--definition", str(bad)]))  # fmt: skip
         assert out.returncode == 2, (args, out.stdout, out.stderr)
-        for problem in ("'Resource' is required", "unknown state 'Nope'", "'Parallel' is not supported"):
+        for problem in ("'Resource' is required", "unknown state 'Nope'", "non-empty array of state machines",
+                        "distributed Map"):
             assert problem in out.stdout.replace("\n", " "), (args, out.stdout)
         assert "Traceback" not in out.stdout + out.stderr
 

@@ -137,6 +137,7 @@ def participant_url(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
                        check=False)  # fmt: skip
 
 
+@pytest.mark.slow  # some 25 commands in a row, a 200-order compare and a bench among them: four minutes
 def test_every_command_of_the_workshop_exits_as_the_guide_says(participant_url: str, namespace: str,
                                                                  tmp_path: Path) -> None:  # fmt: skip
     """Each ``$ `` command of docs/workshop.md, run in order from one folder as a participant in their own vhost,
