@@ -14,6 +14,8 @@ from shared.config import Mode
 pytestmark = pytest.mark.broker
 
 NEEDS_BROKER_CONTROL = {"broker-restart", "connections-closed", "light-broker-crash"}
+SLOW = {"light-broker-crash"}
+"""Runs until its deadline on purpose (orders are lost): minutes per mode."""
 
 MAYBE = range(0, 2)
 """A count that depends on whether a late copy arrived before the run settled and its services stopped."""
@@ -68,8 +70,9 @@ def check_defences_and_story(scenario: str, mode: Mode, result: RunResult) -> No
 
 
 @pytest.mark.parametrize("mode", ["choreography", "orchestration"])
-@pytest.mark.parametrize("scenario", [pytest.param(s.name, marks=pytest.mark.broker_control)
-                                      if s.name in NEEDS_BROKER_CONTROL else s.name for s in SCENARIOS.faults()])
+@pytest.mark.parametrize("scenario", [
+    pytest.param(s.name, marks=(pytest.mark.broker_control, *((pytest.mark.slow,) if s.name in SLOW else ())))
+    if s.name in NEEDS_BROKER_CONTROL else s.name for s in SCENARIOS.faults()])
 async def test_fault_scenario_meets_its_invariant(
     scenario: str, mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:
