@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,40 +25,44 @@ from rich.console import Console
 
 from orchestration.asl import DefinitionError
 from orchestration.executions import WORKFLOWS
-from sagalab.amqp_option import amqp_url_option as _amqp_url_option
+from sagalab.amqp_option import amqp_url_option
 from sagalab.bench.peer.options import add_peer_argument
 from sagalab.bench.plan import add_arguments as bench_arguments
 from sagalab.bench.relay import main as relay_main
-from sagalab.clean import shared_with_parent
 from sagalab.dead_letters import add_arguments as dead_letter_arguments
 from sagalab.dead_letters import dead_letters
 from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
+from sagalab.options import (
+    common_options,
+    durability_option,
+    fault_option,
+    instances_option,
+    namespace_type,
+    run_options,
+    store_option,
+)
 from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from sagalab.workshop import ManagementUnreachable
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
-from scenarios.fault_specs import read as read_fault
 from scenarios.files.load import ScenarioFileError
 from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
 from scenarios.topologies import wiring
 from shared.config import (
-    DURABILITIES,
     MODES,
     UNSAFE_SWITCHES,
     Mode,
     Settings,
     UnknownDurability,
     default_durability,
-    default_namespace,
-    namespace_problem,
     sagalab_home,
 )
 from shared.runtime.faults import FaultSpecError, parse
 from shared.runtime.loop import run as run_loop
-from shared.stores.location import BadStore, parse_store, pin, pinned
+from shared.stores.location import pin, pinned
 from shared.stores.postgres import PostgresUnavailable
 from shared.transport.broker import (
     BrokerRefused,
@@ -69,113 +72,6 @@ from shared.transport.broker import (
     transport_from_env,
 )
 from shared.transport.failover import BadAmqpUrl
-
-
-def _namespace(value: str) -> str:
-    """A namespace, checked here so that a bad one is a usage error (status 2), never a traceback."""
-    if problem := namespace_problem(value):
-        raise argparse.ArgumentTypeError(problem)
-    if shared := shared_with_parent(value):
-        raise argparse.ArgumentTypeError(f"{value!r} would share {shared} with the namespace it is nested in, and "
-                                         "cleaning either would delete it; choose another name")  # fmt: skip
-    return value
-
-
-def _fault(value: str) -> str:
-    """A fault spec, read here so a bad one is a usage error naming what is wrong (status 2)."""
-    try:
-        read_fault(value)
-    except BadFaultSpec as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
-
-
-def _fault_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fault", action="append", type=_fault, default=[], metavar="[MODE/]TARGET:KIND[:ARGS][@WHEN]",
-                   help="add a fault to the scenario's own (repeatable), e.g. payment:crash:after-commit:ChargePayment "
-                        "or broker:restart@PaymentCharged#5; `sagalab faults` lists every kind")  # fmt: skip
-
-
-def durability_option(p: argparse.ArgumentParser) -> None:
-    """``--durability strict|light``; its default is ``$SAGALAB_DURABILITY`` (checked in ``main``), else strict."""
-    p.add_argument("--durability", choices=DURABILITIES, default=None,
-                   help="strict: quorum queues and publisher confirms; light: classic durable queues, persistent "
-                        "messages, no confirms (a broker crash can lose a publish the outbox marked sent; see README). "
-                        "Default: the scenario's own (run, compare), else $SAGALAB_DURABILITY, else strict")  # fmt: skip
-
-
-def _store(value: str) -> str | None:
-    """A ``--store``, read here so a bad one is a usage error (status 2)."""
-    try:
-        return parse_store(value)
-    except BadStore as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _store_option(p: argparse.ArgumentParser, what: str = "where the services' databases live") -> None:
-    p.add_argument("--store", type=_store, default=os.environ.get("SAGALAB_STORE") or "sqlite",
-                   metavar="sqlite|postgresql://...",
-                   help=f"{what}: SQLite files (default) or a PostgreSQL server, a schema per service of "
-                        "the namespace (default: $SAGALAB_STORE, else sqlite)")  # fmt: skip
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    _amqp_url_option(p, "default: $AMQP_URL or the local broker")
-    p.add_argument("--namespace", type=_namespace, default=default_namespace(),
-                   help="prefix of every exchange, queue and database (default: $SAGALAB_NAMESPACE, else "
-                        "sagalab-<user>; now %(default)s)")  # fmt: skip
-
-
-def _instances_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--instances", type=int, default=1, metavar="K",
-                   help="competing processes per service, the orchestrator or order service included: any replica "
-                        "takes any message, and each execution's steps are versioned so only one replica applies "
-                        "each (see README, \"When one machine is not enough\")")  # fmt: skip
-
-
-def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="a name from `sagalab scenarios`, or a scenario file (FILE.toml)")
-    _instances_option(p)
-    p.add_argument("--orders", type=int, help="how many orders to place (default: the scenario's own)")
-    p.add_argument("--seed", type=int, default=7, help="seed of the scenario's random choices (default: 7)")
-    p.add_argument("--json", type=Path, help="write the result JSON here")
-    p.add_argument("--out", type=Path,
-                   help="run folder: databases, logs, trace (default: $SAGALAB_HOME/runs/...; SAGALAB_HOME defaults "
-                        "to .sagalab)")  # fmt: skip
-    p.add_argument("--deadline", type=float, help="seconds to wait for every saga to settle")
-    p.add_argument("--saga-deadline", type=float, metavar="S",
-                   help="choreography: the order service reports (parks) a saga with no event for S seconds "
-                        "(orchestration's whole-saga deadline is the definition's TimeoutSeconds: --definition)")  # fmt: skip
-    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
-                   help="turn one defence off to watch what it prevents")  # fmt: skip
-    p.add_argument("--definition", type=Path, help="orchestration: States Language definition (default: checkout)")
-    p.add_argument("--resources", help="orchestration: resource map, a JSON file or object")
-    p.add_argument("--workflow", choices=WORKFLOWS,
-                   help="orchestration: standard (persist every step) or express (in memory, re-run on crash); "
-                        "default: the scenario's own, else standard")  # fmt: skip
-    p.add_argument("--history", action="store_true", help="orchestration: include each execution's history in the JSON")
-    p.add_argument("--own-users", action="store_true",
-                   help="give each service its own broker user (needs rabbitmqctl), so consumers check who published "
-                        "each message")  # fmt: skip
-    p.add_argument("--record-golden", action="store_true",
-                   help="write this run's transcript as the scenario's golden one (for the modes that ran) instead "
-                        "of comparing it; refused for a run that does not settle or meet its expectation")  # fmt: skip
-    p.add_argument("--golden", type=Path, metavar="FILE",
-                   help="the golden transcript file to compare with (or write), instead of the scenario's own")
-    p.add_argument("--participant", action="append", default=[], metavar="SERVICE=COMMAND",
-                   help="bring your own participant: start COMMAND (any language, speaking docs/participant-"
-                        "protocol.md) instead of the built-in payment, inventory or shipping; SERVICE=external "
-                        "waits for one you run yourself. Repeatable")  # fmt: skip
-    durability_option(p)
-    p.add_argument("--ledger", choices=("store", "query"), default="store",
-                   help="how the oracle reads the built-in services' effects: their databases (default) or the "
-                        "protocol's ledger query; a participant you bring is always queried")  # fmt: skip
-    p.add_argument("--attach", type=Path, metavar="STACK",
-                   help="drive services already running (the compose stack) instead of starting them: mode M "
-                        "serves in namespace <namespace>-M with databases under STACK/M/<service>/")  # fmt: skip
-    _fault_option(p)
-    _store_option(p)
-    _common(p)
 
 
 class _Help(argparse.HelpFormatter):
@@ -201,7 +97,7 @@ def _workshop_options(p: argparse.ArgumentParser) -> None:
                            help="give participants who already exist a new password (default: keep theirs)")
             a.add_argument("--out", type=Path, metavar="FILE", help="also write the sheet: FILE.csv or FILE.md")
             a.add_argument("--host", help="broker host participants connect to (default: --amqp-url's)")
-        _amqp_url_option(a, "an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
+        amqp_url_option(a, "an administrator's credentials and the broker (default: $AMQP_URL or the local broker)")
         a.add_argument("--management-url", help="the management API (default: http://<--amqp-url host>:15672)")
 
 
@@ -218,26 +114,26 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("faults", help="list every kind of fault, the anomaly it provokes and the defence that absorbs it")
     p.add_argument("--markdown", action="store_true", help="print the table of docs/faults.md instead")
     p = sub.add_parser("run", help="run one scenario in one mode")
-    _run_options(p)
+    run_options(p)
     p.add_argument("--mode", required=True, choices=MODES, help="which way to run the saga")
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("compare", help="run one scenario in both modes and show them side by side")
-    _run_options(p)
+    run_options(p)
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     p = sub.add_parser("clean", help="remove every exchange, queue and service database of a namespace")
     p.add_argument("--keep-data", action="store_true", help="leave $SAGALAB_HOME/serve/<namespace> alone")
-    _store_option(p, "the PostgreSQL whose schemas of the namespace to drop too")
-    _common(p)
+    store_option(p, "the PostgreSQL whose schemas of the namespace to drop too")
+    common_options(p)
     p = sub.add_parser("dead-letters", help="list a namespace's dead-lettered messages, show one, requeue them")
     dead_letter_arguments(p)
-    _common(p)
+    common_options(p)
     p = sub.add_parser("users", help="give each service of a namespace its own broker user (needs rabbitmqctl)")
-    p.add_argument("namespaces", nargs="*", type=_namespace, metavar="NAMESPACE", help="namespaces to provision (default: --namespace)")
+    p.add_argument("namespaces", nargs="*", type=namespace_type, metavar="NAMESPACE", help="namespaces to provision (default: --namespace)")
     p.add_argument("--remove", action="store_true", help="delete the namespace's service users instead")
     p.add_argument("--passwords-from-env", action="store_true",
                    help="each service's password from SAGALAB_PASSWORD_<SERVICE> instead of a random one")  # fmt: skip
     p.add_argument("--json", type=Path, help="also write {service: AMQP URL} here")
-    _common(p)
+    common_options(p)
     _workshop_options(sub.add_parser("workshop", help="a class on one broker: a vhost, user and password per participant"))
     p = sub.add_parser("chaos", help="orders under random kills, a broker restart, duplicates and poison")
     p.add_argument("--mode", choices=(*MODES, "both"), default="both", help="one mode, or each in turn")
@@ -257,23 +153,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--forgeries", type=int, default=5,
                    help="forged copies of saga messages; each service then gets its own broker user (see README)")
     p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestration: standard or express")
-    _instances_option(p)
+    instances_option(p)
     p.add_argument("--json", type=Path, help="write every mode's result JSON here")
     p.add_argument("--out", type=Path, help="folder for the runs (default: $SAGALAB_HOME/runs/...)")
-    _store_option(p)
-    _fault_option(p)
-    _common(p)
+    store_option(p)
+    fault_option(p)
+    common_options(p)
     p = sub.add_parser("watch", help="the sagas in flight in a namespace, live: step, what each waits for, how each ended")
     p.add_argument("--json", action="store_true", help="one JSON object per line per change, instead of the table")
     p.add_argument("--once", action="store_true",
                    help="stop as soon as every saga seen so far has ended (after at least one)")  # fmt: skip
     p.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop when no message has come for this long")
-    _common(p)
+    common_options(p)
     p = sub.add_parser("bench", help="sagas per second and latency per mode, against a raw relay chain in the same run")
-    _store_option(p)
+    store_option(p)
     bench_arguments(p)
     add_peer_argument(p)
-    _common(p)
+    common_options(p)
     p = sub.add_parser("serve", help="run one service as a long-lived process")
     p.add_argument("service", help="payment, inventory, shipping, or the mode's coordinator (orders, orchestrator)")
     p.add_argument("--mode", required=True, choices=MODES, help="which way the saga runs")
@@ -290,11 +186,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
     p.add_argument("--replicas", type=int, help="how many competing processes of the service run (default: 1; an "
                    "Express orchestrator then keeps its executions in the shared database)")  # fmt: skip
-    _store_option(p, "where its database lives")
+    store_option(p, "where its database lives")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
     durability_option(p)
-    _common(p)
+    common_options(p)
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
     p.add_argument("definition", type=Path, help="a States Language definition (JSON)")
     p.add_argument("--input", default="{}", help="the execution input, as JSON (default: {})")
@@ -303,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--execution-id", help="default: a fresh one")
     p.add_argument("--timeout", type=float, help="seconds to wait (default: the definition's TimeoutSeconds + 5)")
     p.add_argument("--json", action="store_true", help="print the execution and its history as JSON")
-    _common(p)
+    common_options(p)
     p = sub.add_parser("history", help="print an orchestrated order's execution history")
     p.add_argument("order_id", nargs="?", help="default: the first order of the newest orchestration run")
     p.add_argument("--run", type=Path, help="run folder (default: search $SAGALAB_HOME/runs, newest first)")
