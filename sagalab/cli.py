@@ -44,6 +44,7 @@ from sagalab.options import (
 from sagalab.parent import exit_with_parent
 from sagalab.serve import serve
 from sagalab.workshop import ManagementUnreachable
+from sagalab.workshop import command as workshop_command
 from scenarios.attach import CannotAttach
 from scenarios.broker_control import BrokerControlUnavailable
 from scenarios.fault_specs import BadFaultSpec
@@ -304,7 +305,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         case "users":
             return asyncio.run(commands.users(args, console))
         case "workshop":
-            return commands.workshop(args, console)
+            return workshop_command(args, console)
         case "bench":
             return asyncio.run(commands.bench(args, console))
         case "schema":

@@ -15,14 +15,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from yarl import URL
 
 from orchestration.bootstrap import load_machine
 from orchestration.execute import execute as run_execution
 from orchestration.histories import find_definition, find_history, find_pruned, first_execution
 from orchestration.resources import ResourceMap
-from sagalab import workshop as class_on_one_broker
 from sagalab.asyncapi import write_documents
 from sagalab.bench.command import bench as run_bench
 from sagalab.clean import clean as clean_namespace
@@ -364,43 +361,3 @@ async def clean(args: argparse.Namespace, console: Console) -> int:
 
 async def watch(args: argparse.Namespace, console: Console) -> int:
     return await watch_namespace(args, console)
-
-
-def workshop(args: argparse.Namespace, console: Console) -> int:
-    """``sagalab workshop provision|teardown``: one vhost and user per participant, through the management API."""
-    class_on_one_broker.check(args.name)
-    amqp = URL(args.amqp_url)
-    management_url = args.management_url or f"http://{amqp.host}:15672"
-    api = class_on_one_broker.Management.of(management_url, args.amqp_url)
-    if args.action == "teardown":
-        removed = class_on_one_broker.teardown(api, args.name)
-        for vhost in removed.vhosts:
-            console.print(f"deleted vhost {vhost} (and every queue and exchange in it)", highlight=False)
-        for user in removed.users:
-            console.print(f"deleted user {user}", highlight=False)
-        console.print(f"workshop {args.name}: deleted {len(removed.vhosts)} vhost(s) and {len(removed.users)} user(s)",
-                      highlight=False)  # fmt: skip
-        return EXIT_OK
-    if args.out is not None and args.out.suffix not in (".csv", ".md"):
-        raise UsageError(f"--out {args.out}: write a .csv or a .md file")
-    known = class_on_one_broker.earlier_passwords(args.out.read_text()) if args.out and args.out.is_file() else {}
-    seats = class_on_one_broker.provision(api, args.name, args.participants, args.reset_passwords, known)
-    host = args.host or amqp.host or "127.0.0.1"
-    shown_ui = str(URL(management_url).with_host(host)) if args.host else management_url
-    rows = class_on_one_broker.sheet_rows(seats, host, amqp.port or 5672, shown_ui)
-    table = Table(title=f"sagalab workshop {args.name}: {len(seats)} participant(s)", header_style="bold")
-    for column in ("participant (vhost and user)", "password", "status"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["participant"], row["password"], row["status"])
-    console.print(table, highlight=False, markup=False)
-    console.print(f"Each user may use their own vhost only. Management UI: {shown_ui} (participants log in with "
-                  f"their user and see their vhost). `sagalab workshop teardown --name {args.name}` removes them "
-                  "all. Lines to paste, per participant:", highlight=False, soft_wrap=True)  # fmt: skip
-    for row in rows:
-        console.print(f"# {row['participant']}\nexport AMQP_URL={row['amqp_url']}\n"
-                      f"export SAGALAB_NAMESPACE={row['participant']}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
-    if args.out is not None:
-        args.out.write_text(class_on_one_broker.sheet(rows, args.out))
-        console.print(f"sheet: {args.out.resolve()}", highlight=False, soft_wrap=True)
-    return EXIT_OK

@@ -1,6 +1,6 @@
 """``sagalab workshop``: a class on one broker, each participant in a vhost of their own.
 
-``provision`` creates, through RabbitMQ's management API and with an administrator's credentials, one vhost
+``provision`` (``command`` is `sagalab workshop` itself) creates, through RabbitMQ's management API and with an administrator's credentials, one vhost
 and one user per participant (``<name>-01``, ``<name>-02``, ...), the user allowed everything on its own
 vhost and nothing elsewhere, and prints the sheet of connection lines to hand out. ``teardown`` deletes
 exactly what ``provision`` made: the vhosts and users of that name that carry the ``sagalab-workshop`` tag
@@ -13,6 +13,7 @@ same name that ``provision`` did not make is refused, never taken over.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import csv
 import io
@@ -26,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
 from yarl import URL
 
-from sagalab.exits import UsageError
+from sagalab.exits import EXIT_OK, UsageError
 
 TAG = "sagalab-workshop"
 """Marks the users and vhosts ``provision`` made, so ``teardown`` removes those and nothing else."""
@@ -206,3 +209,43 @@ def sheet(rows: list[dict[str, str]], path: Path) -> str:
                          f"(user `{r['user']}`, password `{r['password']}`)\n")  # fmt: skip
         return "\n".join(parts)
     raise UsageError(f"--out {path}: write a .csv or a .md file")
+
+
+def command(args: argparse.Namespace, console: Console) -> int:
+    """``sagalab workshop provision|teardown``: one vhost and user per participant, through the management API."""
+    check(args.name)
+    amqp = URL(args.amqp_url)
+    management_url = args.management_url or f"http://{amqp.host}:15672"
+    api = Management.of(management_url, args.amqp_url)
+    if args.action == "teardown":
+        removed = teardown(api, args.name)
+        for vhost in removed.vhosts:
+            console.print(f"deleted vhost {vhost} (and every queue and exchange in it)", highlight=False)
+        for user in removed.users:
+            console.print(f"deleted user {user}", highlight=False)
+        console.print(f"workshop {args.name}: deleted {len(removed.vhosts)} vhost(s) and {len(removed.users)} user(s)",
+                      highlight=False)  # fmt: skip
+        return EXIT_OK
+    if args.out is not None and args.out.suffix not in (".csv", ".md"):
+        raise UsageError(f"--out {args.out}: write a .csv or a .md file")
+    known = earlier_passwords(args.out.read_text()) if args.out and args.out.is_file() else {}
+    seats = provision(api, args.name, args.participants, args.reset_passwords, known)
+    host = args.host or amqp.host or "127.0.0.1"
+    shown_ui = str(URL(management_url).with_host(host)) if args.host else management_url
+    rows = sheet_rows(seats, host, amqp.port or 5672, shown_ui)
+    table = Table(title=f"sagalab workshop {args.name}: {len(seats)} participant(s)", header_style="bold")
+    for column in ("participant (vhost and user)", "password", "status"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["participant"], row["password"], row["status"])
+    console.print(table, highlight=False, markup=False)
+    console.print(f"Each user may use their own vhost only. Management UI: {shown_ui} (participants log in with "
+                  f"their user and see their vhost). `sagalab workshop teardown --name {args.name}` removes them "
+                  "all. Lines to paste, per participant:", highlight=False, soft_wrap=True)  # fmt: skip
+    for row in rows:
+        console.print(f"# {row['participant']}\nexport AMQP_URL={row['amqp_url']}\n"
+                      f"export SAGALAB_NAMESPACE={row['participant']}", highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+    if args.out is not None:
+        args.out.write_text(sheet(rows, args.out))
+        console.print(f"sheet: {args.out.resolve()}", highlight=False, soft_wrap=True)
+    return EXIT_OK
