@@ -10,19 +10,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
+from scenarios.broker_faults import CloseConnections, CrashBrokerUnread, PauseBroker, RestartBroker
 from scenarios.cluster_faults import KillNode
 from scenarios.injectors import (
     ChangeDefinition,
-    CloseConnections,
-    CrashBrokerUnread,
     Duplicate,
     Forge,
     KillService,
     Late,
     OutOfBoundsOrder,
-    PauseBroker,
     Poison,
-    RestartBroker,
     Resubmit,
     RunInjector,
     Stray,

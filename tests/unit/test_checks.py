@@ -12,6 +12,7 @@ import pytest
 from sagalab.compare import _first_seen
 from scenarios.assess import expectation_failures
 from scenarios.attach import CannotAttach, refuse_faults
+from scenarios.broker_faults import CloseConnections, RestartBroker
 from scenarios.catalogue import SCENARIOS
 from scenarios.chaos import ChaosMonkey, ChaosPlan, chaos_scenario
 from scenarios.checks import (
@@ -28,7 +29,7 @@ from scenarios.checks import (
     Violates,
 )
 from scenarios.files.load import loads
-from scenarios.injectors import CloseConnections, Duplicate, KillService, RestartBroker
+from scenarios.injectors import Duplicate, KillService
 from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
 from scenarios.run_state import RunOptions
 from scenarios.scenario import DECLINED_CARD, Need, Scenario, order_fields, same

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from scenarios.broker_faults import RestartBroker
 from scenarios.catalogue import SCENARIOS
 from scenarios.fault_kinds import KINDS
 from scenarios.fault_specs import BadFaultSpec, read, read_all, with_faults
-from scenarios.injectors import Duplicate, Forge, KillService, RestartBroker, Trigger
+from scenarios.injectors import Duplicate, Forge, KillService, Trigger
 
 
 def test_a_hook_on_a_service_becomes_its_serve_fault_in_every_mode_that_has_it() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.injectors import PauseBroker
+from scenarios.broker_faults import PauseBroker
 from shared.domain.contracts import ChargePayment, PaymentCharged
 from shared.runtime import faults as faults_module
 from shared.runtime.faults import Faults, FaultSpecError, parse, persistent

@@ -14,12 +14,13 @@ import pytest
 
 from sagalab.cli import main
 from sagalab.schemas import SCENARIO_FILE_SCHEMA, scenario_file_schema
+from scenarios.broker_faults import RestartBroker
 from scenarios.catalogue import SCENARIOS, STORY
 from scenarios.checks import AllEnd, Completes, DeadLettered, Rejected, Violates, WatcherReports
 from scenarios.files.load import ScenarioFileError, load, loads
 from scenarios.files.model import UnsafeSwitch
 from scenarios.files.positions import Positions
-from scenarios.injectors import Forge, OutOfBoundsOrder, RestartBroker, Trigger
+from scenarios.injectors import Forge, OutOfBoundsOrder, Trigger
 from shared.config import UNSAFE_SWITCHES
 
 ROOT = Path(__file__).resolve().parents[2]
