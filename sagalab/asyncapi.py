@@ -38,9 +38,9 @@ from shared.domain.contracts import (
     TaskFailed,
     TaskHeartbeat,
     TaskSucceeded,
-    kind_of,
     routing_key,
 )  # fmt: skip
+from shared.domain.reading import kind_of
 from shared.transport.topology import DELIVERY_LIMIT, Binding, QueueSpec, Topology, key_matches
 from shared.transport.wire import ExchangeKind
 

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scenarios.result import Defences, RunResult
-from shared.domain.contracts import SAGA_ORDER
+from shared.domain.reading import SAGA_ORDER
 
 STORY_LINES = 10
 """How many orders' stories a terminal shows per mode before it says how many more there are."""

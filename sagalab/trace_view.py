@@ -15,7 +15,7 @@ from rich.text import Text
 
 from sagalab.report.runs import RunView, choose_order, load_folder, summarise
 from scenarios.trace import TraceRecord, repeat_marks
-from shared.domain.contracts import kind_of
+from shared.domain.reading import kind_of
 
 KIND_STYLES = {"forward": "cyan", "failure": "bold red", "compensation": "green", "dead-letter": "red strike"}
 GUTTER = 4

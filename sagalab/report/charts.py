@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sagalab.report.svg import INK, KIND_COLOURS, MUTED, attr, document, text, text_width, title
-from shared.domain.contracts import kind_of
+from shared.domain.reading import kind_of
 
 BAR = 18.0
 GAP = 6.0

@@ -23,7 +23,8 @@ from sagalab.report.state_graph import smooth
 from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
 from scenarios.topologies import coordinator, queue_specs
 from scenarios.trace import TraceRecord
-from shared.domain.contracts import MESSAGE_TYPES, Command, Event, Message, kind_of, routing_key
+from shared.domain.contracts import MESSAGE_TYPES, Command, Event, Message, routing_key
+from shared.domain.reading import kind_of
 from shared.domain.services import inventory, payment, shipping
 from shared.runtime.handlers import FAILS_AS
 from shared.transport.topology import key_matches

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sagalab.report.svg import INK, KIND_COLOURS, MUTED, arrowhead, attr, document, text, text_width, title
 from scenarios.trace import TraceRecord, repeat_marks
-from shared.domain.contracts import kind_of
+from shared.domain.reading import kind_of
 
 DEAD_LETTERS = "dead-letters"
 HEADER = 44.0

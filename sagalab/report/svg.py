@@ -11,7 +11,7 @@ from html import escape
 FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif"
 
 KIND_COLOURS = {"forward": "#2563b8", "failure": "#c62828", "compensation": "#1b7f3b"}
-"""Message colours by ``shared.domain.contracts.kind_of``: the same three in the terminal and the report."""
+"""Message colours by ``shared.domain.reading.kind_of``: the same three in the terminal and the report."""
 
 MUTED = "#9aa3ad"
 INK = "#1f2933"

@@ -33,7 +33,8 @@ from scenarios.injectors import Duplicate, KillService
 from scenarios.result import Consistency, Latency, MessageCounts, OrderCounts, RunResult, ViolationOut
 from scenarios.run_state import RunOptions
 from scenarios.scenario import DECLINED_CARD, Need, Scenario, order_fields, same
-from shared.domain.contracts import COMPENSATING, MESSAGE_TYPES, SAGA_ORDER, Order
+from shared.domain.contracts import MESSAGE_TYPES, Order
+from shared.domain.reading import COMPENSATING, SAGA_ORDER
 
 README = Path(__file__).parents[2] / "README.md"
 PARKED = ViolationOut(order_id="ord-x-0007", rule="termination.needs-attention",

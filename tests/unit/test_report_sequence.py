@@ -48,7 +48,7 @@ def test_out_of_stock_has_a_lane_per_process_and_an_arrow_per_delivery(tmp_path:
 
 
 def test_arrows_are_coloured_by_the_kind_of_message(tmp_path: Path) -> None:
-    """Forward blue, failure red, compensation green: the same kinds as shared.domain.contracts.kind_of."""
+    """Forward blue, failure red, compensation green: the same kinds as shared.domain.reading.kind_of."""
     runs = load_folder(recorded("out-of-stock", tmp_path))
     svg = sequence.render(runs[1].records_of(choose_order(runs)), "o")
     for type_, kind in (("ReserveStock", "forward"), ("OutOfStock", "failure"), ("RefundPayment", "compensation")):
