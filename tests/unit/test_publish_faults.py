@@ -100,14 +100,18 @@ async def test_a_late_or_held_message_is_overtaken_by_the_next_one(monkeypatch: 
         broker = Recorder()
         faults = Faults.of([spec])
 
-        async def publish(out: Outgoing, faults: Faults = faults, broker: Recorder = broker) -> None:
+        async def publish(out: Outgoing, faults: Faults = faults, broker: Recorder = broker,
+                          reached: asyncio.Event | None = None) -> None:  # fmt: skip
+            if reached is not None:
+                reached.set()  # the task goes on into the fault without yielding, and waits there
             if await faults.outgoing(out):
                 await broker.publish(out)
                 await faults.sent(out)
 
         first, second = charged("o-1"), charged("o-2")
-        held = asyncio.create_task(publish(first))
-        await asyncio.sleep(0)  # let it reach the fault
+        reached = asyncio.Event()
+        held = asyncio.create_task(publish(first, reached=reached))
+        await reached.wait()
         await publish(second)
         await held
         assert broker.published == [second.message_id, first.message_id], spec
