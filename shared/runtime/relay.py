@@ -46,6 +46,8 @@ class OutboxRelay:
         self.sweep_after_s = sweep_after_s
         self._in_flight: set[int] = set()
         self._confirmed: list[int] = []
+        self._refused: set[int] = set()
+        """Rows this process tried to publish and the broker did not confirm: ``drain`` sends them at once."""
 
     async def send(self, rows: Sequence[OutboxRow]) -> bool:
         """Publish rows now; True if the broker confirmed them all (the rest wait for the sweep)."""
@@ -68,7 +70,9 @@ class OutboxRelay:
                 await self.faults.sent(row.message)
         except PublishFailed as exc:
             log.warning("publish failed; the relay will retry", error=str(exc))
+            self._refused.add(row.seq)
             return False
+        self._refused.discard(row.seq)
         self._confirmed.append(row.seq)  # a message a fault lost counts as sent: the relay believes it went
         return True
 
@@ -111,9 +115,18 @@ class OutboxRelay:
                 await self.sweep()
 
     async def drain(self, deadline_s: float = 5.0) -> None:
-        """At shutdown: publish everything still staged, give up after the deadline (it stays staged)."""
+        """At shutdown: publish what this process could not (the broker refused it) and whatever the sweep would,
+        give up after the deadline (it stays staged). A fresh row another replica of the service staged is left
+        to that replica, which is publishing it right now: sending it too would only make a copy."""
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
-            if await self.sweep(older_than_s=0.0) == 0:
+            self.flush()
+            unsent = self.db.unsent(0.0)
+            self._refused &= {r.seq for r in unsent}  # another replica's sweep may have sent one since
+            refused = [r for r in unsent if r.seq in self._refused and r.seq not in self._in_flight]
+            if refused:
+                await self.send(refused)
+                self.flush()
+            if await self.sweep() == 0 and not self._refused:
                 return
             await asyncio.sleep(0.1)  # the broker refused some; give it a moment

@@ -85,6 +85,25 @@ async def test_a_dropped_message_is_counted_as_sent_and_a_refused_publish_stays_
     assert broker.published == [kept.message_id] and db.unsent() == []
 
 
+async def test_drain_sends_what_the_broker_refused_and_leaves_a_fresh_row_to_the_replica_sending_it(
+        tmp_path: Path) -> None:  # fmt: skip
+    """At shutdown a replica publishes its own refused rows, not a row another replica staged a moment ago and is
+    publishing now (that would be a copy); an old unsent row goes out whoever staged it."""
+    broker = Recorder()
+    db = Database(tmp_path / "svc.db")
+    refused, fresh = Outgoing.command(charge("o-refused"), "payment", reply_to="replies"), charged("o-fresh")
+    with db.transaction() as conn:
+        Database.stage(conn, "trigger", [refused, fresh])
+    relay = OutboxRelay(db, broker, faults=Faults.of(["drop-at-publish:ChargePayment"]))  # type: ignore[arg-type]
+    assert not await relay.send([r for r in db.unsent() if r.message.message_id == refused.message_id])
+    await relay.drain(deadline_s=1.0)
+    assert broker.published == [refused.message_id]
+    assert [r.message.message_id for r in db.unsent()] == [fresh.message_id]
+    old = OutboxRelay(db, broker, sweep_after_s=0.0)  # the same row, once it is older than the sweep's threshold
+    await old.drain(deadline_s=1.0)
+    assert broker.published == [refused.message_id, fresh.message_id] and db.unsent() == []
+
+
 async def test_drop_at_publish_refuses_the_first_count_attempts() -> None:
     faults = Faults.of(["drop-at-publish:PaymentCharged:2"])
     for _ in range(2):
