@@ -50,6 +50,7 @@ def test_a_small_bench_of_both_modes_is_consistent_and_reports_every_ratio(
         assert [(t["name"], t["met"]) for t in m["targets"]] == [("throughput ratio", None), ("p50 latency ratio", None)]
 
 
+@pytest.mark.slow  # replicas are run in the default set by tests/integration/test_replicas.py
 def test_two_instances_per_service_share_the_work_consistently(amqp_url: str, namespace: str, tmp_path: Path) -> None:
     """--instances 2: two processes per service and per relay are started and measured, with no violation."""
     _, data = bench(amqp_url, namespace, tmp_path, "--mode", "orchestration", "--orders", "40", "--concurrency",

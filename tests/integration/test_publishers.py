@@ -120,7 +120,7 @@ async def test_a_run_without_own_users_says_its_publishers_were_not_checked(
     assert json.loads((tmp_path / "result.json").read_text())["publisher_check"] is False
 
 
-@pytest.mark.parametrize("mode", ["choreography", "orchestration"])
+@pytest.mark.parametrize("mode", [pytest.param("choreography", marks=pytest.mark.slow), "orchestration"])
 async def test_chaos_with_forgeries_dead_letters_each_and_stays_consistent(
     mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:

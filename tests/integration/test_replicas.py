@@ -75,7 +75,7 @@ async def _replica_chaos(mode: Mode, orders: int, plan: ChaosPlan, amqp_url: str
     assert result.extra["faults_injected"]["poison"] == plan.poison == result.messages.dead_lettered - given_up
 
 
-@pytest.mark.parametrize("mode", ["choreography", "orchestration"])
+@pytest.mark.parametrize("mode", [pytest.param("choreography", marks=pytest.mark.slow), "orchestration"])
 async def test_bounded_chaos_with_three_replicas_loses_nothing_and_doubles_nothing(
     mode: Mode, amqp_url: str, namespace: str, tmp_path: Path
 ) -> None:

@@ -137,6 +137,7 @@ async def test_the_saga_messages_of_real_runs_keep_their_contracts(amqp_url: str
     assert [p.split(":")[0] for p in contracts.problems(wrong)] == ["schema", "asyncapi payload", "not a documented send"]
 
 
+@pytest.mark.slow  # waits out a task timeout
 async def test_a_cancelled_shipment_keeps_its_contract(amqp_url: str, namespace: str, tmp_path: Path) -> None:
     """slow-service in orchestration: the timeout's CancelShipment and its ShipmentCancelled are valid and routed as documented."""
     assert main(["schema", "--out", str(tmp_path / "docs")]) == 0
