@@ -64,6 +64,8 @@ COPY --chown=sagalab:sagalab sagalab ./sagalab
 COPY --chown=sagalab:sagalab docs ./docs
 COPY --chown=sagalab:sagalab tests ./tests
 COPY --chown=sagalab:sagalab examples ./examples
+# the peer engine's bench assets and the cluster's broker configuration, which unit tests read
+COPY --chown=sagalab:sagalab scripts ./scripts
 USER sagalab
 ENTRYPOINT ["pytest"]
 CMD []
