@@ -19,7 +19,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sagalab.bench.peer.engine import PeerMissing, peer_home
+from sagalab.bench.peer.engine import PeerMissing, install_steps, peer_home
 from sagalab.bench.plan import BenchOptions
 from sagalab.bench.result import RunFigures, Verdict
 from sagalab.bench.tenths import Growth, last_over_first
@@ -42,16 +42,9 @@ def ensure_installed(peer: str, home: Path | None = None, say: Callable[[str], N
     if python.exists() and subprocess.run([str(python), "-c", PROBE[peer]], capture_output=True).returncode == 0:
         return python
     say(f"installing {peer} ({', '.join(PACKAGES[peer])}) into {python.parent.parent} ...")
-    for step in ([sys.executable, "-m", "venv", "--clear", str(python.parent.parent)],
-                 [str(python), "-m", "pip", "install", "-q", *PACKAGES[peer]]):  # fmt: skip
-        try:
-            done = subprocess.run(step, capture_output=True, text=True, timeout=1200)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PeerMissing(f"{peer} could not be installed: {exc}") from exc
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PeerMissing(f"{peer} could not be installed (pip said: {tail}); with no network, install "
-                              f"{' '.join(PACKAGES[peer])} into {python.parent.parent} by hand")  # fmt: skip
+    install_steps([[sys.executable, "-m", "venv", "--clear", str(python.parent.parent)],
+                   [str(python), "-m", "pip", "install", "-q", *PACKAGES[peer]]], peer,
+                  f"install {' '.join(PACKAGES[peer])} into {python.parent.parent} by hand", timeout_s=1200)  # fmt: skip
     return python
 
 

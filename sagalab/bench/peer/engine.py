@@ -44,6 +44,19 @@ class PeerMissing(Exception):
     """The peer engine is not installed and could not be installed (no network, a failed build)."""
 
 
+def install_steps(steps: list[list[str]], what: str, by_hand: str, timeout_s: float) -> None:
+    """Run a peer's install commands (make its venv, pip install) in turn; ``PeerMissing`` names the failing one
+    and what to do by hand (with no network, say)."""
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PeerMissing(f"{what} could not be installed ({' '.join(step[:4])}: {exc})") from exc
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PeerMissing(f"{what} could not be installed (pip said: {tail}); with no network, {by_hand}")
+
+
 def peer_home() -> Path:
     return sagalab_home().resolve() / "peer"
 
@@ -73,15 +86,8 @@ def ensure_installed(home: Path | None = None, say: Callable[[str], None] = lamb
     steps = [[sys.executable, "-m", "venv", "--clear", str(home / "venv")],
              [str(python), "-m", "pip", "install", "-q", "-c", str(ASSETS / "constraints.txt"), PACKAGE]]  # fmt: skip
     home.mkdir(parents=True, exist_ok=True)
-    for step in steps:
-        try:
-            done = subprocess.run(step, capture_output=True, text=True, timeout=900)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PeerMissing(f"the peer engine could not be installed ({' '.join(step[:4])}: {exc})") from exc
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PeerMissing(f"the peer engine could not be installed (pip said: {tail}); with no network, "
-                              f"install {PACKAGE} with {ASSETS / 'constraints.txt'} into {home / 'venv'} by hand")  # fmt: skip
+    install_steps(steps, "the peer engine", f"install {PACKAGE} with {ASSETS / 'constraints.txt'} into "
+                  f"{home / 'venv'} by hand", timeout_s=900)  # fmt: skip
     if (why := _check(python)) is not None:
         raise PeerMissing(f"the peer engine was installed but does not import: {why}")
     return python
