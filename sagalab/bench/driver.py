@@ -67,6 +67,8 @@ class Drive:
     rss_start: dict[str, float | None] = field(default_factory=dict)
     rss_end: dict[str, float | None] = field(default_factory=dict)
     """Resident MB of each process of the system when the drive started and when it ended (``tenths.py``)."""
+    cpu_tenths_ms: list[float | None] = field(default_factory=list)
+    """The system's CPU milliseconds per saga in each tenth of the drive (``measure.CpuTenths``)."""
 
     @property
     def complete(self) -> bool:

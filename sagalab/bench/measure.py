@@ -10,7 +10,7 @@ from sagalab.bench.cpu import CpuSnapshot, cpu_used, find_broker_pid
 from sagalab.bench.driver import Drive, SettledRows, drive
 from sagalab.bench.result import RunFigures, Verdict
 from sagalab.bench.stats import percentiles
-from sagalab.bench.tenths import growth, rss_of
+from sagalab.bench.tenths import TENTHS, growth, rss_of
 from scenarios.processes import Fleet
 
 
@@ -32,13 +32,48 @@ async def measure(
     system = {p.name: p.pid for p in fleet.processes}
     rss_start = rss_of(system)
     before = CpuSnapshot.take(pids, groups)
+    tenths = CpuTenths(system, len(order_ids), on_settled)
     try:
-        result = await drive(order_ids, place, feed, concurrency, deadline_s, on_settled, check=lambda: _alive(fleet))
+        result = await drive(order_ids, place, feed, concurrency, deadline_s, tenths.settled,
+                             check=lambda: _alive(fleet))  # fmt: skip
     finally:
         feed.close()
     used = cpu_used(before, CpuSnapshot.take(pids, groups))
     result.rss_start, result.rss_end = rss_start, rss_of(system)
+    result.cpu_tenths_ms = tenths.per_saga()
     return result, used
+
+
+class CpuTenths:
+    """The system's CPU per saga in each tenth of the drive: its processes' CPU read from /proc each time the
+    settled count passes a tenth of the orders. Unlike a tenth's throughput, this holds on a shared machine:
+    other work slows a run down, it does not make a saga cost more CPU, so a rising figure means growing cost."""
+
+    def __init__(self, pids: dict[str, int | None], total: int, on_settled: Callable[[int], None]) -> None:
+        self.pids = pids
+        self.total = total
+        self.on_settled = on_settled
+        self.count = 0
+        self.marks: list[tuple[int, float]] = [(0, self._cpu())]
+
+    def _cpu(self) -> float:
+        return sum(v or 0.0 for v in CpuSnapshot.take(self.pids).processes.values())
+
+    def settled(self, n: int) -> None:
+        self.on_settled(n)
+        self.count += n
+        cpu = None
+        while self.total >= TENTHS and len(self.marks) <= TENTHS and self.count >= self._mark(len(self.marks)):
+            cpu = self._cpu() if cpu is None else cpu  # a poll that passes two marks: the second tenth reads None
+            self.marks.append((self.count, cpu))
+
+    def _mark(self, i: int) -> int:
+        return round(self.total * i / TENTHS)
+
+    def per_saga(self) -> list[float | None]:
+        """Milliseconds of CPU per saga in each tenth (as many tenths as the drive reached)."""
+        pairs = zip(self.marks, self.marks[1:], strict=False)
+        return [round(1000 * (c1 - c0) / (n1 - n0), 3) if n1 > n0 else None for (n0, c0), (n1, c1) in pairs]
 
 
 def ready_within_s(fleet: Fleet) -> float:
@@ -72,7 +107,8 @@ def figures(
         messages_per_order=round(total / run.total, 2) if run.total and total else None,
         messages_by_type=messages, cpu_s=cpu, cpu_ms_per_saga=per_saga(cpu, settled), verdict=verdict,
         run_dir=run_dir,
-        growth=growth(span[0] if span else None, run.settled_at.values(), run.rss_start, run.rss_end),
+        growth=growth(span[0] if span else None, run.settled_at.values(), run.rss_start, run.rss_end,
+                      run.cpu_tenths_ms),
     )  # fmt: skip
 
 

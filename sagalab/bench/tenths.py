@@ -1,5 +1,5 @@
-"""Whether a run's cost grows with its work: throughput per tenth of the run, and each process's memory
-at the start and the end of the drive.
+"""Whether a run's cost grows with its work: throughput and CPU per saga per tenth of the run, and each
+process's memory at the start and the end of the drive.
 
 The measured span (first placement to last settlement) is split into ten parts by completions: the
 first tenth ends at the settlement of the ``n/10``-th order, and so on. Each tenth's throughput is its
@@ -82,6 +82,9 @@ class Growth(BaseModel):
     tenths_per_s: list[float | None] = Field(default_factory=list)
     """Orders per second in each tenth of the run (split by completions)."""
     last_over_first: float | None = None
+    cpu_ms_per_saga_tenths: list[float | None] = Field(default_factory=list)
+    """The system's CPU milliseconds per saga in each tenth (every process of the run but the broker and the
+    driver): the figure that shows a growing cost even when other work on the machine moves the throughput."""
     rss: dict[str, Memory] = Field(default_factory=dict)
     """Resident memory of each process of the run (and the broker), at the start and the end of the drive."""
 
@@ -92,6 +95,7 @@ class Growth(BaseModel):
 
 
 def growth(first_placed: float | None, settled_at: Iterable[float], rss_start: Mapping[str, float | None],
-           rss_end: Mapping[str, float | None]) -> Growth:  # fmt: skip
+           rss_end: Mapping[str, float | None], cpu_tenths_ms: list[float | None] | None = None) -> Growth:  # fmt: skip
     rates = per_tenth(first_placed, settled_at) if first_placed is not None else []
-    return Growth(tenths_per_s=rates, last_over_first=last_over_first(rates), rss=memory(rss_start, rss_end))
+    return Growth(tenths_per_s=rates, last_over_first=last_over_first(rates), rss=memory(rss_start, rss_end),
+                  cpu_ms_per_saga_tenths=cpu_tenths_ms or [])  # fmt: skip

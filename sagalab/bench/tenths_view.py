@@ -50,6 +50,9 @@ def growth_rows(table: Table, runs: Sequence[RunFigures]) -> None:
     table.add_row("first tenth /s", *[_num(t[0]) if t else "·" for t in tenths])
     table.add_row("last tenth /s", *[_num(t[-1]) if t else "·" for t in tenths])
     table.add_row("last/first tenth", *[_ratio(r.growth.last_over_first if r.growth else None) for r in runs])
+    cpu = [r.growth.cpu_ms_per_saga_tenths if r.growth else [] for r in runs]
+    table.add_row("CPU ms/saga, first → last tenth",
+                  *[f"{_num(c[0], 2)} → {_num(c[-1], 2)}" if len(c) > 1 else "·" for c in cpu])  # fmt: skip
     table.add_row("RSS growth MB (max)", *[_rss(r) for r in runs], end_section=True)
 
 

