@@ -57,13 +57,41 @@ def growth_rows(table: Table, runs: Sequence[RunFigures]) -> None:
 
 
 def peer_lines(result: BenchResult) -> list[str]:
-    """Each mode against each peer of the same run: throughput, p50 and coordinator CPU, as ratios."""
+    """Each mode against each peer of the same run: throughput, p50 and coordinator CPU, as ratios, and the
+    verdict on issue 15's target for that pair where this run measures it (``peer_target``)."""
     lines = []
     for peer in result.peers.values():
         for mode in result.modes.values():
             saga = mode.saga
             tput = saga.throughput_per_s / peer.throughput_per_s if saga.throughput_per_s and peer.throughput_per_s else None
             p50 = saga.latency_ms.p50 / peer.latency_ms.p50 if saga.latency_ms.p50 and peer.latency_ms.p50 else None
-            lines.append(f"{mode.mode} / {peer.mode}: throughput {_num(tput, 2)}x, p50 {_num(p50, 2)}x, coordinator "
-                         f"CPU ms/saga {_num(coordinator_ms(saga), 2)} vs {_num(coordinator_ms(peer), 2)}")
+            cpu = (coordinator_ms(saga), coordinator_ms(peer))
+            line = (f"{mode.mode} / {peer.mode}: throughput {_num(tput, 2)}x, p50 {_num(p50, 2)}x, coordinator "
+                    f"CPU ms/saga {_num(cpu[0], 2)} vs {_num(cpu[1], 2)}")  # fmt: skip
+            target = peer_target(result, mode.mode, peer.mode, tput, p50, cpu)
+            lines.append(f"{line}; {target}" if target else line)
     return lines
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def peer_target(result: BenchResult, mode: str, peer: str, tput: float | None, p50: float | None,
+                cpu: tuple[float | None, float | None]) -> str | None:  # fmt: skip
+    """Issue 15's target for a mode against a peer, judged where this run measures it: orchestration at
+    ``light`` at least the ASL engine's throughput at C=100 (and no more coordinator CPU per saga), its p50 at
+    C=1 no worse; at ``strict``, each mode ahead of Temporal and DBOS in throughput at C=100 and p50 at C=1."""
+    light, strict = result.machine.durability == "light", result.machine.durability == "strict"
+    at_100, at_1 = result.concurrency == 100, result.concurrency == 1
+    if peer.endswith("asl engine") and mode == "orchestration" and light and (at_100 or at_1):
+        if at_1:
+            return f"target at light, C=1: p50 no worse than the engine's: {_met(p50 is not None and p50 <= 1.0)}"
+        cpu_ok = None not in cpu and cpu[0] <= cpu[1]  # type: ignore[operator]
+        return (f"targets at light, C=100: throughput >= 1.0x {_met(tput is not None and tput >= 1.0)}, "
+                f"coordinator CPU <= the engine's {_met(cpu_ok)}")  # fmt: skip
+    if (peer.endswith("temporal") or peer.endswith("dbos")) and strict and at_100:
+        return f"target at strict, C=100: ahead in throughput {_met(tput is not None and tput > 1.0)}"
+    if (peer.endswith("temporal") or peer.endswith("dbos")) and strict and at_1:
+        return f"target at strict, C=1: ahead in p50 {_met(p50 is not None and p50 < 1.0)}"
+    return None

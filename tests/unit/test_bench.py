@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,23 @@ def test_the_bench_measures_the_fast_transport_unless_told_otherwise(monkeypatch
     monkeypatch.setenv("SAGALAB_TRANSPORT", "plain")
     assert parser().parse_args(["bench"]).transport == "plain"
     assert Machine(cores=2, broker="RabbitMQ").transport == "plain"
+
+
+def test_peer_targets_are_judged_where_issue_15_sets_them() -> None:
+    """The ASL engine at light (orchestration only), Temporal and DBOS at strict; elsewhere nothing is judged."""
+    from types import SimpleNamespace
+
+    from sagalab.bench.tenths_view import peer_target
+
+    def run(durability: str, concurrency: int) -> Any:
+        return SimpleNamespace(machine=SimpleNamespace(durability=durability), concurrency=concurrency)
+
+    engine, dbos = "peer: asl engine", "peer: dbos"
+    assert peer_target(run("strict", 100), "orchestration", engine, 0.6, 1.5, (3.3, 2.7)) is None
+    assert peer_target(run("light", 100), "choreography", engine, 0.6, 1.5, (1.3, 2.7)) is None
+    light = peer_target(run("light", 100), "orchestration", engine, 1.1, 1.5, (3.3, 2.7))
+    assert light is not None and "throughput >= 1.0x met" in light and "CPU <= the engine's NOT met" in light
+    assert "NOT met" in (peer_target(run("light", 1), "orchestration", engine, 1.0, 1.2, (3.0, 2.7)) or "")
+    assert "ahead in throughput met" in (peer_target(run("strict", 100), "choreography", dbos, 4.1, 1.0, (1, 9)) or "")
+    assert "ahead in p50 NOT met" in (peer_target(run("strict", 1), "orchestration", dbos, 2.0, 1.1, (1, 9)) or "")
+    assert peer_target(run("light", 100), "orchestration", dbos, 4.1, 1.0, (1, 9)) is None
