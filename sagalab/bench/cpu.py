@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 BUSY_FIELDS = (0, 1, 2, 5, 6)
@@ -70,16 +71,48 @@ def machine_busy(proc: Path = Path("/proc")) -> tuple[float, float] | None:
         return None
 
 
-def find_broker_pid(proc: Path = Path("/proc")) -> int | None:
-    """The local RabbitMQ server's OS process (``beam.smp``), if the broker runs on this machine."""
-    for entry in proc.glob("[0-9]*"):
+def listening_inodes(port: int, proc: Path = Path("/proc")) -> set[str] | None:
+    """Socket inodes listening on a TCP port (any address), from /proc/net/tcp and tcp6; None when neither
+    table can be read."""
+    inodes: set[str] = set()
+    tables = [proc / "net" / t for t in ("tcp", "tcp6") if (proc / "net" / t).exists()]
+    if not tables:
+        return None
+    for table in tables:
         try:
-            if (entry / "comm").read_text().strip() == "beam.smp":
-                cmdline = (entry / "cmdline").read_bytes()
-                if b"rabbit" in cmdline:
-                    return int(entry.name)
+            lines = table.read_text().splitlines()[1:]
         except OSError:
             continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _owns_socket(entry: Path, inodes: set[str]) -> bool:
+    try:
+        return any(os.readlink(fd).removeprefix("socket:[").removesuffix("]") in inodes for fd in (entry / "fd").iterdir())
+    except OSError:
+        return False
+
+
+def find_broker_pid(amqp_url: str | None = None, proc: Path = Path("/proc")) -> int | None:
+    """The local RabbitMQ node's OS process (``beam.smp``) that serves ``amqp_url`` (the first node of a
+    cluster's URLs), found by the port it listens on; without a URL, or when /proc/net cannot be read, the
+    first RabbitMQ node found. None when the broker does not run on this machine."""
+    port = urlsplit(amqp_url.split(",")[0].strip()).port or 5672 if amqp_url else None
+    inodes = listening_inodes(port, proc) if port else None
+    if inodes is not None and not inodes:
+        return None  # nothing listens on that port here: the broker is elsewhere
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() != "beam.smp" or b"rabbit" not in (entry / "cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        if inodes is None or _owns_socket(entry, inodes):
+            return int(entry.name)
     return None
 
 

@@ -23,12 +23,14 @@ async def measure(
     deadline_s: float,
     on_settled: Callable[[int], None],
     groups: dict[str, Callable[[], float | None]] | None = None,
+    amqp_url: str | None = None,
 ) -> tuple[Drive, dict[str, float | None]]:
     """Drive the orders through a ready fleet; CPU is read from /proc just before and after the drive, so
     start-up and shutdown are not counted, and before any process is stopped. ``groups`` are read the same way
-    (the PostgreSQL server's processes, when the services keep their databases there)."""
+    (the PostgreSQL server's processes, when the services keep their databases there). The broker is the node
+that serves ``amqp_url``."""
     pids: dict[str, int | None] = {p.name: p.pid for p in fleet.processes}
-    pids |= {"broker": find_broker_pid(), "driver": os.getpid()}
+    pids |= {"broker": find_broker_pid(amqp_url), "driver": os.getpid()}
     system = {p.name: p.pid for p in fleet.processes}
     rss_start = rss_of(system)
     before = CpuSnapshot.take(pids, groups)

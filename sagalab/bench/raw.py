@@ -52,7 +52,7 @@ async def run_raw(opts: BenchOptions, mode: Mode, orders: list[Order], on_settle
         place = placer.place
         feed = SettledRows(opts.out_dir.resolve() / folder / "data" / f"raw-{chain.name}.db")
         run, cpu = await measure(fleet, list(bodies), lambda oid: place(oid, bodies[oid]), feed, opts.concurrency,
-                                 opts.drive_deadline_s, on_settled)  # fmt: skip
+                                 opts.drive_deadline_s, on_settled, amqp_url=opts.amqp_url)  # fmt: skip
         await fleet.stop()
     finally:
         if placer is not None:

@@ -113,7 +113,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
 
         groups = {"postgres": postgres_cpu} if opts.store else None
         run, cpu = await measure(fleet, list(commands), place, SettledRows(coordinator_db), opts.concurrency,
-                                 opts.drive_deadline_s, on_settled, groups)  # fmt: skip
+                                 opts.drive_deadline_s, on_settled, groups, opts.amqp_url)  # fmt: skip
         await fleet.stop()
         dead = await _dead_lettered(broker)
     finally:

@@ -256,3 +256,23 @@ def test_peer_targets_are_judged_where_issue_15_sets_them() -> None:
     assert "ahead in throughput met" in (peer_target(run("strict", 100), "choreography", dbos, 4.1, 1.0, (1, 9)) or "")
     assert "ahead in p50 NOT met" in (peer_target(run("strict", 1), "orchestration", dbos, 2.0, 1.1, (1, 9)) or "")
     assert peer_target(run("light", 100), "orchestration", dbos, 4.1, 1.0, (1, 9)) is None
+
+
+def test_the_broker_is_the_rabbitmq_node_listening_on_the_urls_port(tmp_path: Path) -> None:
+    """Two nodes on the machine (the machine's broker and a bench's own): the one serving the URL's port is measured."""
+    from sagalab.bench.cpu import find_broker_pid
+
+    (tmp_path / "net").mkdir()
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    listen = "   0: 00000000:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000   0        0 {inode} 1\n"
+    (tmp_path / "net" / "tcp").write_text(header + listen.format(port=5672, inode=111) + listen.format(port=5691, inode=222))
+    for pid, inode in ((40, 111), (50, 222)):
+        node = tmp_path / str(pid)
+        (node / "fd").mkdir(parents=True)
+        (node / "comm").write_text("beam.smp\n")
+        (node / "cmdline").write_bytes(b"/usr/lib/erlang/bin/beam.smp\0-s\0rabbit\0boot\0")
+        (node / "fd" / "7").symlink_to(f"socket:[{inode}]")
+    assert find_broker_pid("amqp://guest:guest@127.0.0.1:5691/", tmp_path) == 50
+    assert find_broker_pid("amqp://guest:guest@127.0.0.1/,amqp://guest:guest@127.0.0.1:5691/", tmp_path) == 40
+    assert find_broker_pid("amqp://guest:guest@127.0.0.1:5999/", tmp_path) is None
+    assert find_broker_pid(None, tmp_path) in (40, 50)

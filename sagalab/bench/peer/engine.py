@@ -180,7 +180,7 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
                                                stderr=subprocess.STDOUT)  # fmt: skip
         await _client(python, ["ready", *common, "--rest", f"http://127.0.0.1:{port}", "--definition",
                                str(definition)], on_settled, run_dir)  # fmt: skip
-        pids: dict[str, int | None] = {n: p.pid for n, p in procs.items()} | {"broker": find_broker_pid()}
+        pids: dict[str, int | None] = {n: p.pid for n, p in procs.items()} | {"broker": find_broker_pid(opts.amqp_url)}
         rss_start = rss_of({n: p.pid for n, p in procs.items()})
         before = CpuSnapshot.take(pids)
         out = run_dir / "client.json"
