@@ -56,13 +56,17 @@ REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=2
 consumes both: any replica takes any reply for any execution (``replicas.py``)."""
 
 
-def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES) -> list[Subscription]:
+def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES, replicas: int = 2
+                                ) -> list[Subscription]:  # fmt: skip
+    """The orchestrator's routes; ``replicas`` is how many orchestrators share its database (unknown: assume others)."""
     # Express keeps executions in memory: a redelivered order must run again, so no inbox and no outbox.
     durable = not orchestrator.express
     # Replies are deduplicated by the orchestrator itself (only the replies it applies; see on_reply).
-    on_reply = Route(retrying_conflicts(orchestrator.on_reply), inbox=False, outbox=durable, acks=orchestrator.acks)
+    on_reply = Route(retrying_conflicts(orchestrator.on_reply, replicas=replicas), inbox=False, outbox=durable,
+                     acks=orchestrator.acks)  # fmt: skip
     replies: dict[type[Message], Route] = {cls: on_reply for cls in MESSAGE_TYPES.values() if issubclass(cls, Event)}
-    start = Route(retrying_conflicts(orchestrator.start), inbox=durable, outbox=durable, acks=orchestrator.acks)
+    start = Route(retrying_conflicts(orchestrator.start, replicas=replicas), inbox=durable, outbox=durable,
+                  acks=orchestrator.acks)  # fmt: skip
     starts: dict[type[Message], Route] = {PlaceOrder: start}
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 
@@ -92,10 +96,11 @@ def build(settings: Settings, broker: Broker) -> ServiceHost:
     workflow = settings.options.get("workflow", "standard")
     if workflow not in WORKFLOWS:
         raise ValueError(f"workflow must be one of {', '.join(WORKFLOWS)}, not {workflow!r}")
-    executions = executions_for(workflow, replicas=replicas_of(settings))  # type: ignore[arg-type]
+    replicas = replicas_of(settings)
+    executions = executions_for(workflow, replicas=replicas)  # type: ignore[arg-type]
     orchestrator = Orchestrator(definition, resources, db, executions, REPLY_KEY,
                                 pinning="no-pinning" not in settings.unsafe)  # fmt: skip
-    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator),
+    host = ServiceHost("orchestrator", db, broker, orchestrator_subscriptions(orchestrator, replicas=replicas),
                        unsafe=settings.unsafe, faults=faults_of(settings.faults))  # fmt: skip
     orchestrator.host = host
     host.pruning = Pruning(horizons=[*Pruning().horizons, retention.horizon()])  # finished executions too

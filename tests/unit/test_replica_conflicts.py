@@ -144,3 +144,24 @@ def test_express_replicas_share_running_executions_and_rerun_an_order_that_comes
         (again,) = retrying_conflicts(b.start)(place, Tx(conn, None, None, {}))
     assert again.type == "ChargePayment" and again.message_id == charge.message_id  # the participant's inbox knows it
     assert [e["type"] for e in history(db_b.conn, "ord-1")].count("ExecutionStarted") == 1
+
+
+def _statements_of_a_reply(tmp_path: Path, replicas: int) -> list[str]:
+    replica, db = _replica(tmp_path / f"orchestrator-{replicas}.db")
+    with db.transaction() as conn:
+        (charge,) = replica.start(PlaceOrder(correlation_id="ord-1", order=ORDER), Tx(conn, None, None, {}))
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    with db.transaction() as conn:
+        sent = retrying_conflicts(replica.on_reply, replicas=replicas)(_charged(charge, "r1"), Tx(conn, None, None, {}))
+    db.conn.set_trace_callback(None)
+    assert [o.type for o in sent] == ["ReserveStock"]
+    return statements
+
+
+def test_a_lone_replica_steps_without_a_savepoint_and_replicas_keep_theirs(tmp_path: Path) -> None:
+    """With one orchestrator nobody else can step its executions, so its routes save the savepoint's two
+    statements; with several (or not told how many) each step still runs inside its own savepoint."""
+    assert not any("SAVEPOINT" in s for s in _statements_of_a_reply(tmp_path, replicas=1))
+    shared = _statements_of_a_reply(tmp_path, replicas=2)
+    assert "SAVEPOINT replica_step" in shared and "RELEASE replica_step" in shared
