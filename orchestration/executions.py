@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from orchestration import store
-from orchestration.asl import Execution, HistoryEvent, Step
+from orchestration.asl import Execution, Step
 
 Workflow = Literal["standard", "express"]
 WORKFLOWS: tuple[Workflow, ...] = ("standard", "express")
@@ -105,7 +105,10 @@ class InMemoryExecutions:
 
     def __init__(self) -> None:
         self.running: dict[str, Execution] = {}
-        self.history: dict[str, list[HistoryEvent]] = {}
+        self.history: dict[str, tuple[int, list[bytes]]] = {}
+        """Each running execution's first event id and its events so far, each encoded once when it happened:
+        bytes are not tracked by the garbage collector, where thousands of events as objects cost a young
+        collection every few sagas."""
 
     def load(self, conn: sqlite3.Connection, execution_id: str) -> Execution | None:
         """A running execution from memory, or a finished one from its log in the database."""
@@ -114,13 +117,19 @@ class InMemoryExecutions:
     def record(self, conn: sqlite3.Connection, step: Step) -> None:
         execution = step.execution
         key = execution.execution_id
-        self.history.setdefault(key, []).extend(step.events)
+        if step.events:
+            kept = self.history.get(key)
+            if kept is None:
+                kept = self.history[key] = (step.events[0].id, [])
+            kept[1].extend(map(store.encode_event, step.events))
         if execution.status == "RUNNING":
             self.running[key] = execution
             return
         self.running.pop(key, None)
         store.save(conn, execution)
-        store.append_history(conn, key, self.history.pop(key, []))
+        kept = self.history.pop(key, None)
+        if kept is not None:
+            store.write_encoded_history(conn, key, *kept)
 
     def due(self, conn: sqlite3.Connection, now: datetime) -> list[str]:
         return [k for k, e in self.running.items() if e.wake_at is not None and e.wake_at <= now]

@@ -123,6 +123,9 @@ def _wake(execution: Execution) -> float | None:
     return _ts(execution.wake_at) if execution.status == "RUNNING" else None
 
 
+_JSON = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
 def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[HistoryEvent]) -> None:
     if events:
         write_history(conn, execution_id, [event_json(e) for e in events])
@@ -130,9 +133,23 @@ def append_history(conn: sqlite3.Connection, execution_id: str, events: Sequence
 
 def write_history(conn: sqlite3.Connection, execution_id: str, events: Sequence[dict[str, Any]]) -> None:
     """Store events already in their GetExecutionHistory shape (one row for the lot)."""
-    body = orjson.dumps(events, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS).decode()
+    _write_row(conn, execution_id, events[0]["id"], orjson.dumps(events, option=_JSON))
+
+
+def write_encoded_history(conn: sqlite3.Connection, execution_id: str, first_event_id: int,
+                          encoded: Sequence[bytes]) -> None:  # fmt: skip
+    """Store events each already encoded by ``encode_event`` (one row for the lot, as ``write_history`` writes)."""
+    _write_row(conn, execution_id, first_event_id, b"[" + b",".join(encoded) + b"]")
+
+
+def _write_row(conn: sqlite3.Connection, execution_id: str, first_event_id: int, body: bytes) -> None:
     conn.execute("INSERT INTO history VALUES (?, ?, ?) ON CONFLICT (execution_id, first_event_id)"
-                 " DO UPDATE SET events = excluded.events", (execution_id, events[0]["id"], body))  # fmt: skip
+                 " DO UPDATE SET events = excluded.events", (execution_id, first_event_id, body.decode()))  # fmt: skip
+
+
+def encode_event(event: HistoryEvent) -> bytes:
+    """One event as the JSON ``write_history`` stores it (a history kept in memory holds these, not objects)."""
+    return orjson.dumps(event_json(event), option=_JSON)
 
 
 def event_json(event: HistoryEvent) -> dict[str, Any]:
@@ -142,9 +159,7 @@ def event_json(event: HistoryEvent) -> dict[str, Any]:
 
 
 def history(conn: sqlite3.Connection, execution_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT events FROM history WHERE execution_id = ? ORDER BY first_event_id", (execution_id,)
-    )
+    rows = conn.execute("SELECT events FROM history WHERE execution_id = ? ORDER BY first_event_id", (execution_id,))
     return [event for r in rows for event in orjson.loads(r[0])]
 
 
