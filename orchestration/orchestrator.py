@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import sqlite3
 import uuid
 from collections import deque
@@ -56,11 +57,21 @@ States.Runtime data bug fails the execution wherever it is, perhaps after steps 
 _TOKEN_NAMESPACE = uuid.UUID("6f1b1a52-7d0e-4a47-9d61-3c1f0f2b5a10")
 
 
+_NAMESPACE_BYTES = _TOKEN_NAMESPACE.bytes
+
+
 @functools.lru_cache(maxsize=4096)  # the tasks in flight; 65536 held ~25 MB of finished executions' tokens
 def command_id(token: str) -> str:
     """A task's command id: the same for every attempt of one visit to a state, so a participant's
-    inbox recognises a retry of work it already did and answers it again instead of redoing it."""
-    return str(uuid.uuid5(_TOKEN_NAMESPACE, token))
+    inbox recognises a retry of work it already did and answers it again instead of redoing it.
+
+    ``str(uuid.uuid5(_TOKEN_NAMESPACE, token))``, spelled out: the same text for a third of the cost, as the
+    UUID object (its int arithmetic) is never needed."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + token.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def awaited_task(execution: Execution, causation_id: str | None) -> PendingTask | None:
