@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ _SPECIAL_DETAILS_KEYS = {
 }
 
 
+@functools.lru_cache(maxsize=256)  # a few dozen event types exist; every event of every step asks
 def details_key(event_type: str) -> str:
     """The AWS key holding an event's details: `stateEnteredEventDetails` for every *StateEntered, and so on."""
     if event_type.endswith("StateEntered"):
