@@ -93,14 +93,17 @@ def digest_of(text: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def pin(conn: sqlite3.Connection, execution_id: str, definition: Definition) -> None:
-    """Record that `execution_id` runs on `definition` (its text stored once per digest)."""
+def pin(conn: sqlite3.Connection, execution_id: str, definition: Definition) -> bool:
+    """Record that `execution_id` runs on `definition` (its text stored once per digest), unless it is pinned
+    already (an execution's pin never moves); says whether this pinned it."""
     cur = conn.execute("INSERT OR IGNORE INTO pins VALUES (?, ?)", (execution_id, definition.digest))
-    if cur.rowcount == 1:  # an execution's pin never moves
-        conn.execute(
-            "INSERT OR IGNORE INTO definitions (digest, name, text, stored_at) VALUES (?, ?, ?, ?)",
-            (definition.digest, definition.name, definition.text, time.time()),
-        )
+    if cur.rowcount != 1:
+        return False
+    conn.execute(
+        "INSERT OR IGNORE INTO definitions (digest, name, text, stored_at) VALUES (?, ?, ?, ?)",
+        (definition.digest, definition.name, definition.text, time.time()),
+    )
+    return True
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,7 @@ class PinnedInterpreters:
     def for_start(self, conn: sqlite3.Connection, execution_id: str) -> Interpreter:
         """The interpreter an execution starts (or, for Express, starts again) on: its pin if it has one
         (a redelivered order re-runs on the definition it first started on), else the current one, pinned now."""
-        if self.pinning and pinned(conn, execution_id) is None:
-            pin(conn, execution_id, self.current)
+        if self.pinning and pin(conn, execution_id, self.current):  # a pin it had already stays
             self._by_execution[execution_id] = self.current.digest
         return self.for_execution(conn, execution_id)
 

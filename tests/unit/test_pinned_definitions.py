@@ -56,9 +56,8 @@ def test_a_definition_is_stored_once_per_digest_and_each_execution_points_to_it(
     """Two executions on one definition share one stored copy; each pin names its digest."""
     definition = _checkout()
     with db.transaction() as conn:
-        pin(conn, "a", definition)
-        pin(conn, "b", definition)
-        pin(conn, "a", _checkout({"ReserveStock": "ReserveItems"}))  # a pin is never moved
+        assert pin(conn, "a", definition) and pin(conn, "b", definition)
+        assert not pin(conn, "a", _checkout({"ReserveStock": "ReserveItems"}))  # a pin is never moved
         assert conn.execute("SELECT COUNT(*) FROM definitions").fetchone()[0] == 1
         record = pinned(conn, "a")
     assert record is not None and (record.digest, record.name, record.text) == (
