@@ -66,6 +66,11 @@ CREATE INDEX IF NOT EXISTS outbox_trigger ON outbox (trigger_id);
 """
 
 
+_STAGE = (
+    "INSERT INTO outbox (trigger_id, exchange, routing_key, type, message_id, correlation_id,"
+    " body, reply_to, headers, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
 Seen = Literal["new", "duplicate", "reused"]
 RefusalKind = Literal["refused", "ignored"]
 
@@ -203,15 +208,14 @@ class Database:
     def stage(conn: sqlite3.Connection, trigger_id: str | None, messages: Iterable[Outgoing]) -> list[int]:
         """Write outgoing messages in the caller's transaction; returns their sequence numbers."""
         now = time.time()
+        # SQLite names the new row's key on the cursor; PostgreSQL has no such thing, so there it is RETURNed.
+        on_sqlite = isinstance(conn, sqlite3.Connection)
+        insert = _STAGE if on_sqlite else _STAGE + " RETURNING seq"
         seqs = []
         for m in messages:
-            cur = conn.execute(
-                "INSERT INTO outbox (trigger_id, exchange, routing_key, type, message_id, correlation_id,"
-                " body, reply_to, headers, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING seq",
-                (trigger_id, m.exchange, m.routing_key, m.type, m.message_id, m.correlation_id,
-                 m.body, m.reply_to, headers_json(m.headers), now),
-            )  # fmt: skip
-            seqs.append(int(cur.fetchone()[0]))
+            cur = conn.execute(insert, (trigger_id, m.exchange, m.routing_key, m.type, m.message_id, m.correlation_id,
+                                        m.body, m.reply_to, headers_json(m.headers), now))  # fmt: skip
+            seqs.append(int(cur.lastrowid if on_sqlite else cur.fetchone()[0]))
         return seqs
 
     def mark_sent(self, seqs: Iterable[int]) -> None:
