@@ -17,6 +17,7 @@ from choreography.reactions import ENDINGS, Ending
 from shared.domain.contracts import Event, Message, OrderPlaced, PlaceOrder, RefundFailed, StockReleaseFailed
 from shared.runtime.host import ALREADY_DONE
 from shared.runtime.routes import Tx
+from shared.stores.dialect import SQLITE
 from shared.stores.orders import ORDERS_SCHEMA, record_placed, settle
 from shared.stores.read import ReadOnly
 from shared.stores.sqlite import Database
@@ -66,9 +67,10 @@ def watch(message: Message, tx: Tx) -> list[Outgoing]:
     assert isinstance(message, Event)
     order_id = message.correlation_id
     # Replicas (--instances K) may watch two events of one order at once: taking the order's row first makes
-    # them take turns, so the second reads the first's event and the order settles (a no-op on SQLite, whose
-    # transactions already take turns; a row lock on PostgreSQL).
-    tx.conn.execute("UPDATE orders SET status = status WHERE order_id = ?", (order_id,))
+    # them take turns, so the second reads the first's event and the order settles. Only PostgreSQL needs it:
+    # SQLite's transactions (BEGIN IMMEDIATE) already take turns, and there it would be a wasted statement.
+    if getattr(tx.conn, "dialect", SQLITE).lock_row:
+        tx.conn.execute("UPDATE orders SET status = status WHERE order_id = ?", (order_id,))
     tx.conn.execute(
         "INSERT OR IGNORE INTO order_events VALUES (?, ?, ?)", (order_id, type(message).__name__, time.time())
     )
