@@ -8,7 +8,9 @@ from shared.domain.contracts import new_id
 
 def test_a_new_id_is_a_version_7_uuid() -> None:
     """The standard UUID text form, version 7, RFC variant: anything that parses UUIDs reads it."""
-    value = uuid.UUID(new_id())
+    text = new_id()
+    value = uuid.UUID(text)
+    assert str(value) == text  # the canonical text, as str(UUID) writes it
     assert value.version == 7
     assert value.variant == uuid.RFC_4122
     assert len({new_id() for _ in range(10_000)}) == 10_000
