@@ -117,7 +117,7 @@ def digest(message: Message) -> str:
     """What a message says, without its envelope's id and time: the same command sent again (a retry, a
     re-run) has the same digest; another message under a reused id has not."""
     content = {"type": type(message).__name__, "correlation_id": message.correlation_id, **message.business_fields()}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return hashlib.sha256(_digest_json(content).encode()).hexdigest()[:32]
 
 
 def invalid(what: str, exc: ValidationError) -> UndecodableMessage:
@@ -130,13 +130,21 @@ def invalid(what: str, exc: ValidationError) -> UndecodableMessage:
 
 
 def headers_json(headers: dict[str, Any]) -> str:
-    return json.dumps(headers, separators=(",", ":"), default=str)
+    return _headers_json(headers) if headers else "{}"
+
+
+# What ``json.dumps`` with these options would build afresh on every call (an encoder), built once: the text is
+# the same, and it must stay so (an inbox keeps each message's digest and compares a redelivery's with it).
+_digest_json = json.JSONEncoder(sort_keys=True, default=str).encode
+_headers_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def answered_again(first: Outgoing, asker: Message, reply_to: str) -> Outgoing:
     """A stored answer given again to another message asking for the same step: the same outcome, under a
     new id, caused by (and addressed to) the new asker, so it can match the answer to its question."""
     outcome = decode(first.type, first.body)
-    again = outcome.model_copy(update={"message_id": new_id(), "causation_id": asker.message_id, "occurred_at": utcnow()})
+    again = outcome.model_copy(
+        update={"message_id": new_id(), "causation_id": asker.message_id, "occurred_at": utcnow()}
+    )
     key = reply_to if first.exchange == "replies" else first.routing_key
     return Outgoing.of(again, first.exchange, key, reply_to=first.reply_to, **first.headers)
