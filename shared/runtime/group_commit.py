@@ -3,8 +3,8 @@
 Group commit (the host's default): the deliveries that reach the commit in the same turn of the event loop
 share one local transaction, each inside its own savepoint. Under load this turns a commit per message into a
 commit per handful of messages (one fsync for many, which is what ``sagalab bench`` measures); with one message
-in flight it is exactly one transaction, as ``OneByOne`` would do. A failing piece of work is rolled back to its
-savepoint alone and gets its exception; the others commit.
+in flight it is exactly one transaction, as ``OneByOne`` would do (and no savepoint). A failing piece of work is
+rolled back to its savepoint alone and gets its exception; the others commit.
 """
 
 from __future__ import annotations
@@ -36,16 +36,29 @@ class OneByOne:
 
     def run(self, work: Work) -> Awaitable[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            with self.db.transaction() as conn:
-                result = work(conn)
-                if self.also is not None:
-                    self.also(conn)
-        except Exception as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+        _settle(future, *_alone(self.db, self.also, work))
         return future
+
+
+def _alone(db: Database, also: RideAlong | None, work: Work) -> tuple[Any, BaseException | None]:
+    """One piece of work in a transaction of its own: (its result, None), or (None, why it was rolled back)."""
+    try:
+        with db.transaction() as conn:
+            result = work(conn)
+            if also is not None:
+                also(conn)
+    except Exception as exc:
+        return None, exc
+    return result, None
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class GroupCommit:
@@ -74,6 +87,12 @@ class GroupCommit:
 
     def _commit(self) -> None:
         pending, self._pending = self._pending, []
+        if len(pending) == 1:
+            # A group of one needs no savepoint: its failure rolls back a transaction that held nothing else
+            # (the confirmed publishes that would have ridden along stay queued for the next commit).
+            work, future = pending[0]
+            _settle(future, *_alone(self.db, self.also, work))
+            return
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             with self.db.transaction() as conn:
@@ -93,9 +112,4 @@ class GroupCommit:
         except Exception as exc:  # the commit itself failed: nothing of this group happened
             outcomes = [(future, None, exc) for _, future in pending]
         for future, result, error in outcomes:
-            if future.cancelled():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            _settle(future, result, error)

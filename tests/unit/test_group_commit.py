@@ -71,3 +71,17 @@ async def test_one_by_one_commits_each_delivery_in_its_own_transaction(db: Count
     results = await _three(OneByOne(db, also=lambda conn: ridden.append(1)))
     assert results[0] == "a" and isinstance(results[1], RuntimeError) and results[2] == "b"
     assert db.transactions == 3 and _rows(db) == ["a", "b"] and len(ridden) == 2
+
+
+async def test_a_group_of_one_commits_without_a_savepoint_and_its_failure_leaves_nothing(db: CountingDatabase) -> None:
+    """One delivery in the turn: a plain transaction, no savepoint; when it fails nothing of it stays, and the
+    ride-along waits for the next commit rather than committing alone."""
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    ridden: list[int] = []
+    committer = GroupCommit(db, also=lambda conn: ridden.append(1))
+    assert await committer.run(_insert("a")) == "a"
+    with pytest.raises(RuntimeError):
+        await committer.run(_insert("bad"))
+    assert _rows(db) == ["a"] and db.transactions == 2 and ridden == [1]
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
