@@ -39,6 +39,8 @@ from shared.domain.contracts import (
     StockReleased,
     StockReleaseFailed,
     StockReserved,
+    has_field,
+    line_of,
     routing_key,
 )
 
@@ -52,7 +54,7 @@ def moves_line_chain(event: Any) -> bool:
     """Whether the event is Inventory's own business in a multi-line order: a line reserved with more to go (the
     next is reserved), or a line out of stock, released or failed to release with lines before it (the line
     before is released next)."""
-    line = getattr(event, "line", None)
+    line = line_of(event)
     if line is None:
         return False
     if isinstance(event, StockReserved):
@@ -98,9 +100,9 @@ class Reaction:
     def command_for(self, event: Any) -> Command:
         """The command this event asks of the service; it keeps the event's envelope, so whatever the
         service emits is caused by the event itself."""
-        order_id = event.order.order_id if hasattr(event, "order") else event.order_id
-        fields = {"order": event.order} if "order" in self.does.model_fields else {"order_id": order_id}
-        if "line" in self.does.model_fields:
+        order_id = event.order.order_id if has_field(type(event), "order") else event.order_id
+        fields = {"order": event.order} if has_field(self.does, "order") else {"order_id": order_id}
+        if has_field(self.does, "line"):
             fields["line"] = self.line(event)
         return self.does(
             message_id=event.message_id,
@@ -111,6 +113,7 @@ class Reaction:
 
 
 # --- which line a command is for: a one-line order has no line numbers (None) and goes as a whole -----------
+
 
 def first_line(event: Any) -> int | None:
     return 0 if len(event.order.lines) > 1 else None

@@ -14,6 +14,7 @@ import json
 import os
 import time
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
@@ -388,3 +389,16 @@ def routing_key(message: Message | type[Message], owner: str | None = None) -> s
     """
     cls = message if isinstance(message, type) else type(message)
     return f"{owner or cls.owner or 'any'}.{cls.__name__}"
+
+
+@cache
+def has_field(cls: type[BaseModel], name: str) -> bool:
+    """Whether a message class declares the field. Asked of a message on every delivery, so neither
+    ``hasattr(message, name)`` (pydantic raises, and catches, an AttributeError for a field a model lacks: a few
+    microseconds each) nor ``cls.model_fields`` (a property building its answer) but a table."""
+    return name in cls.model_fields
+
+
+def line_of(message: Message) -> int | None:
+    """The order line a message is about; None for the order as a whole, or a message type without lines."""
+    return message.line if has_field(type(message), "line") else None  # type: ignore[attr-defined, no-any-return]

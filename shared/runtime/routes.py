@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.domain.contracts import Message
+from shared.domain.contracts import Message, line_of
 from shared.stores.sqlite import RefusalKind
 from shared.transport.delivery import Delivery
 from shared.transport.topology import QueueSpec
@@ -97,7 +97,7 @@ class Step:
         return self.undone_by + self._line_suffix(message)
 
     def _line_suffix(self, message: Message) -> str:
-        line = self.line(message) if self.line is not None else getattr(message, "line", None)
+        line = self.line(message) if self.line is not None else line_of(message)
         return "" if line is None else f"#{line}"
 
 

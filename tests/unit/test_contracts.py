@@ -14,6 +14,10 @@ from shared.domain.contracts import (
     Order,
     OrderPlaced,
     OutOfStock,
+    PaymentRefunded,
+    StockReserved,
+    has_field,
+    line_of,
     routing_key,
 )
 from shared.transport.wire import UndecodableMessage, decode, encode
@@ -75,3 +79,12 @@ def test_decode_round_trips_and_explains_what_is_wrong() -> None:
         decode("OrderPlaced", b'{"correlation_id": "x"}')
     with pytest.raises(UndecodableMessage, match="invalid OrderPlaced"):
         decode("OrderPlaced", b"\x00not json")
+
+
+def test_line_of_reads_the_line_and_is_none_for_a_message_type_without_lines() -> None:
+    """A message's order line, None for the whole order or a type that has no line field (asked without the
+    AttributeError that ``getattr`` on a pydantic model would raise and catch)."""
+    assert line_of(StockReserved(correlation_id="o-1", order=ORDER, line=2)) == 2
+    assert line_of(StockReserved(correlation_id="o-1", order=ORDER)) is None
+    assert line_of(OrderPlaced(correlation_id="o-1", order=ORDER)) is None
+    assert has_field(OrderPlaced, "order") and not has_field(PaymentRefunded, "order")
