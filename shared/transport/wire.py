@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from shared.domain.contracts import BOUND_ERRORS, MAX_MESSAGE_BYTES, MESSAGE_TYPES, Message, new_id, routing_key, utcnow
+from shared.domain.contracts import BOUND_ERRORS, MAX_MESSAGE_BYTES, MESSAGE_TYPES, Message, routing_key
+from shared.domain.ids import new_id, utcnow
 
 ExchangeKind = Literal["events", "commands", "replies"]
 

@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from shared.domain.contracts import new_id
+from shared.domain.ids import new_id
 
 
 def test_a_new_id_is_a_version_7_uuid() -> None:

@@ -11,8 +11,8 @@ from shared.domain.contracts import (
     PaymentDeclined,
     PaymentRefunded,
     RefundPayment,
-    new_id,
 )
+from shared.domain.ids import new_id
 
 DECLINED_CARDS = frozenset({"4000000000000002"})
 """Cards the (pretend) card network declines; the number is Stripe's test card for a generic decline."""

@@ -11,8 +11,8 @@ from shared.domain.contracts import (
     ShipmentCancelled,
     ShipmentFailed,
     ShipmentScheduled,
-    new_id,
 )
+from shared.domain.ids import new_id
 
 UNSERVED_DESTINATIONS = frozenset({"Atlantis", "Mars"})
 """Destinations no carrier serves: an order sent there fails at the last step of the saga."""
