@@ -11,8 +11,8 @@ def new_id() -> str:
     """A fresh identifier for messages, payments and shipments: a UUIDv7 (RFC 9562), time-ordered then random.
 
     The inboxes, steps and ledgers are keyed by these ids. A random UUIDv4 lands each insert on a random page
-    of an index that outgrows the page cache as a run goes on: a 100,000-order run's services spent 30% more
-    CPU per saga in its last tenth than in its first. Time-ordered ids land on the index's right edge.
+    of an index that grows as a run goes on (in SQLite alone, 17 to 29 us of CPU per insert over 200,000 rows,
+    against 7 to 12 us, flat, for time-ordered keys); time-ordered ids land on the index's right edge.
     (Written out rather than taken from a library: the domain imports only the standard library and pydantic,
     and Python's own ``uuid.uuid7`` arrives in 3.14.)"""
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))  # 48 bits of ms, 80 random
