@@ -4,6 +4,7 @@ where a failing piece is rolled back alone."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,3 +86,39 @@ async def test_a_group_of_one_commits_without_a_savepoint_and_its_failure_leaves
         await committer.run(_insert("bad"))
     assert _rows(db) == ["a"] and db.transactions == 2 and ridden == [1]
     assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+
+
+def _temporary_files() -> list[str]:
+    """SQLite's temporary files this process holds open (unlinked at once: only /proc/self/fd still names them)."""
+    fds = Path("/proc/self/fd")
+    names = []
+    for fd in fds.iterdir():
+        try:
+            names.append(os.readlink(fd))
+        except OSError:
+            continue  # closed since the listing
+    return [n for n in names if "etilqs_" in n]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the open files from /proc")
+async def test_a_large_group_keeps_its_savepoints_journal_in_memory(tmp_path: Path) -> None:
+    """Each delivery of a group has a savepoint; the pages it changes are journaled so it can be rolled back alone.
+    Past 64 KiB SQLite would spill that journal to a temporary file and write every later page there too (two of
+    three page writes of a loaded orchestrator). ``temp_store=MEMORY`` keeps it in memory."""
+    db = Database(tmp_path / "big.db", "CREATE TABLE IF NOT EXISTS big (id INTEGER PRIMARY KEY, v TEXT);")
+    with db.transaction() as conn:
+        conn.executemany("INSERT INTO big VALUES (?, ?)", [(i, "x" * 2000) for i in range(600)])
+    seen: list[str] = []
+
+    def rewrite(first: int):  # type: ignore[no-untyped-def]
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE big SET v = ? WHERE id = ?", [("y" * 2000, i) for i in range(first, first + 60)])
+            seen.extend(_temporary_files())
+
+        return work
+
+    committer = GroupCommit(db)
+    await asyncio.gather(*(committer.run(rewrite(first)) for first in range(0, 600, 60)))
+    assert db.conn.execute("SELECT COUNT(*) FROM big WHERE v LIKE 'y%'").fetchone()[0] == 600
+    assert seen == []
+    db.close()
