@@ -35,7 +35,7 @@ from shared.runtime.host import ServiceHost
 from shared.stores.business import stock_up
 from shared.stores.sqlite import Database
 from shared.transport.delivery import Delivery
-from shared.transport.topology import QueueSpec
+from shared.transport.topology import QueueSpec, key_matches
 from shared.transport.wire import Outgoing
 
 
@@ -69,19 +69,6 @@ class MemoryDelivery(Delivery):
         raise RuntimeError(f"{self.out.type} rejected")
 
 
-def _matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: ``*`` is one word, ``#`` any number."""
-
-    def match(p: list[str], k: list[str]) -> bool:
-        if not p:
-            return not k
-        if p[0] == "#":
-            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
-        return bool(k) and (p[0] in ("*", k[0])) and match(p[1:], k[1:])
-
-    return match(pattern.split("."), key.split("."))
-
-
 class MemoryExchange:
     """The broker's part: publish queues a delivery for every matching queue; ``drain`` hands them over."""
 
@@ -99,7 +86,7 @@ class MemoryExchange:
         deliveries reach their commit meanwhile and share a group transaction)."""
         self.published[out.type] += 1
         for queue, handler, service in self.queues:
-            if any(b.exchange == out.exchange and _matches(b.routing_key, out.routing_key) for b in queue.bindings):
+            if any(b.exchange == out.exchange and key_matches(b.routing_key, out.routing_key) for b in queue.bindings):
                 self.pending.append((out, queue, handler, service))
         await asyncio.sleep(0)
 

@@ -49,12 +49,3 @@ def test_every_order_ends_done_or_undone_and_every_service_is_charged(
     assert all(ms > 0 for ms in cost.cpu_ms.values())
     assert cost.published["PlaceOrder"] == 30
     assert cost.published["PaymentRefunded"] == 3
-
-
-def test_topic_bindings_match_as_the_broker_matches() -> None:
-    matches = _script()._matches
-    assert matches("notifications.#", "notifications.order.placed")
-    assert matches("notifications.#", "notifications")
-    assert matches("payment.*", "payment.ChargePayment")
-    assert not matches("payment.*", "payment.ChargePayment.extra")
-    assert not matches("orders.PlaceOrder", "orders.OrderPlaced")
