@@ -10,6 +10,7 @@ from scenarios import golden, runner
 from scenarios.catalogue import SCENARIOS
 from scenarios.result import OrderStory, RunResult
 from shared.config import Mode
+from tests.integration.explain import not_met
 
 pytestmark = pytest.mark.broker
 
@@ -90,9 +91,9 @@ async def test_fault_scenario_meets_its_invariant(
     """The fault happens, and the run ends exactly as the scenario expects in this mode (the oracle decides), and
     tells the story its golden transcript keeps, when it keeps one (scenarios/golden/)."""
     result = await runner.run(runner.RunOptions(SCENARIOS[scenario], mode, amqp_url, tmp_path, namespace))
-    assert result.expectation_met, (result.expectation_failures, result.golden)
+    assert result.expectation_met, not_met(result)
     if mode in golden.load(golden.golden_path(SCENARIOS[scenario])):  # its golden transcript, compared in this run
-        assert result.golden is not None and result.golden.checked and result.golden.matched, result.golden
+        assert result.golden is not None and result.golden.checked and result.golden.matched, not_met(result)
     injected = result.extra["faults_injected"]
     assert not any(k.startswith(("never", "injector failed")) for k in injected), injected
     if SCENARIOS[scenario].injectors.get(mode):

@@ -9,6 +9,7 @@ import pytest
 from scenarios import runner
 from scenarios.catalogue import SCENARIOS
 from shared.config import Mode
+from tests.integration.explain import not_met
 
 pytestmark = pytest.mark.broker
 
@@ -56,8 +57,8 @@ async def test_one_order_ends_as_expected_with_the_exact_message_count(
     and its transcript is the one its golden keeps (scenarios/golden/<scenario>.json)."""
     result = await runner.run(_options(scenario, mode, amqp_url, namespace, tmp_path))
     assert result.settled
-    assert result.expectation_met, (result.expectation_failures, result.golden)
-    assert result.golden is not None and result.golden.checked and result.golden.matched, result.golden
+    assert result.expectation_met, not_met(result)
+    assert result.golden is not None and result.golden.checked and result.golden.matched, not_met(result)
     assert result.consistency.ok, result.consistency.violations
     assert result.messages.by_type == ONE_ORDER[(scenario, mode)]
     assert result.messages.total == sum(ONE_ORDER[(scenario, mode)].values())
