@@ -13,8 +13,11 @@ same command), ``on a timer`` (sent with no message as its cause: a retry's back
 Where an orchestrator's command names no cause (its timer sent it), it hangs under the last message the
 orchestrator sent for the order; a retry or copy hangs beside its first occurrence, and answers go to the latest
 attempt before them. A copy takes no answers (they hang under its original): whether an answer comes before or
-after an injected copy is a race. Orchestration adds each execution's history event types (with the state's
-name or the error), which the interpreter records in order.
+after an injected copy is a race. A copy under a new id is a race too, with its original, when both wait in the
+participant's queue: a redelivery can put the copy first, and then the first outcome is the copy's and the business
+key answers the original. So an original and its copies under a new id are told as one step, whichever went first:
+the fullest answer hangs under the original. Orchestration adds each execution's history event types (with the
+state's name or the error), which the interpreter records in order.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ def causation_tree(records: Iterable[TraceRecord]) -> list[_Node]:
     def attach(node: _Node, parent: _Node | None) -> None:
         (parent.children if parent is not None else roots).append(node)
 
+    steps: dict[tuple[str, str, str | None], _Node] = {}  # (type, order, cause) -> the first such message
+    fresh_copies: dict[int, tuple[_Node, list[_Node]]] = {}  # id(original) -> it and its copies under a new id
+
     for r in records:
         if r.dead_lettered:
             attach(_Node(r, dead_letter=True), latest_try.get(r.message_id) or _cause(r, latest_try))
@@ -97,11 +103,25 @@ def causation_tree(records: Iterable[TraceRecord]) -> list[_Node]:
             parent = last_sent[r.sender]
             node.marks.append("on a timer")
         attach(node, parent)
+        step = (r.type, r.correlation_id, r.causation_id)
+        if "copy under a new id" in node.marks and (original := steps.get(step)) is not None:
+            fresh_copies.setdefault(id(original), (original, []))[1].append(node)
+        steps.setdefault(step, node)
         first[r.message_id] = (node, parent)
         latest_try[r.message_id] = node
         attempts[r.message_id] = {r.attempt}
         last_sent[r.sender] = node
+    for original, copies in fresh_copies.values():
+        _fullest_first([original, *copies])
     return roots
+
+
+def _fullest_first(same_step: list[_Node]) -> None:
+    """Hand the answers of a step's messages out again, the most to the first: which of an original and its copy
+    under a new id the participant took first (and so answered in full) is a race, not part of the story."""
+    answers = sorted((node.children for node in same_step), key=lambda c: -sum(len(n.lines()) for n in c))
+    for node, children in zip(same_step, answers, strict=True):
+        node.children = children
 
 
 def _cause(r: TraceRecord, latest_try: Mapping[str, _Node]) -> _Node | None:

@@ -206,3 +206,24 @@ def test_a_scenario_files_golden_lives_beside_it_and_the_catalogues_together() -
     mine = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "big-spender.toml"
     assert golden_path(load_file(mine)) == mine.with_name("big-spender.golden.json")
     assert golden_path(SCENARIOS["out-of-stock"]) == golden.GOLDEN_DIR / "out-of-stock.json"
+
+
+def test_an_original_and_its_copy_under_a_new_id_read_the_same_whichever_the_participant_took_first() -> None:
+    """Payment charges on whichever of the two it handles first and answers the other from its business key
+    (silently, for an event); a redelivery can put the copy first. The fullest answer hangs under the original."""
+    place, copy = rec("PlaceOrder", "runner", ["orders"], "m1", None), rec("OrderPlaced", "orders", ["payment"], "copy-9", "m1")
+    original_first = [place, rec("OrderPlaced", "orders", ["payment"], "m2", "m1"),
+                      rec("PaymentCharged", "payment", ["inventory"], "m3", "m2"), copy]  # fmt: skip
+    copy_first = [place, rec("OrderPlaced", "orders", ["payment"], "m2", "m1"), copy,
+                  rec("PaymentCharged", "payment", ["inventory"], "m3", "copy-9")]  # fmt: skip
+    told = transcript(original_first, ["ord-a-0000"], {"ord-a-0000": "completed"})
+    assert transcript(copy_first, ["ord-a-0000"], {"ord-a-0000": "completed"}) == told == [
+        "order #1: completed",
+        "  PlaceOrder  runner -> orders",
+        "    OrderPlaced  orders -> payment",
+        "      PaymentCharged  payment -> inventory",
+        "    OrderPlaced  orders -> payment  (copy under a new id)",
+    ]
+    both_charged = [*copy_first, rec("PaymentCharged", "payment", ["inventory"], "m4", "m2")]  # no business key
+    assert transcript(both_charged, ["ord-a-0000"], {"ord-a-0000": "completed"})[-1] == (
+        "      PaymentCharged  payment -> inventory")  # fmt: skip
