@@ -1,4 +1,5 @@
-"""Wire one orchestration process: the orchestrator, or a domain service answering its commands."""
+"""Wire the orchestrator's process: its definition, store, executions and routes (a participant's process is
+built in ``queues.py``, without the interpreter)."""
 
 from __future__ import annotations
 
@@ -6,34 +7,27 @@ import asyncio
 from importlib import resources as package_files
 from pathlib import Path
 
-from orchestration import participants, retention
+from orchestration import retention
 from orchestration.asl import StateMachine
 from orchestration.definitions import Definition
-from orchestration.executions import WORKFLOWS, executions_for
-from orchestration.orchestrator import REPLY_KEY, Orchestrator
+from orchestration.executions import executions_for
+from orchestration.orchestrator import Orchestrator
+from orchestration.processes import NOTIFICATIONS, REPLIES, REPLY_KEY, STARTS, WORKFLOWS, build_participant_process
 from orchestration.replicas import retrying_conflicts
 from orchestration.resources import ResourceMap
-from orchestration.samples.participant import build_participant
 from orchestration.store import ORCHESTRATOR_SCHEMA, migrate
 from shared.config import Settings, replicas_of
-from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder, routing_key
+from shared.domain.contracts import MESSAGE_TYPES, Event, Message, PlaceOrder
 from shared.runtime.faults import faults_of
-from shared.runtime.handlers import DOMAIN_SERVICES, SCHEMAS
 from shared.runtime.host import ServiceHost
 from shared.runtime.pruner import Pruning
 from shared.runtime.routes import Route, Subscription
 from shared.stores.dialect import SQLITE
 from shared.stores.sqlite import Database
 from shared.transport.broker import Broker
-from shared.transport.topology import Binding, QueueSpec
+from shared.transport.topology import QueueSpec
 
-SERVICES = ("orchestrator", *DOMAIN_SERVICES)
-SAMPLE_PARTICIPANTS = ("lambdas",)
-"""Participants that behave as the public sample definitions' functions (``orchestration/samples``)."""
 DEFAULT_DEFINITION = "checkout.asl.json"
-
-NOTIFICATIONS = QueueSpec("notifications", (Binding("events", "notifications.#"),), max_length=10_000)
-"""Where ``sns:publish`` notifications land, so they are routable and can be inspected."""
 
 
 def default_definition_path() -> Path:
@@ -48,12 +42,6 @@ def load_current(definition: str | Path | None, resources: ResourceMap) -> Defin
 def load_machine(definition: str | Path | None, resources: ResourceMap) -> StateMachine:
     """Load and check a definition (see ``load_current``), for callers that only need its state machine."""
     return load_current(definition, resources).machine
-
-
-STARTS = QueueSpec("orchestrator", (Binding("commands", routing_key(PlaceOrder)),), prefetch=256, suffix="starts")
-REPLIES = QueueSpec("orchestrator", (Binding("replies", REPLY_KEY),), prefetch=256, suffix="replies")
-"""Two queues, so executions waiting on replies never starve new orders of prefetch, or the reverse. Every replica
-consumes both: any replica takes any reply for any execution (``replicas.py``)."""
 
 
 def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueSpec = REPLIES, replicas: int = 2
@@ -71,23 +59,10 @@ def orchestrator_subscriptions(orchestrator: Orchestrator, replies_queue: QueueS
     return [Subscription(STARTS, starts), Subscription(replies_queue, replies)]
 
 
-def queue_specs() -> list[QueueSpec]:
-    """Every queue of this mode, for the runner to declare and the tap to name receivers by."""
-    return [STARTS, REPLIES, NOTIFICATIONS] + [
-        sub.queue for service in DOMAIN_SERVICES for sub in participants.subscriptions(service)
-    ]
-
-
 def build(settings: Settings, broker: Broker) -> ServiceHost:
     """An orchestration process, ready to start."""
-    if settings.service in DOMAIN_SERVICES:
-        db = Database(settings.database_path(), SCHEMAS[settings.service])
-        subs = participants.subscriptions(settings.service)
-        return ServiceHost(settings.service, db, broker, subs, unsafe=settings.unsafe, faults=faults_of(settings.faults))
-    if settings.service in SAMPLE_PARTICIPANTS:
-        return build_participant(settings, broker)
     if settings.service != "orchestrator":
-        raise ValueError(f"no service {settings.service!r} in orchestration; choose one of {', '.join(SERVICES)}")
+        return build_participant_process(settings, broker)
     resources = ResourceMap.load(settings.options.get("resources"))
     definition = load_current(settings.options.get("definition"), resources)
     db = Database(settings.database_path(), ORCHESTRATOR_SCHEMA)

@@ -11,9 +11,10 @@ from typing import Any
 
 from orchestration import store
 from orchestration.asl import Execution
-from orchestration.bootstrap import NOTIFICATIONS, load_current, orchestrator_subscriptions
-from orchestration.executions import Workflow, executions_for
+from orchestration.bootstrap import load_current, orchestrator_subscriptions
+from orchestration.executions import executions_for
 from orchestration.orchestrator import Orchestrator
+from orchestration.processes import NOTIFICATIONS, Workflow
 from orchestration.resources import ResourceMap
 from orchestration.store import ORCHESTRATOR_SCHEMA
 from shared.config import sagalab_home

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from orchestration import store
 from orchestration.asl import Execution, Step
-
-Workflow = Literal["standard", "express"]
-WORKFLOWS: tuple[Workflow, ...] = ("standard", "express")
+from orchestration.processes import Workflow
 
 
 class Executions(Protocol):

@@ -25,6 +25,7 @@ from orchestration.asl.errors import UNCATCHABLE
 from orchestration.definitions import Definition, PinnedInterpreters, UnusableDefinition
 from orchestration.executions import DurableExecutions, Executions
 from orchestration.express_acks import ExpressAcks
+from orchestration.processes import REPLY_KEY
 from orchestration.resources import Call, ResourceMap, UnknownResource
 from orchestration.retention import pruned_order
 from orchestration.store import ExecutionConflict
@@ -46,7 +47,6 @@ from shared.transport.wire import Outgoing
 
 log = structlog.get_logger()
 
-REPLY_KEY = "orchestrator"
 REPLIES_APPLIED = "orchestrator.replies-applied"
 """The inbox consumer under which the orchestrator records the replies it applied (and only those)."""
 DEFINITION_UNUSABLE = "Sagalab.DefinitionUnusable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from orchestration import bootstrap
+from orchestration import processes
 from shared.config import Mode, Settings
 from shared.runtime.host import ServiceHost
 from shared.transport.broker import Broker
@@ -16,14 +16,20 @@ class OrchestrationWiring:
     definitions' ``lambdas`` participant serves on demand (``sagalab serve lambdas``), never in a run."""
 
     mode: Final[Mode] = "orchestration"
-    services: Final = bootstrap.SERVICES
+    services: Final = processes.SERVICES
     coordinator: Final = "orchestrator"
-    servable: Final = (*bootstrap.SERVICES, *bootstrap.SAMPLE_PARTICIPANTS)
+    servable: Final = (*processes.SERVICES, *processes.SAMPLE_PARTICIPANTS)
 
     def queue_specs(self) -> list[QueueSpec]:
-        return bootstrap.queue_specs()
+        return processes.queue_specs()
 
     def build(self, settings: Settings, broker: Broker) -> ServiceHost:
+        if settings.service != "orchestrator":
+            return processes.build_participant_process(settings, broker)
+        # Imported here, not above: the interpreter, its store and JSONata are a third of a second of start-up
+        # that only the orchestrator's own process needs, and a run (re)starts a participant many times.
+        from orchestration import bootstrap
+
         return bootstrap.build(settings, broker)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from choreography.reactions import REACTIONS, event_keys
-from orchestration.orchestrator import REPLY_KEY
+from orchestration.processes import REPLY_KEY
 from sagalab.report.event_graph import domain_outcomes, step_outcomes
 from sagalab.schemas import render
 from scenarios.topologies import coordinator, queue_specs

@@ -24,25 +24,17 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestration.asl import DefinitionError
-from orchestration.executions import WORKFLOWS
+from orchestration.processes import WORKFLOWS
+from sagalab import serve
 from sagalab.amqp_option import amqp_url_option
 from sagalab.bench.peer.options import add_peer_argument
 from sagalab.bench.plan import add_arguments as bench_arguments
 from sagalab.bench.relay import main as relay_main
+from sagalab.common_options import common_options, namespace_type, store_option
 from sagalab.dead_letters import add_arguments as dead_letter_arguments
 from sagalab.dead_letters import dead_letters
-from sagalab.exits import EXIT_NO_BROKER, EXIT_OK, EXIT_UNMET, EXIT_USAGE, UsageError
-from sagalab.options import (
-    common_options,
-    durability_option,
-    fault_option,
-    instances_option,
-    namespace_type,
-    run_options,
-    store_option,
-)
-from sagalab.parent import exit_with_parent
-from sagalab.serve import serve
+from sagalab.exits import EXIT_NO_BROKER, EXIT_UNMET, EXIT_USAGE, UsageError
+from sagalab.options import fault_option, instances_option, run_options
 from sagalab.workshop import ManagementUnreachable
 from sagalab.workshop import command as workshop_command
 from scenarios.attach import CannotAttach
@@ -51,19 +43,11 @@ from scenarios.fault_specs import BadFaultSpec
 from scenarios.files.load import ScenarioFileError
 from scenarios.participants import CannotReplace
 from scenarios.processes import ServiceFailedToStart
-from scenarios.topologies import wiring
 from shared.config import (
     MODES,
-    UNSAFE_SWITCHES,
-    Mode,
-    Settings,
     UnknownDurability,
     default_durability,
-    sagalab_home,
 )
-from shared.runtime.faults import FaultSpecError, parse
-from shared.runtime.loop import run as run_loop
-from shared.stores.location import pin, pinned
 from shared.stores.postgres import PostgresUnavailable
 from shared.transport.broker import (
     BrokerRefused,
@@ -171,27 +155,7 @@ def parser() -> argparse.ArgumentParser:
     bench_arguments(p)
     add_peer_argument(p)
     common_options(p)
-    p = sub.add_parser("serve", help="run one service as a long-lived process")
-    p.add_argument("service", help="payment, inventory, shipping, or the mode's coordinator (orders, orchestrator)")
-    p.add_argument("--mode", required=True, choices=MODES, help="which way the saga runs")
-    p.add_argument("--data-dir", type=Path, help="where its database lives (default: $SAGALAB_HOME/serve/<namespace>)")
-    p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="S",
-                   help="keep trying to reach the broker for S seconds before giving up (containers)")  # fmt: skip
-    p.add_argument("--instance", type=int, default=0, help="which of several competing processes of the service")
-    p.add_argument("--unsafe", action="append", choices=UNSAFE_SWITCHES, default=[],
-                   help="turn one defence off to watch what it prevents")  # fmt: skip
-    p.add_argument("--fault", action="append", default=[], help="a fault hook a scenario configures")
-    p.add_argument("--definition", help="orchestrator: States Language definition")
-    p.add_argument("--resources", help="orchestrator: resource map")
-    p.add_argument("--workflow", choices=WORKFLOWS, default="standard", help="orchestrator: standard or express")
-    p.add_argument("--saga-deadline", type=float, help="choreography order service: report sagas idle this long")
-    p.add_argument("--replicas", type=int, help="how many competing processes of the service run (default: 1; an "
-                   "Express orchestrator then keeps its executions in the shared database)")  # fmt: skip
-    store_option(p, "where its database lives")
-    p.add_argument("--exit-with-parent", action="store_true",
-                   help="stop when stdin closes (the runner starts its services so; they then die with it)")  # fmt: skip
-    durability_option(p)
-    common_options(p)
+    serve.add_arguments(sub.add_parser("serve", help="run one service as a long-lived process"))
     p = sub.add_parser("execute", help="run one execution of a States Language definition against serving participants")
     p.add_argument("definition", type=Path, help="a States Language definition (JSON)")
     p.add_argument("--input", default="{}", help="the execution input, as JSON (default: {})")
@@ -287,7 +251,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         case "compare":
             return asyncio.run(commands.compare(args, console))
         case "serve":
-            return _serve(args)
+            return serve.command(args)
         case "history":
             return commands.history(args, console)
         case "trace":
@@ -311,34 +275,6 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         case "schema":
             return commands.schema(args, console)
     raise UsageError(f"unknown command {args.command}")
-
-
-def _serve(args: argparse.Namespace) -> int:
-    mode: Mode = args.mode
-    known = wiring(mode).servable
-    if args.service not in known:
-        raise UsageError(f"no service {args.service!r} in {mode}; choose one of {', '.join(known)}")
-    for spec in args.fault:
-        try:
-            parse(spec)
-        except FaultSpecError as exc:
-            raise UsageError(str(exc)) from None
-    options = {k: str(v) for k in ("definition", "resources", "workflow", "saga_deadline", "replicas")
-               if (v := getattr(args, k))}  # fmt: skip
-    if args.replicas is not None and args.replicas < 1:
-        raise UsageError("--replicas must be at least 1")
-    settings = Settings(
-        service=args.service, mode=mode, amqp_url=args.amqp_url, namespace=args.namespace,
-        data_dir=args.data_dir or sagalab_home() / "serve" / args.namespace, unsafe=frozenset(args.unsafe),
-        faults=tuple(args.fault), instance=args.instance, options=options,
-        durability=args.durability or default_durability(),
-    )  # fmt: skip
-    if args.store is not None and pinned(settings.data_dir) is None:  # a run's folder is pinned by its runner
-        pin(settings.data_dir, args.store, args.namespace)
-    if args.exit_with_parent:
-        exit_with_parent()
-    run_loop(serve(settings, wait_for_broker_s=args.wait_for_broker))
-    return EXIT_OK
 
 
 if __name__ == "__main__":

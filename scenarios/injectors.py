@@ -19,7 +19,7 @@ import structlog
 from yarl import URL
 
 from orchestration.bootstrap import default_definition_path
-from orchestration.orchestrator import REPLY_KEY
+from orchestration.processes import REPLY_KEY
 from scenarios.run_state import Run
 from scenarios.scenario import Injector, Need
 from scenarios.settle import statuses_now

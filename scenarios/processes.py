@@ -63,7 +63,7 @@ class ServiceProcess:
 
     def command(self) -> list[str]:
         s = self.settings
-        cmd = [sys.executable, "-m", "sagalab.cli", "serve", s.service, "--mode", s.mode,
+        cmd = [sys.executable, "-m", "sagalab.serve", s.service, "--mode", s.mode,
                "--namespace", s.namespace, "--data-dir", str(s.data_dir), "--instance", str(s.instance),
                "--durability", s.durability, EXIT_WITH_PARENT]  # fmt: skip
         for switch in sorted(s.unsafe):

@@ -23,7 +23,7 @@ from scenarios.result import RunResult
 from scenarios.run_state import Run, RunOptions, drain_tap, durability_of, keep_definition, place
 from scenarios.scenario import Need
 from scenarios.settle import wait_settled
-from scenarios.topologies import WIRINGS, queue_specs, services
+from scenarios.topologies import queue_specs, services, wirings
 from scenarios.trace import Trace
 from shared.config import Mode, Settings
 from shared.stores.business import INVENTORY_SCHEMA, stock_up
@@ -164,7 +164,7 @@ async def reset_namespace(broker: Broker, mode: Mode, keep: Collection[str] = ()
     ``keep`` (participants the user runs) are emptied, not deleted, so their consumers stay."""
     t = broker.topology
     channel = await broker.connection.channel()
-    specs = [spec for each in WIRINGS.values() for spec in each.queue_specs()]  # either mode's leftovers
+    specs = [spec for each in wirings() for spec in each.queue_specs()]  # either mode's leftovers
     names = [t.queue(spec) for spec in specs if not (spec.service in keep and not spec.suffix)]
     for name in [*names, t.tap_queue, t.dead_letter_queue]:
         await channel.queue_delete(name)

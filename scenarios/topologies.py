@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Final
 
-from choreography.wiring import CHOREOGRAPHY
-from orchestration.wiring import ORCHESTRATION
-from shared.config import Mode
+from shared.config import MODES, Mode
 from shared.runtime.wiring import ModeWiring
 from shared.transport.topology import QueueSpec
 
-WIRINGS: Final[Mapping[Mode, ModeWiring]] = {"choreography": CHOREOGRAPHY, "orchestration": ORCHESTRATION}
-"""The system of each mode, apart from its parts: adding a mode is adding its wiring here."""
+WIRING_OF: Final[Mapping[Mode, str]] = {
+    "choreography": "choreography.wiring:CHOREOGRAPHY",
+    "orchestration": "orchestration.wiring:ORCHESTRATION",
+}
+"""The system of each mode, apart from its parts: adding a mode is adding its wiring here. Named, and imported when
+first asked for, so that a service's process loads its own mode and not the other's."""
 
 
 def wiring(mode: Mode) -> ModeWiring:
-    return WIRINGS[mode]
+    module, name = WIRING_OF[mode].split(":")
+    found: ModeWiring = getattr(importlib.import_module(module), name)
+    return found
+
+
+def wirings() -> list[ModeWiring]:
+    """Every mode's wiring."""
+    return [wiring(mode) for mode in MODES]
 
 
 def services(mode: Mode) -> tuple[str, ...]:
-    return WIRINGS[mode].services
+    return wiring(mode).services
 
 
 def coordinator(mode: Mode) -> str:
     """The process that fronts the saga and records how each order ended."""
-    return WIRINGS[mode].coordinator
+    return wiring(mode).coordinator
 
 
 def queue_specs(mode: Mode) -> list[QueueSpec]:
-    return WIRINGS[mode].queue_specs()
+    return wiring(mode).queue_specs()

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.executions import WORKFLOWS
+from orchestration.processes import WORKFLOWS
 from sagalab.exits import UsageError
 from scenarios.edge import admit
 from scenarios.scenario import Scenario, same

@@ -28,7 +28,8 @@ COMMAND = "raw-relay"
 
 @dataclass
 class RelayProcess(ServiceProcess):
-    """One relay of a raw chain, started as ``sagalab raw-relay ROLE``; ready, stopped and killed like a service."""
+    """One relay of a raw chain, started as ``python -m sagalab.bench.relay ROLE`` (also ``sagalab raw-relay ROLE``);
+    ready, stopped and killed like a service."""
 
     chain: Chain | None = None
     prefetch: int = 128
@@ -36,7 +37,7 @@ class RelayProcess(ServiceProcess):
     def command(self) -> list[str]:
         s, chain = self.settings, self.chain
         assert chain is not None
-        return [sys.executable, "-m", "sagalab.cli", COMMAND, s.service, "--chain", chain.name,
+        return [sys.executable, "-m", "sagalab.bench.relay", s.service, "--chain", chain.name,
                 "--route", ",".join(chain.route), "--amqp-url", s.amqp_url, "--namespace", s.namespace,
                 "--data-dir", str(s.data_dir), "--ready", str(self.ready_path), "--prefetch", str(self.prefetch),
                 "--durability", s.durability, EXIT_WITH_PARENT]  # fmt: skip
@@ -70,3 +71,7 @@ def main(argv: Sequence[str]) -> int:
     run_loop(serve_relay(args.amqp_url, args.namespace, chain, args.role, args.data_dir, args.ready, args.prefetch,
                          args.durability))  # fmt: skip
     return 0
+
+
+if __name__ == "__main__":  # how the bench starts its relays: without loading the rest of the command line
+    sys.exit(main(sys.argv[1:]))

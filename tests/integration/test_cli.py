@@ -61,6 +61,22 @@ def test_a_bad_fault_spec_is_a_usage_error() -> None:
     assert out.returncode == 2 and "cannot read fault 'bogus'" in out.stdout
 
 
+def test_the_runners_light_serve_entry_answers_bad_input_as_sagalab_serve_does() -> None:
+    """``python -m sagalab.serve`` (how the runner starts services, without loading the rest of the command line):
+    the same exit statuses and messages as ``sagalab serve``."""
+    for args, status, said in (
+        (["payment", "--mode", "choreography", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/"], 3,
+         "rabbitmq-server -detached"),
+        (["payment", "--mode", "choreography", "--fault", "bogus"], 2, "cannot read fault 'bogus'"),
+        (["lambdas", "--mode", "choreography"], 2, "no service 'lambdas' in choreography"),
+    ):  # fmt: skip
+        light = subprocess.run([sys.executable, "-m", "sagalab.serve", *args], capture_output=True, text=True, timeout=60)
+        full = sagalab("serve", *args)
+        assert (light.returncode, full.returncode) == (status, status), (args, light.stdout, light.stderr)
+        assert said in light.stdout and said in full.stdout, (args, light.stdout, full.stdout)
+        assert "Traceback" not in light.stdout + light.stderr
+
+
 def test_scenarios_lists_the_catalogue() -> None:
     """Every core scenario is listed with what it teaches."""
     out = sagalab("scenarios")

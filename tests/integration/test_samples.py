@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import NOTIFICATIONS
 from orchestration.execute import Outcome, execute
+from orchestration.processes import NOTIFICATIONS
 from orchestration.resources import ResourceMap
 from orchestration.samples import definition_path, resources_path
 from orchestration.samples.participant import QUEUE, build_participant

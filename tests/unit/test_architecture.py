@@ -25,9 +25,10 @@ SHARED_MAY_IMPORT = {
 DOMAIN_THIRD_PARTY = {"pydantic", "pydantic_core"}
 TRANSPORT_LIBRARIES = ("aio_pika", "aiormq", "pamqp")
 LOCAL_IMPORTS_ALLOWED = {("sagalab/cli.py", "sagalab.commands"), ("sagalab/cli.py", "sagalab.catalogue_view"),
-                         ("shared/stores/postgres.py", "psycopg")}
+                         ("shared/stores/postgres.py", "psycopg"), ("orchestration/wiring.py", "orchestration.bootstrap")}
 """Function-local imports, each for a reason written beside it (one statement in the CLI's dispatch: a service
-process never loads the lab; psycopg, loaded only by a PostgreSQL store)."""
+process never loads the lab; psycopg, loaded only by a PostgreSQL store; the interpreter, loaded only by the
+orchestrator's process, never by a participant's)."""
 FORBIDDEN_IN_DOMAIN = ("aio_pika", "aiormq", "pika", "choreography", "orchestration", "shared.transport",
                        "shared.runtime", "shared.stores", "sqlite3")  # fmt: skip
 

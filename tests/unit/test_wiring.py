@@ -1,8 +1,11 @@
-"""Each mode's wiring is declared once (``scenarios.topologies.WIRINGS``): its services, coordinator and queues, and
+"""Each mode's wiring is declared once (``scenarios.topologies.WIRING_OF``): its services, coordinator and queues, and
 the hosts ``sagalab serve`` builds through it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from choreography.wiring import CHOREOGRAPHY
 from orchestration.wiring import ORCHESTRATION
 from sagalab import serve
 from scenarios import topologies
-from scenarios.topologies import WIRINGS, coordinator, queue_specs, services, wiring
+from scenarios.topologies import WIRING_OF, coordinator, queue_specs, services, wiring, wirings
 from shared.config import MODES, Mode, Settings
 from shared.runtime.host import ServiceHost
 from shared.transport.broker import Broker
@@ -24,8 +27,8 @@ BROKER: Any = object()
 
 def test_every_mode_has_exactly_one_wiring_that_names_it() -> None:
     """The mapping covers every mode, and each wiring says which mode it is."""
-    assert set(WIRINGS) == set(MODES)
-    assert all(WIRINGS[mode].mode == mode for mode in MODES)
+    assert set(WIRING_OF) == set(MODES)
+    assert [each.mode for each in wirings()] == list(MODES)
     assert (wiring("choreography"), wiring("orchestration")) == (CHOREOGRAPHY, ORCHESTRATION)
 
 
@@ -82,9 +85,26 @@ class _StubWiring:
         return _Built(settings.service)
 
 
+STUB = _StubWiring()
+
+
 async def test_serve_asks_the_declared_wiring_and_nothing_else(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Swap the mapping's entry and serve builds with the new wiring: no mode is picked by an ``if``."""
-    stub = _StubWiring()
-    monkeypatch.setattr(topologies, "WIRINGS", {**WIRINGS, "choreography": stub})
+    monkeypatch.setattr(topologies, "WIRING_OF", {**WIRING_OF, "choreography": f"{__name__}:STUB"})
+    stub = STUB
+    stub.built.clear()
     host = await serve.build_host(Settings(service="solo", mode="choreography", data_dir=tmp_path), BROKER)
     assert stub.built == ["solo"] and host.service == "solo" and host.publishers is not None
+
+
+def test_a_participants_process_loads_neither_the_other_mode_nor_the_interpreter() -> None:
+    """What `sagalab serve` imports for a participant: its own mode's wiring and no States Language interpreter,
+    which is a third of a second of start-up that a run pays at every (re)start of every participant."""
+    script = ("import sys; from pathlib import Path; from shared.config import Settings; from sagalab import serve; "
+              "from scenarios.topologies import wiring; "
+              "wiring('orchestration').build(Settings(service='payment', mode='orchestration', data_dir=Path(sys.argv[1])), None); "
+              "print(' '.join(m for m in ('orchestration.asl', 'orchestration.orchestrator', 'choreography.wiring', "
+              "'scenarios.runner', 'sagalab.cli') if m in sys.modules))")  # fmt: skip
+    with tempfile.TemporaryDirectory() as data_dir:
+        loaded = subprocess.run([sys.executable, "-c", script, data_dir], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""
