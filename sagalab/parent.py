@@ -14,8 +14,11 @@ import threading
 
 
 def _stop_at_eof() -> None:
+    # os.read on the descriptor, not sys.stdin.buffer: the buffered reader holds its lock while it blocks, and a
+    # process exiting with this thread still blocked then waited a second for that lock and aborted
+    # ("Fatal Python error: _enter_buffered_busy"), so every service stopped late and died of SIGABRT.
     try:
-        while sys.stdin.buffer.read(4096):
+        while os.read(sys.stdin.fileno(), 4096):
             pass  # the parent writes nothing; anything it does write is not a message to us
     except (OSError, ValueError):
         pass  # stdin closed under us: the parent is gone just the same

@@ -62,3 +62,27 @@ async def test_a_service_started_with_exit_with_parent_stops_when_its_parent_is_
             await parent.wait()
         if not _gone(service_pid):
             os.kill(service_pid, signal.SIGKILL)
+
+
+async def test_a_service_watching_its_parent_still_stops_cleanly_on_sigterm(
+    amqp_url: str, namespace: str, tmp_path: Path
+) -> None:
+    """How the runner stops every service: SIGTERM while the watching thread is blocked reading stdin. The
+    process exits 0 at once; reading through ``sys.stdin.buffer`` held a lock that made every service wait a
+    second at exit and then abort (exit -6, "Fatal Python error: _enter_buffered_busy")."""
+    data = tmp_path / "data"
+    with (tmp_path / "payment.log").open("w") as log:
+        service = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sagalab.serve", "payment", "--mode", "choreography", "--namespace", namespace,
+            "--data-dir", str(data), "--amqp-url", amqp_url, "--exit-with-parent",
+            stdin=asyncio.subprocess.PIPE, stdout=log, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        await _poll(lambda: (data / "payment.ready").exists(), 60, "the service to be ready")
+        service.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(service.wait(), 30) == 0
+    finally:
+        if service.returncode is None:
+            service.kill()
+            await service.wait()
+    assert "Fatal Python error" not in (tmp_path / "payment.log").read_text()
