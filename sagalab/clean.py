@@ -103,7 +103,7 @@ def listed_by_management(amqp_url: str, namespace: str, port: int = 15672) -> tu
 
 async def remove_users(amqp_url: str, namespace: str) -> int:
     """Delete the namespace's service users (``sagalab users``) when rabbitmqctl or the management API reach the broker."""
-    admin = users.find_admin(amqp_url)
+    admin = users.find_admin(amqp_url, http_first=True)
     return len(await users.remove(admin, namespace)) if admin is not None else 0
 
 

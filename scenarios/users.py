@@ -180,15 +180,19 @@ def not_an_administrator(amqp_url: str) -> str | None:
     return None if "administrator" in (tags.split(",") if isinstance(tags, str) else tags) else str(me.get("name"))
 
 
-def find_admin(amqp_url: str) -> UserAdmin | None:
+def find_admin(amqp_url: str, http_first: bool = False) -> UserAdmin | None:
     """rabbitmqctl when it reaches the broker, else the management API when it answers, else None. None too
     when the URL's user is not an administrator: rabbitmqctl on the broker's machine could create users
-    anyway, but a user who may not create users should not get them through sagalab either."""
+    anyway, but a user who may not create users should not get them through sagalab either. ``http_first``:
+    the management API first when it answers, for a quick look (each rabbitmqctl call starts an Erlang VM of
+    its own, half a second of CPU; ``sagalab clean`` runs after every test of the suite)."""
     if "," in amqp_url or not_an_administrator(amqp_url) is not None:  # "," a cluster: its users are not managed here
         return None
+    http = HttpAdmin.of(amqp_url)
+    if http_first and http.answers():
+        return http
     if (control := BrokerControl.find(amqp_url)) is not None:
         return CtlAdmin(control)
-    http = HttpAdmin.of(amqp_url)
     return http if http.answers() else None
 
 

@@ -16,10 +16,11 @@ import pytest
 from yarl import URL
 
 from sagalab.clean import clean, known_exchanges, known_queues
-from scenarios import runner
+from scenarios import runner, users
 from scenarios.broker_control import BrokerControl
 from scenarios.catalogue import SCENARIOS
 from scenarios.topologies import queue_specs
+from shared.runtime.publishers import broker_user
 from shared.transport.broker import Broker
 from shared.transport.topology import Topology
 
@@ -169,3 +170,24 @@ def test_a_namespace_with_a_control_character_is_bad_usage(command: list[str], t
         assert done.returncode == 2, done.stdout + done.stderr
         assert "contains the control character(s) '\\n'" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+async def test_clean_removes_the_namespaces_own_broker_users_and_no_others(amqp_url: str, namespace: str,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    """A namespace's service users (``sagalab users``, ``--own-users``) go with it; another namespace's stay. Found
+    through the management API when it answers (the suite cleans after every test), else rabbitmqctl."""
+    admin = users.find_admin(amqp_url)
+    if admin is None:
+        pytest.fail("this test needs rabbitmqctl or RabbitMQ's management API to create users: "
+                    "`rabbitmq-plugins enable rabbitmq_management`")  # fmt: skip
+    other = f"{namespace}-x"
+    await users.provision(admin, amqp_url, namespace)
+    await users.provision(admin, amqp_url, other)
+    try:
+        removed = await clean(amqp_url, namespace, data_root=tmp_path)
+        left = await admin.users()
+        assert removed["users"] == len(users.SERVICE_USERS)
+        assert not {broker_user(namespace, s) for s in users.SERVICE_USERS} & left
+        assert {broker_user(other, s) for s in users.SERVICE_USERS} <= left
+    finally:
+        await clean(amqp_url, other, data_root=tmp_path)
