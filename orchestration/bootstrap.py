@@ -1,5 +1,5 @@
 """Wire the orchestrator's process: its definition, store, executions and routes (a participant's process is
-built in ``queues.py``, without the interpreter)."""
+built in ``processes.py``, without the interpreter)."""
 
 from __future__ import annotations
 

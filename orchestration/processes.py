@@ -1,7 +1,7 @@
 """Orchestration's processes: who serves in this mode, what each consumes, how a participant's process is built,
-and which workflows the orchestrator's runs. Light on purpose: every process of the mode imports it (and
-``sagalab serve`` reads its options from it), while only the orchestrator's own process loads the interpreter
-and its store (``bootstrap.py``)."""
+and which workflows the orchestrator runs. Light on purpose: every process of the mode imports it (and ``sagalab
+serve`` reads its ``--workflow`` choices here), while only the orchestrator's own process loads the interpreter and
+its store (``bootstrap.py``)."""
 
 from __future__ import annotations
 

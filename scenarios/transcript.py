@@ -81,7 +81,7 @@ def causation_tree(records: Iterable[TraceRecord]) -> list[_Node]:
     def attach(node: _Node, parent: _Node | None) -> None:
         (parent.children if parent is not None else roots).append(node)
 
-    steps: dict[tuple[str, str, str | None], _Node] = {}  # (type, order, cause) -> the first such message
+    steps: dict[tuple[str, str, str, str | None], _Node] = {}  # (type, key, order, cause) -> the first such message
     fresh_copies: dict[int, tuple[_Node, list[_Node]]] = {}  # id(original) -> it and its copies under a new id
 
     for r in records:
@@ -103,7 +103,7 @@ def causation_tree(records: Iterable[TraceRecord]) -> list[_Node]:
             parent = last_sent[r.sender]
             node.marks.append("on a timer")
         attach(node, parent)
-        step = (r.type, r.correlation_id, r.causation_id)
+        step = (r.type, r.routing_key, r.correlation_id, r.causation_id)
         if "copy under a new id" in node.marks and (original := steps.get(step)) is not None:
             fresh_copies.setdefault(id(original), (original, []))[1].append(node)
         steps.setdefault(step, node)
