@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -11,6 +12,8 @@ from sagalab.bench.result import BenchResult, RunFigures, TargetOut
 from sagalab.bench.tenths_view import growth_rows, peer_lines
 
 CPU_SUMMARY = ("broker", "driver", "other", "machine", "steal")
+MAX_FILE_WIDTH = 400
+"""The widest a table printed to a file or a pipe may grow (``print_whole``)."""
 NOISY_SHARE = 0.2
 """A run where other work and the hypervisor took more than this share of the busy CPU is flagged."""
 
@@ -89,8 +92,23 @@ def disturbed(run: RunFigures) -> bool:
     return bool(busy) and noise > NOISY_SHARE * busy  # type: ignore[operator]
 
 
+def print_whole(table: Table, console: Console) -> None:
+    """Print a table of figures at its full width when the output is a file or a pipe. Rich then assumes 80 columns
+    and cuts what does not fit to an ellipsis: with the peers beside the modes, every figure read "95…"."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    needed = Measurement.get(console, console.options.update(max_width=MAX_FILE_WIDTH), table).maximum
+    width = console.width
+    console.width = max(width, needed)  # print's own width= cannot exceed the console's
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def render(result: BenchResult, console: Console) -> None:
-    console.print(figures_table(result))
+    print_whole(figures_table(result), console)
     for line in peer_lines(result):
         console.print(line, highlight=False)
     noisy = [f"{p.saga.mode if run is p.saga else f'raw {run.hops} hops'} #{i + 1}" for m in result.modes.values()

@@ -46,6 +46,21 @@ def test_the_peer_is_a_column_of_the_same_table_and_a_key_of_the_json() -> None:
     assert back.peers["asl"].kind == "peer" and back.peers["asl"].cpu_s["engine"] == 1.0
 
 
+def test_a_table_printed_to_a_file_keeps_every_figure_whole(tmp_path: Path) -> None:
+    """Redirected to a file (``> bench.txt``), rich assumes 80 columns: the modes beside three peers used to read
+    "95…" for every figure. The table now takes the width it needs; a terminal keeps its own width."""
+    saga = run("saga", "orchestration", throughput=212.3, p50=465.8, cpu={"orchestrator": 5.52})
+    peers = {name: run("peer", f"peer: {name}", throughput=12345.6, p50=6565.63, cpu={"engine": 4.46, "workers": 1.12})
+             for name in ("asl engine", "dbos", "temporal")}  # fmt: skip
+    out = tmp_path / "bench.txt"
+    with out.open("w") as file:
+        render(result_with(saga, peers), Console(file=file))  # a file: not a terminal, 80 columns by default
+    text = out.read_text()
+    table = text[: text.index("orchestration / peer")]
+    assert "…" not in table
+    assert "12,345.6" in table and "6,565.63" in table and "peer: temporal" in table
+
+
 def test_the_peer_runs_on_queues_of_the_namespace_and_a_port_of_its_own(tmp_path: Path) -> None:
     """Config and saga are rewritten so two benches on one broker never share the engine's queues."""
     names = Names("h-test")
