@@ -16,6 +16,9 @@ LAST_OVER_FIRST_TARGET = 0.9
 """Issue 15: the last tenth of a long run keeps at least this share of the first tenth's throughput ..."""
 RSS_GROWTH_TARGET_MB = 50.0
 """... and no process grows by this much resident memory or more."""
+ANSWERERS = ("payment", "inventory", "shipping", "workers", "worker")
+"""Who does the saga's steps: sagalab's participants, the ASL engine's workers, Temporal's worker (DBOS runs its
+steps inside its app, the coordinator)."""
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -43,6 +46,14 @@ def coordinator_ms(run: RunFigures) -> float | None:
     return round(1000 * run.cpu_s[name] / run.settled, 2)  # type: ignore[operator]
 
 
+def answerers_ms(run: RunFigures) -> float | None:
+    """CPU milliseconds per settled saga of the processes that do the steps (None where the coordinator does them)."""
+    spent = [run.cpu_s[n] for n in ANSWERERS if run.cpu_s.get(n) is not None]
+    if not spent or not run.settled or run.kind == "raw":
+        return None
+    return round(1000 * sum(spent) / run.settled, 2)  # type: ignore[arg-type]
+
+
 def growth_rows(table: Table, runs: Sequence[RunFigures]) -> None:
     """Rows: the coordinator's CPU ms per saga, throughput of the first and the last tenth, last over first, the largest RSS growth of a process."""
     table.add_row("coordinator CPU ms/saga", *[_num(coordinator_ms(r), 2) for r in runs])
@@ -57,8 +68,9 @@ def growth_rows(table: Table, runs: Sequence[RunFigures]) -> None:
 
 
 def peer_lines(result: BenchResult) -> list[str]:
-    """Each mode against each peer of the same run: throughput, p50 and coordinator CPU, as ratios, and the
-    verdict on issue 15's target for that pair where this run measures it (``peer_target``)."""
+    """Each mode against each peer of the same run: throughput, p50 and coordinator CPU, as ratios, the CPU of
+    whoever does the steps (sagalab's participants against the peer's workers, where it has any), and the verdict
+    on issue 15's target for that pair where this run measures it (``peer_target``)."""
     lines = []
     for peer in result.peers.values():
         for mode in result.modes.values():
@@ -68,6 +80,8 @@ def peer_lines(result: BenchResult) -> list[str]:
             cpu = (coordinator_ms(saga), coordinator_ms(peer))
             line = (f"{mode.mode} / {peer.mode}: throughput {_num(tput, 2)}x, p50 {_num(p50, 2)}x, coordinator "
                     f"CPU ms/saga {_num(cpu[0], 2)} vs {_num(cpu[1], 2)}")  # fmt: skip
+            if (steps := answerers_ms(peer)) is not None:  # most of a throughput gap, when the peer's are trivial
+                line += f", participants {_num(answerers_ms(saga), 2)} vs its workers {_num(steps, 2)}"
             target = peer_target(result, mode.mode, peer.mode, tput, p50, cpu)
             lines.append(f"{line}; {target}" if target else line)
     return lines
