@@ -82,8 +82,8 @@ def watch(message: Message, tx: Tx) -> list[Outgoing]:
     seen = _seen(tx.conn, order_id)
     for trigger, ending in ENDINGS.items():
         if trigger.__name__ in seen and _complete(ending, seen):
-            detail = _failed_compensation(tx.conn, order_id) if ending.status == "needs-attention" else None
-            settle(tx.conn, order_id, ending.status, detail=detail or trigger.__name__)  # type: ignore[arg-type]
+            failed = _failed_compensation(tx.conn, order_id) if ending.status == "needs-attention" else None
+            settle(tx.conn, order_id, ending.status, detail=failed or trigger.__name__)  # type: ignore[arg-type]
             break
     return []
 

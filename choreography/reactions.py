@@ -100,7 +100,8 @@ class Reaction:
     def command_for(self, event: Any) -> Command:
         """The command this event asks of the service; it keeps the event's envelope, so whatever the
         service emits is caused by the event itself."""
-        order_id = event.order.order_id if has_field(type(event), "order") else event.order_id
+        kind: type[Event] = type(event)
+        order_id = event.order.order_id if has_field(kind, "order") else event.order_id
         fields = {"order": event.order} if has_field(self.does, "order") else {"order_id": order_id}
         if has_field(self.does, "line"):
             fields["line"] = self.line(event)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from choreography.reactions import REACTIONS, event_keys
 from orchestration.processes import REPLY_KEY
@@ -122,7 +122,8 @@ def publications(mode: Mode) -> list[Publication]:
         pubs += [Publication(watcher, "events", routing_key(cls), cls) for cls in MESSAGE_TYPES.values()
                  if issubclass(cls, Event) and cls.owner == watcher]  # fmt: skip
         pubs += [Publication(r.service, "events", key, outcome)
-                 for r in REACTIONS for outcome in step_outcomes(r.does) for key in event_keys(outcome)]  # fmt: skip
+                 for r in REACTIONS for outcome in step_outcomes(r.does) if issubclass(outcome, Event)
+                 for key in event_keys(outcome)]  # fmt: skip
     else:
         orchestrator = coordinator(mode)
         answers = (TaskSucceeded, TaskFailed, TaskHeartbeat)
@@ -146,12 +147,15 @@ def _commands(mode: Mode) -> list[Publication]:
                 if spec.service == front:
                     pubs.append(Publication(CLIENT, "commands", routing_key(cls), cls))
                 else:
-                    outcomes = (*domain_outcomes(cls), TaskFailed)  # type: ignore[arg-type]
+                    outcomes: tuple[type[Message], ...] = (*domain_outcomes(cls), TaskFailed)
                     pubs.append(Publication(front, "commands", routing_key(cls, spec.service), cls, outcomes))
     return pubs
 
 
-def _matching(pattern: str, base: type[Message]) -> list[type[Message]]:
+M = TypeVar("M", bound=Message)
+
+
+def _matching(pattern: str, base: type[M]) -> list[type[M]]:
     return [cls for cls in MESSAGE_TYPES.values() if issubclass(cls, base) and key_matches(pattern, routing_key(cls))]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from scenarios.checks import OPEN, BrokenOnPurpose, Check, describe, with_defaults
 from scenarios.edge import Admission, OrderRequest, admit
@@ -145,7 +145,8 @@ def order_fields(run_token: str, i: int, rng: random.Random, **overrides: object
     )
     if "lines" in overrides:  # an order of several lines: they replace the one-line default
         del fields["sku"], fields["quantity"]
-        overrides = overrides | {"lines": [dict(line) for line in overrides["lines"]]}  # type: ignore[union-attr]
+        lines = cast(list[dict[str, Any]], overrides["lines"])  # a scenario file's lines are checked when it is read
+        overrides = overrides | {"lines": [dict(line) for line in lines]}
     fields.update(overrides)
     return fields
 

@@ -152,10 +152,10 @@ class Trace:
             dead_letter_reason=reason_of(seen.headers) if dead else None,
             user_id=seen.user_id or seen.headers.get("x-sagalab-user-id") or None, facts=story_facts(body),
         ))  # fmt: skip
-        for waiter in [w for w in self._record_waiters if w[0](self.records[-1])]:
-            self._record_waiters.remove(waiter)
-            if not waiter[1].done():
-                waiter[1].set_result(self.records[-1])
+        for record_waiter in [w for w in self._record_waiters if w[0](self.records[-1])]:
+            self._record_waiters.remove(record_waiter)
+            if not record_waiter[1].done():
+                record_waiter[1].set_result(self.records[-1])
 
     def _receivers(self, exchange: str, key: str) -> list[str]:
         return sorted({

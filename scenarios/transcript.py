@@ -104,8 +104,8 @@ def causation_tree(records: Iterable[TraceRecord]) -> list[_Node]:
             node.marks.append("on a timer")
         attach(node, parent)
         step = (r.type, r.routing_key, r.correlation_id, r.causation_id)
-        if "copy under a new id" in node.marks and (original := steps.get(step)) is not None:
-            fresh_copies.setdefault(id(original), (original, []))[1].append(node)
+        if "copy under a new id" in node.marks and (same_step := steps.get(step)) is not None:
+            fresh_copies.setdefault(id(same_step), (same_step, []))[1].append(node)
         steps.setdefault(step, node)
         first[r.message_id] = (node, parent)
         latest_try[r.message_id] = node

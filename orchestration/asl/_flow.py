@@ -12,6 +12,7 @@ from ._run import Go, Run, assigned, effective_input, fail_execution, merge_resu
 from ._task import schedule
 from ._timestamps import parse_timestamp
 from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
+from .intrinsics import Intrinsic
 from .paths import JsonPath, PathNotFound
 from .states import (
     ChoiceState,
@@ -165,6 +166,7 @@ def _text(run: Run, source: Dynamic, raw_input: Any, field_name: str) -> str:
     if isinstance(source, JsonPath):
         value = _read(run, source, raw_input, field_name)
     else:
+        assert isinstance(source, Intrinsic), "a JSONata Fail state is run by _jsonata_flow"
         value = source.evaluate(raw_input, run.context, run.rng)
     if not isinstance(value, str):
         raise StatesError(RUNTIME, f"{field_name} must produce a string, got {value!r}", field_name)

@@ -19,7 +19,7 @@ from ._jsonata_builders import (
 from ._problems import Problems
 from ._timestamps import parse_timestamp
 from ._variables import compile_assign
-from .choice import ChoiceBranch, compile_rule
+from .choice import ChoiceBranch, Rule, compile_rule
 from .errors import did_you_mean
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, looks_like_intrinsic
 from .jsonata import compile_value, is_expression
@@ -261,6 +261,7 @@ class StateBuilder:
             self.problems.add(where, "Choices", "is required and must be a non-empty array of Choice Rules")
             choices = []
         for index, item in enumerate(choices):
+            rule: Rule | None
             if self.jsonata:
                 rule = compile_condition_rule(item, index, self.problems, where)
             else:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from jsonata import Jsonata
 from jsonata.jexception import JException
@@ -27,7 +27,7 @@ _OPEN, _CLOSE = "{%", "%}"
 _HASH_ALGORITHMS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 
 
-def is_expression(value: Any) -> bool:
+def is_expression(value: Any) -> TypeGuard[str]:
     """Whether a definition string is a JSONata expression: it starts with `{%` and ends with `%}`."""
     return isinstance(value, str) and len(value) >= 4 and value.startswith(_OPEN) and value.endswith(_CLOSE)
 

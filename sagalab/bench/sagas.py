@@ -111,7 +111,7 @@ async def run_saga(opts: BenchOptions, mode: Mode, orders: list[Order], on_settl
         async def place(order_id: str) -> None:
             await publish_patiently(broker, commands[order_id])
 
-        groups = {"postgres": postgres_cpu} if opts.store else None
+        groups: dict[str, Callable[[], float | None]] | None = {"postgres": postgres_cpu} if opts.store else None
         run, cpu = await measure(fleet, list(commands), place, SettledRows(coordinator_db), opts.concurrency,
                                  opts.drive_deadline_s, on_settled, groups, opts.amqp_url)  # fmt: skip
         await fleet.stop()

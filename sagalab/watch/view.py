@@ -26,7 +26,7 @@ def render(fold: Fold, namespace: str, now: float | None = None) -> RenderableTy
     sagas = list(fold.sagas.values())
     in_flight = sorted((s for s in sagas if not s.finished), key=lambda s: s.updated_at)
     ended = sorted((s for s in sagas if s.finished), key=lambda s: s.updated_at, reverse=True)[:ENDED_SHOWN]
-    counts = Counter(s.status for s in sagas)
+    counts = Counter[str](s.status for s in sagas)
     summary = Text.assemble((f"watching {namespace}", "bold"), "  ·  ",
                             *_counted(counts) or [("waiting for the first order…", "dim")])  # fmt: skip
     table = Table(header_style="bold", expand=False)

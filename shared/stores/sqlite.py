@@ -219,7 +219,9 @@ class Database:
         for m in messages:
             cur = conn.execute(insert, (trigger_id, m.exchange, m.routing_key, m.type, m.message_id, m.correlation_id,
                                         m.body, m.reply_to, headers_json(m.headers), now))  # fmt: skip
-            seqs.append(int(cur.lastrowid if on_sqlite else cur.fetchone()[0]))
+            seq = cur.lastrowid if on_sqlite else cur.fetchone()[0]
+            assert seq is not None  # an INSERT always names its row
+            seqs.append(int(seq))
         return seqs
 
     def mark_sent(self, seqs: Iterable[int]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import deque
+from collections.abc import Awaitable
 from typing import Protocol
 
 import aiormq
@@ -34,10 +35,10 @@ class Settles(Protocol):
     @property
     def is_closed(self) -> bool: ...
 
-    async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None: ...
+    def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> Awaitable[None]: ...
 
-    async def basic_nack(self, delivery_tag: int, multiple: bool = False, requeue: bool = True,
-                         wait: bool = True) -> None: ...  # fmt: skip
+    def basic_nack(self, delivery_tag: int, multiple: bool = False, requeue: bool = True,
+                   wait: bool = True) -> Awaitable[None]: ...  # fmt: skip
 
 
 class BatchedAcks:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import time
 from typing import Any
@@ -89,7 +90,7 @@ async def _connect(urls: tuple[str, ...], timeout: float, properties: dict[str, 
     reason = ""
     for at, url in enumerate(urls):
         slow = asyncio.get_running_loop().call_later(
-            2.0, lambda u=url: log.warning("still connecting to RabbitMQ", url=safe_url(u), timeout_s=timeout))
+            2.0, functools.partial(log.warning, "still connecting to RabbitMQ", url=safe_url(url), timeout_s=timeout))
         started = time.monotonic()
         try:
             if len(urls) == 1:
@@ -155,7 +156,8 @@ class Broker:
         """How this process consumes and publishes (see ``adapter.py``): the host never knows which."""
         self.topology = topology
         self.sender = sender
-        self.user: str = (connection.url.user if connection is not None else None) or "guest"
+        url = getattr(connection, "url", None)  # every aio-pika connection has one; its abstract class does not say so
+        self.user: str = (url.user if url is not None else None) or "guest"
         """The broker user this connection logged in as: every publish names it in ``user_id``."""
         self._publish_channel: AbstractChannel | None = None
         self._exchange_names = {kind: topology.exchange(kind) for kind in EXCHANGE_KINDS}

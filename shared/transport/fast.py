@@ -158,7 +158,7 @@ class FastTransport:
             user_id=properties.user_id, reply_to=properties.reply_to, headers=properties.headers,
         )  # fmt: skip
         try:
-            underlay = await channel.get_underlay_channel()
+            underlay = cast(aiormq.Channel, await channel.get_underlay_channel())  # the abstract class lacks confirms
             # With confirms on, the broker's ack says the frames left (and arrived): waiting for the socket to
             # drain as well costs a future and a wake-up per publish for nothing. Without confirms (light),
             # the drain is all there is to wait for.

@@ -142,7 +142,7 @@ async def _client(python: Path, args: list[str], on_settled: Callable[[int], Non
     that ended badly (its verdict says how), anything else that is not 0 is a peer that did not work."""
     proc = await asyncio.create_subprocess_exec(str(python), str(ASSETS / "client.py"), *args,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)  # fmt: skip
-    seen, tail = 0, []
+    seen, tail = 0, list[str]()
     assert proc.stdout is not None
     async for raw in proc.stdout:
         line = raw.decode(errors="replace").strip()
@@ -180,7 +180,8 @@ async def run_asl(opts: BenchOptions, orders: list[Order], on_settled: Callable[
                                                stderr=subprocess.STDOUT)  # fmt: skip
         await _client(python, ["ready", *common, "--rest", f"http://127.0.0.1:{port}", "--definition",
                                str(definition)], on_settled, run_dir)  # fmt: skip
-        pids: dict[str, int | None] = {n: p.pid for n, p in procs.items()} | {"broker": find_broker_pid(opts.amqp_url)}
+        pids: dict[str, int | None] = {n: p.pid for n, p in procs.items()}
+        pids["broker"] = find_broker_pid(opts.amqp_url)
         rss_start = rss_of({n: p.pid for n, p in procs.items()})
         before = CpuSnapshot.take(pids)
         out = run_dir / "client.json"
