@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -98,7 +97,7 @@ def print_whole(table: Table, console: Console) -> None:
     if console.is_terminal:
         console.print(table)
         return
-    needed = Measurement.get(console, console.options.update(max_width=MAX_FILE_WIDTH), table).maximum
+    needed = console.measure(table, options=console.options.update(max_width=MAX_FILE_WIDTH)).maximum  # as trace_view
     width = console.width
     console.width = max(width, needed)  # print's own width= cannot exceed the console's
     try:
