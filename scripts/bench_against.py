@@ -9,7 +9,7 @@ its own ``make setup``), then runs REF's ``sagalab bench`` and this checkout's i
 which goes first each pair so a drift in the machine's speed falls on both, and prints each mode's medians:
 CPU ms per saga of the coordinator, the participants, all services and the broker, and the throughput ratio
 to the raw chain. It reads the JSON each bench writes by key, so a commit from before a field existed still
-compares on the fields it has.
+compares on the fields it has. The worktree stays for the next comparison; ``git worktree remove PATH`` drops it.
 
 ``.venv/bin/python scripts/bench_against.py REF [--pairs N] [-- BENCH OPTIONS]``; the bench options default to
 ``--mode both --orders 2000 --concurrency 100 --failure-rate 0.1``, and must be ones both commits know.
@@ -122,6 +122,10 @@ def main(argv: Sequence[str]) -> int:
     if args.pairs < 1:
         p.error("--pairs must be at least 1")
     options = list(argv[cut + 1 :]) or DEFAULT_BENCH
+    if any(o == "--json" or o.startswith("--json=") for o in options):
+        p.error("the script gives each bench its own --json; leave it out")
+    if not (HERE / ".venv" / "bin" / "sagalab").exists():
+        p.error(f"this checkout has no {HERE / '.venv'}: run make setup first")
     theirs_tree = checkout_of(args.ref)
     out = sagalab_home().resolve() / "against" / "runs" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)

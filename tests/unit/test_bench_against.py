@@ -91,3 +91,10 @@ def test_a_name_that_is_no_commit_is_refused_with_its_name(capsys: pytest.Captur
     with pytest.raises(SystemExit) as stopped:
         _script().main(["no-such-ref-xyz"])
     assert "no-such-ref-xyz" in str(stopped.value.code)
+
+
+def test_a_json_option_is_refused_since_each_bench_gets_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json among the bench options would send both benches' figures to one file: refused, saying so."""
+    with pytest.raises(SystemExit):
+        _script().main(["HEAD", "--", "--orders", "10", "--json", "x.json"])
+    assert "--json" in capsys.readouterr().err
