@@ -2,7 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 
-.PHONY: compare test test-slow setup chromium podman containers clean
+.PHONY: compare test test-slow setup chromium management podman containers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,22 @@ chromium:
 	  fi; \
 	fi
 
+## the workshop and clean tests talk to RabbitMQ's management API (a vhost and user per participant): turn the
+## plugin on when the local broker has it off, as a fresh Debian broker does (not for a broker AMQP_URL names)
+management:
+	@if [ -z "$${AMQP_URL:-}" ] && ! curl -fs -o /dev/null -u guest:guest http://127.0.0.1:15672/api/overview; then \
+	  if command -v rabbitmq-plugins >/dev/null 2>&1 && rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1; then \
+	    echo "make: enabled RabbitMQ's management plugin for the workshop tests"; \
+	    for _ in $$(seq 1 60); do curl -fs -o /dev/null -u guest:guest http://127.0.0.1:15672/api/overview && break; sleep 1; done; \
+	  else \
+	    echo "make: the workshop tests need RabbitMQ's management API: rabbitmq-plugins enable rabbitmq_management"; \
+	  fi; \
+	fi
+
 ## make test: the whole test suite (unit, broker, browser); bounded chaos, no slow runs. Two workers share it;
 ## the tests that stop, pause or reconfigure the broker run alone afterwards, since they would disturb the others.
 TESTS_DEFAULT = not slow and not container and not cluster
-test: setup chromium
+test: setup chromium management
 	@status=0; \
 	$(VENV)/bin/pytest -n 2 -m "$(TESTS_DEFAULT) and not broker_control" || status=1; \
 	$(VENV)/bin/pytest -m "$(TESTS_DEFAULT) and broker_control" || status=1; \
