@@ -57,7 +57,8 @@ def checkout_of(ref: str) -> Path:
     if not (tree / ".venv" / ".installed").exists():
         print(f"setting up {commit[:12]} in {tree} (make setup)", flush=True)
         with (tree / "setup.log").open("w") as log:
-            subprocess.run(["make", "setup"], cwd=tree, check=True, stdout=log, stderr=subprocess.STDOUT)
+            if subprocess.run(["make", "setup"], cwd=tree, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+                sys.exit(f"bench_against: make setup failed in {tree}; its output is in {tree / 'setup.log'}")
     return tree
 
 
