@@ -44,12 +44,16 @@ def _git(*args: str, cwd: Path = HERE) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def checkout_of(ref: str) -> Path:
-    """A worktree of REF, set up with its own virtualenv; made once, found again on the next call."""
+def commit_of(ref: str) -> str:
+    """The full hash REF names, or the script ends saying the name was wrong (or that this is no git checkout)."""
     try:
-        commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
-    except subprocess.CalledProcessError:
-        sys.exit(f"bench_against: {ref!r} names no commit of this repository")
+        return _git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        sys.exit(f"bench_against: {ref!r} names no commit of the git checkout at {HERE}")
+
+
+def checkout_of(commit: str) -> Path:
+    """A worktree of the commit, set up with its own virtualenv; made once, found again on the next call."""
     tree = sagalab_home().resolve() / "against" / commit[:12]
     if not (tree / ".git").exists():
         tree.parent.mkdir(parents=True, exist_ok=True)
@@ -125,9 +129,10 @@ def main(argv: Sequence[str]) -> int:
     options = list(argv[cut + 1 :]) or DEFAULT_BENCH
     if any(o == "--json" or o.startswith("--json=") for o in options):
         p.error("the script gives each bench its own --json; leave it out")
+    commit = commit_of(args.ref)
     if not (HERE / ".venv" / "bin" / "sagalab").exists():
         p.error(f"this checkout has no {HERE / '.venv'}: run make setup first")
-    theirs_tree = checkout_of(args.ref)
+    theirs_tree = checkout_of(commit)
     out = sagalab_home().resolve() / "against" / "runs" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     theirs: list[Figures] = []

@@ -74,10 +74,14 @@ def test_the_pairs_take_turns_and_the_bench_options_pass_through(
     module = _script()
     ran: list[tuple[str, list[str]]] = []
     monkeypatch.setenv("SAGALAB_HOME", str(tmp_path))
-    monkeypatch.setattr(module, "checkout_of", lambda ref: tmp_path / "ref")
+    monkeypatch.setattr(module, "HERE", tmp_path / "this")  # a checkout with a venv, wherever the suite runs
+    (tmp_path / "this" / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "this" / ".venv" / "bin" / "sagalab").touch()
+    monkeypatch.setattr(module, "commit_of", lambda ref: "abc123" * 7)
+    monkeypatch.setattr(module, "checkout_of", lambda commit: tmp_path / "ref")
 
     def bench(tree: Path, options: list[str], out: Path) -> dict[str, Any]:
-        ran.append(("ref" if tree == tmp_path / "ref" else "this", list(options)))
+        ran.append((tree.name, list(options)))
         return module.figures(_result(3.0, 3.0, 3.0, 200.0, 500.0))
 
     monkeypatch.setattr(module, "bench", bench)
@@ -86,10 +90,11 @@ def test_the_pairs_take_turns_and_the_bench_options_pass_through(
     assert all(options == ["--mode", "orchestration", "--orders", "50"] for _, options in ran)
 
 
-def test_a_name_that_is_no_commit_is_refused_with_its_name(capsys: pytest.CaptureFixture[str]) -> None:
-    """A typo in REF stops the script before any worktree or bench, saying which name was wrong."""
+def test_a_name_that_is_no_commit_is_refused_with_its_name() -> None:
+    """A typo in REF stops the script before any worktree or bench, saying which name was wrong (in a checkout
+    without git, as in the tests image, it says the same rather than failing on the missing command)."""
     with pytest.raises(SystemExit) as stopped:
-        _script().main(["no-such-ref-xyz"])
+        _script().commit_of("no-such-ref-xyz")
     assert "no-such-ref-xyz" in str(stopped.value.code)
 
 
