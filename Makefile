@@ -49,7 +49,7 @@ test: setup chromium management
 	exit $$status
 
 ## make test-slow: only the long chaos and load runs (1000 orders per mode)
-test-slow: setup
+test-slow: setup chromium management
 	$(VENV)/bin/pytest -m slow
 
 ## podman and podman-compose (scripts/podman-setup.sh), as root, unless podman or Docker Compose is already there
