@@ -30,13 +30,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sagalab.bench.measure import NOT_SERVICES
 from sagalab.bench.stats import median
+from sagalab.bench.tenths_view import ANSWERERS, COORDINATORS
 from shared.config import sagalab_home
 
 Figures = dict[str, dict[str, float | None]]  # mode -> figure -> value
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH = ["--mode", "both", "--orders", "2000", "--concurrency", "100", "--failure-rate", "0.1"]
-COORDINATORS = ("orders", "orchestrator")
-PARTICIPANTS = ("payment", "inventory", "shipping")
 FIGURES = ("coordinator", "participants", "services", "broker", "ratio")
 
 
@@ -92,7 +91,7 @@ def figures(result: dict[str, Any]) -> Figures:
         tput, bar = saga.get("throughput_per_s"), raw.get("throughput_per_s")
         out[mode] = {
             "coordinator": ms(COORDINATORS),
-            "participants": ms(PARTICIPANTS),
+            "participants": ms(ANSWERERS),
             "services": ms([n for n in cpu if n not in NOT_SERVICES]),
             "broker": ms(["broker"]),
             "ratio": round(tput / bar, 3) if tput and bar else None,
